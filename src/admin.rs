@@ -1,0 +1,158 @@
+//! Owns the admin HTTP listener. Routes:
+//!
+//! - `GET /healthz`: `ok` while hale runs (liveness).
+//! - `GET /status`: JSON: zones, and every checked name with each target's
+//!   state, since when, and the last probe's result and latency.
+//! - `GET /`: the same as a small HTML page for people.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::get;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::error;
+
+use crate::health::TargetStatus;
+use crate::server::Shared;
+
+/// The `/status` document.
+#[derive(Serialize)]
+pub struct Status {
+    /// hale's version.
+    pub version: &'static str,
+    /// Loaded zones.
+    pub zones: Vec<ZoneStatus>,
+    /// Every health-checked name.
+    pub checks: Vec<NameStatus>,
+}
+
+/// One zone in `/status`.
+#[derive(Serialize)]
+pub struct ZoneStatus {
+    /// Apex name.
+    pub origin: String,
+    /// File it was loaded from.
+    pub file: String,
+}
+
+/// One checked name in `/status`.
+#[derive(Serialize)]
+pub struct NameStatus {
+    /// Owner name.
+    pub name: String,
+    /// One entry per address.
+    pub targets: Vec<TargetEntry>,
+}
+
+/// One target in `/status`.
+#[derive(Serialize)]
+pub struct TargetEntry {
+    /// The record's address.
+    pub address: String,
+    /// What is probed.
+    pub target: String,
+    /// Current state; absent only while a reload is starting its prober.
+    #[serde(flatten)]
+    pub status: Option<TargetStatus>,
+}
+
+/// Builds the status document from the current state.
+pub fn status(shared: &Shared) -> Status {
+    let loaded = match shared.loaded.lock() {
+        Ok(l) => l.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    let targets = shared.health.targets();
+    let mut zones: Vec<ZoneStatus> = loaded
+        .zones
+        .iter()
+        .map(|z| ZoneStatus {
+            origin: z.origin.to_ascii(),
+            file: z.file.display().to_string(),
+        })
+        .collect();
+    zones.sort_by(|a, b| a.origin.cmp(&b.origin));
+    let checks = loaded
+        .checks
+        .entries()
+        .map(|(name, keys)| NameStatus {
+            name: name.to_ascii(),
+            targets: keys
+                .into_iter()
+                .map(|key| TargetEntry {
+                    address: key.ip.to_string(),
+                    target: key.to_string(),
+                    status: targets.get(key).map(|t| t.status()),
+                })
+                .collect(),
+        })
+        .collect();
+    Status {
+        version: env!("CARGO_PKG_VERSION"),
+        zones,
+        checks,
+    }
+}
+
+/// Serves the admin routes until `token` is cancelled.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, token: CancellationToken) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/status", get(status_json))
+        .route("/", get(index))
+        .with_state(shared);
+    let shutdown = async move { token.cancelled().await };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        error!(error = %e, "admin listener failed");
+    }
+}
+
+async fn status_json(State(shared): State<Arc<Shared>>) -> Json<Status> {
+    Json(status(&shared))
+}
+
+async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
+    let s = status(&shared);
+    let mut html = String::from(
+        "<!doctype html><meta charset=utf-8><title>hale</title>\
+         <style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}\
+         .up{color:#070}.down{color:#b00}</style><h1>hale</h1>",
+    );
+    html.push_str(&format!("<p>version {}</p><h2>Checked names</h2>", s.version));
+    html.push_str("<table><tr><th>name</th><th>address</th><th>state</th><th>since</th><th>last result</th></tr>");
+    for name in &s.checks {
+        for t in &name.targets {
+            let (state, since, last) = match &t.status {
+                Some(st) => (
+                    if st.healthy { "up" } else { "down" },
+                    escape(&format!("{:?}", st.since)),
+                    escape(&format!("{:?}", st.last)),
+                ),
+                None => ("up", String::new(), String::new()),
+            };
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td class={state}>{state}</td><td>{since}</td><td>{last}</td></tr>",
+                escape(&name.name),
+                escape(&t.address),
+            ));
+        }
+    }
+    html.push_str("</table><h2>Zones</h2><ul>");
+    for z in &s.zones {
+        html.push_str(&format!("<li>{} ({})</li>", escape(&z.origin), escape(&z.file)));
+    }
+    html.push_str("</ul><p><a href=/status>/status</a> (JSON)</p>");
+    Html(html)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

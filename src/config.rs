@@ -1,0 +1,384 @@
+//! Owns `hale.toml`: reads the file into serde mirror types, then validates them
+//! into the [`Config`] the rest of hale uses. Every error names the file and line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::health::{Schedule, Scheme};
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file this came from; relative paths in it are relative to its folder.
+    pub path: PathBuf,
+    /// UDP and TCP DNS listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Zone files to load, one zone each.
+    pub zone_files: Vec<PathBuf>,
+    /// Admin HTTP listener, if enabled.
+    pub admin: Option<SocketAddr>,
+    /// Health checks, in file order.
+    pub checks: Vec<Check>,
+}
+
+/// What a health-checked name answers when none of its addresses is healthy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenAllDown {
+    /// Fail open: answer every address.
+    All,
+    /// NODATA.
+    None,
+    /// SERVFAIL.
+    Servfail,
+}
+
+/// One `[[check]]`, with `[defaults]` and built-in defaults applied.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Owner names (lower case, fully qualified) whose A and AAAA records are
+    /// probed, each with its line in the config.
+    pub names: Vec<(Name, usize)>,
+    /// Line of the `[[check]]` header, for error messages.
+    pub line: usize,
+    /// How a probe is made.
+    pub probe: Probe,
+    /// When probes run and how results turn into state.
+    pub schedule: Schedule,
+    /// TTL cap for answers of these names.
+    pub ttl: u32,
+    /// Answer policy when no address of the asked type is healthy.
+    pub when_all_down: WhenAllDown,
+}
+
+/// The per-check part of a probe; the address comes from each A/AAAA record.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// http or https.
+    pub scheme: Scheme,
+    /// TCP port.
+    pub port: u16,
+    /// Request path, starting with '/'.
+    pub path: String,
+    /// Host header and SNI; `None` means the owner name.
+    pub host: Option<String>,
+    /// Accepted status codes; `None` means any 2xx.
+    pub expect_status: Option<Vec<u16>>,
+    /// Substring required in the first 64 KiB of the body.
+    pub expect_body: Option<String>,
+    /// Verify the TLS certificate against the host.
+    pub tls_verify: bool,
+}
+
+/// A config that could not be read or is invalid.
+#[derive(thiserror::Error, Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read config: {source}", path.display())]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is malformed or a value is invalid.
+    #[error("{}:{line}: {msg}", path.display())]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+// The mirror types: exactly the TOML file's shape, unknown keys rejected.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: RawServer,
+    admin: Option<RawAdmin>,
+    #[serde(default)]
+    defaults: RawSettings,
+    #[serde(default)]
+    check: Vec<Spanned<RawCheck>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default = "default_listen")]
+    listen: Vec<SocketAddr>,
+    zones: Spanned<RawZones>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawZones {
+    Folder(String),
+    Files(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    #[serde(default = "default_admin_listen")]
+    listen: SocketAddr,
+}
+
+/// Keys that may appear in `[defaults]` and in each `[[check]]`.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(default, with = "humantime_serde")]
+    interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+    rise: Option<Spanned<u32>>,
+    fall: Option<Spanned<u32>>,
+    ttl: Option<Spanned<u32>>,
+    when_all_down: Option<WhenAllDown>,
+    port: Option<u16>,
+    path: Option<Spanned<String>>,
+    scheme: Option<Scheme>,
+    host: Option<String>,
+    expect_status: Option<Spanned<Vec<u16>>>,
+    expect_body: Option<String>,
+    tls_verify: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    names: Vec<Spanned<String>>,
+    #[serde(default, with = "humantime_serde")]
+    interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+    rise: Option<Spanned<u32>>,
+    fall: Option<Spanned<u32>>,
+    ttl: Option<Spanned<u32>>,
+    when_all_down: Option<WhenAllDown>,
+    port: Option<u16>,
+    path: Option<Spanned<String>>,
+    scheme: Option<Scheme>,
+    host: Option<String>,
+    expect_status: Option<Spanned<Vec<u16>>>,
+    expect_body: Option<String>,
+    tls_verify: Option<bool>,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
+}
+
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8053))
+}
+
+/// Largest TTL RFC 2181 §8 allows.
+const MAX_TTL: u32 = (1 << 31) - 1;
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let err = |offset: usize, msg: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of(text, offset),
+            msg,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            err(offset, e.message().trim().to_string())
+        })?;
+
+        let base = path.parent().unwrap_or(Path::new("."));
+        let zones_span = raw.server.zones.span().start;
+        let zone_files = match raw.server.zones.into_inner() {
+            RawZones::Folder(folder) => {
+                let dir = base.join(&folder);
+                list_zone_folder(&dir).map_err(|msg| err(zones_span, msg))?
+            }
+            RawZones::Files(files) => files.iter().map(|f| base.join(f)).collect(),
+        };
+        if zone_files.is_empty() {
+            return Err(err(zones_span, "no zone files configured".into()));
+        }
+        if raw.server.listen.is_empty() {
+            return Err(err(0, "[server] listen must name at least one address".into()));
+        }
+
+        let mut checks = Vec::with_capacity(raw.check.len());
+        for spanned in &raw.check {
+            let check_offset = spanned.span().start;
+            let c = spanned.get_ref();
+            let d = &raw.defaults;
+            if c.names.is_empty() {
+                return Err(err(check_offset, "check has an empty `names` list".into()));
+            }
+            let mut names = Vec::with_capacity(c.names.len());
+            for n in &c.names {
+                let name = Name::from_ascii(n.get_ref())
+                    .map_err(|e| err(n.span().start, format!("bad name {:?}: {e}", n.get_ref())))?;
+                let mut name = name.to_lowercase();
+                name.set_fqdn(true);
+                names.push((name, line_of(text, n.span().start)));
+            }
+
+            let interval = c.interval.or(d.interval).unwrap_or(Duration::from_secs(5));
+            let timeout = c.timeout.or(d.timeout).unwrap_or(Duration::from_secs(2));
+            if interval.is_zero() {
+                return Err(err(check_offset, "interval must be greater than zero".into()));
+            }
+            if timeout.is_zero() {
+                return Err(err(check_offset, "timeout must be greater than zero".into()));
+            }
+            let positive = |v: Option<&Spanned<u32>>, key: &str, dflt: u32| match v {
+                Some(s) if *s.get_ref() == 0 => {
+                    Err(err(s.span().start, format!("{key} must be at least 1")))
+                }
+                Some(s) => Ok(*s.get_ref()),
+                None => Ok(dflt),
+            };
+            let rise = positive(c.rise.as_ref().or(d.rise.as_ref()), "rise", 2)?;
+            let fall = positive(c.fall.as_ref().or(d.fall.as_ref()), "fall", 3)?;
+            let ttl = match c.ttl.as_ref().or(d.ttl.as_ref()) {
+                Some(s) if *s.get_ref() > MAX_TTL => {
+                    return Err(err(s.span().start, format!("ttl must be at most {MAX_TTL}")));
+                }
+                Some(s) => *s.get_ref(),
+                None => 30,
+            };
+            let scheme = c.scheme.or(d.scheme).unwrap_or(Scheme::Http);
+            let port = c.port.or(d.port).unwrap_or(match scheme {
+                Scheme::Http => 80,
+                Scheme::Https => 443,
+            });
+            if port == 0 {
+                return Err(err(check_offset, "port must not be 0".into()));
+            }
+            let path_value = match c.path.as_ref().or(d.path.as_ref()) {
+                Some(p) if !p.get_ref().starts_with('/') => {
+                    return Err(err(p.span().start, "path must start with '/'".into()));
+                }
+                Some(p) => p.get_ref().clone(),
+                None => "/".to_string(),
+            };
+            let expect_status = match c.expect_status.as_ref().or(d.expect_status.as_ref()) {
+                Some(s) => {
+                    if s.get_ref().is_empty() {
+                        return Err(err(s.span().start, "expect_status is empty".into()));
+                    }
+                    if let Some(bad) = s.get_ref().iter().find(|v| !(100..=599).contains(*v)) {
+                        return Err(err(s.span().start, format!("bad HTTP status {bad}")));
+                    }
+                    Some(s.get_ref().clone())
+                }
+                None => None,
+            };
+            let host = c.host.clone().or_else(|| d.host.clone());
+            if let Some(h) = &host
+                && (h.is_empty() || h.contains(['/', ' ']))
+            {
+                return Err(err(check_offset, format!("bad host {h:?}")));
+            }
+            checks.push(Check {
+                names,
+                line: line_of(text, check_offset),
+                probe: Probe {
+                    scheme,
+                    port,
+                    path: path_value,
+                    host,
+                    expect_status,
+                    expect_body: c.expect_body.clone().or_else(|| d.expect_body.clone()),
+                    tls_verify: c.tls_verify.or(d.tls_verify).unwrap_or(true),
+                },
+                schedule: Schedule {
+                    interval,
+                    timeout,
+                    rise,
+                    fall,
+                },
+                ttl,
+                when_all_down: c.when_all_down.or(d.when_all_down).unwrap_or(WhenAllDown::All),
+            });
+        }
+
+        // A name in two checks would have two TTLs and two all-down policies.
+        let mut seen = std::collections::HashMap::new();
+        for check in &checks {
+            for (name, line) in &check.names {
+                if let Some(first) = seen.insert(name.clone(), check.line) {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line: *line,
+                        msg: format!("{name} is already checked by the check at line {first}"),
+                    });
+                }
+            }
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            listen: raw.server.listen,
+            zone_files,
+            admin: raw.admin.map(|a| a.listen),
+            checks,
+        })
+    }
+
+    /// 1-based line of a byte offset in this config, for errors found later
+    /// (for example a checked name that no zone has).
+    pub fn error_at(&self, line: usize, msg: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            line,
+            msg,
+        }
+    }
+}
+
+/// Every `*.zone` file in `dir`, sorted so load order (and errors) are stable.
+fn list_zone_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read zone folder {}: {e}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read zone folder {}: {e}", dir.display()))?;
+        let p = entry.path();
+        if p.extension().is_some_and(|x| x == "zone") && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no *.zone files in {}", dir.display()));
+    }
+    Ok(files)
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests;

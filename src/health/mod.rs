@@ -1,0 +1,603 @@
+//! Owns the probing of targets and their up/down state: one prober task per
+//! distinct target (however many names share it), the rise/fall hysteresis,
+//! and the change signal the answer view is rebuilt on.
+//!
+//! The query path never waits on anything here: it reads
+//! [`Target::is_healthy`] (one atomic load) when a view is built, and views are
+//! rebuilt whenever the `changes` watch channel given to [`Health::new`] moves.
+
+mod probe;
+mod state;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info};
+
+pub use probe::{MAX_BODY, ProbeResult};
+pub use state::{Hysteresis, Transition};
+
+use probe::{Prober, TlsConfigs};
+
+/// Probes allowed in flight at once across all targets, so a large config
+/// cannot open thousands of sockets in the same instant.
+const MAX_CONCURRENT_PROBES: usize = 256;
+
+/// Floor for the probe interval, so a zero or tiny interval cannot spin a core.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Ceiling for any single wait, so absurd intervals cannot overflow an `Instant`.
+const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How a target is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS, with `host` as SNI.
+    Https,
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        })
+    }
+}
+
+/// Everything that decides a probe's outcome; two checks sharing a key share one prober.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TargetKey {
+    /// The address from the zone's A/AAAA record; probes connect here.
+    pub ip: IpAddr,
+    /// HTTP or HTTPS.
+    pub scheme: Scheme,
+    /// TCP port.
+    pub port: u16,
+    /// Request path, starting with '/'.
+    pub path: String,
+    /// Host header and TLS SNI, no trailing dot.
+    pub host: String,
+    /// Accepted statuses; `None` means any 2xx.
+    pub expect_status: Option<Vec<u16>>,
+    /// Substring required in the first 64 KiB of the body.
+    pub expect_body: Option<String>,
+    /// For https: verify the certificate against `host`.
+    pub tls_verify: bool,
+}
+
+impl fmt::Display for TargetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}://{}{} (host {})",
+            self.scheme,
+            SocketAddr::new(self.ip, self.port),
+            self.path,
+            self.host
+        )
+    }
+}
+
+/// When and how strictly a target is probed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Time between probe starts (jittered by ±10%).
+    pub interval: Duration,
+    /// Limit for a whole probe: connect, TLS, headers and body.
+    pub timeout: Duration,
+    /// Consecutive passes to become healthy.
+    pub rise: u32,
+    /// Consecutive failures to become unhealthy.
+    pub fall: u32,
+}
+
+/// One target as the configuration wants it.
+#[derive(Clone, Debug)]
+pub struct TargetSpec {
+    /// What to probe.
+    pub key: TargetKey,
+    /// How often and how strictly.
+    pub schedule: Schedule,
+    /// Owner names whose records point at this target, for logs and /status.
+    pub names: Vec<String>,
+}
+
+/// Every running target by key. Replaced whole on reconcile, never mutated.
+pub type Targets = Arc<HashMap<TargetKey, Arc<Target>>>;
+
+/// Errors building the probing machinery.
+#[derive(thiserror::Error, Debug)]
+pub enum HealthError {
+    /// rustls refused the TLS client configuration.
+    #[error("building TLS configuration for health probes: {0}")]
+    Tls(#[from] rustls::Error),
+    /// reqwest refused to build an HTTP client.
+    #[error("building HTTP client for health probes: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// Snapshot of one target for the admin /status page.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetStatus {
+    /// The current verdict.
+    pub healthy: bool,
+    /// When the verdict last changed (or the target was created), RFC 3339 UTC.
+    #[serde(serialize_with = "probe::serialize_time")]
+    pub since: SystemTime,
+    /// Owner names whose records point at this target.
+    pub names: Vec<String>,
+    /// The latest probe, if any has finished.
+    pub last: Option<ProbeResult>,
+    /// Passes since the last failure.
+    pub consecutive_passes: u32,
+    /// Failures since the last pass.
+    pub consecutive_failures: u32,
+}
+
+/// One probed (ip, scheme, port, path, host, expectations) and its state.
+pub struct Target {
+    /// Identity; never changes for the life of the target.
+    key: TargetKey,
+    /// Mirror of the hysteresis verdict, readable without the lock.
+    healthy: AtomicBool,
+    /// Everything else, touched once per probe and by /status.
+    state: Mutex<TargetState>,
+    /// Wakes the prober when a reload changed the schedule.
+    schedule_changed: Notify,
+    /// Stops this target's prober, including a probe in flight.
+    cancel: CancellationToken,
+}
+
+/// The mutable part of a [`Target`].
+struct TargetState {
+    /// Rise/fall counters and verdict.
+    hysteresis: Hysteresis,
+    /// Current timing; a reload may change it.
+    schedule: Schedule,
+    /// Current owner names; a reload may change them.
+    names: Vec<String>,
+    /// When the verdict last changed.
+    since: SystemTime,
+    /// The latest probe result.
+    last: Option<ProbeResult>,
+}
+
+impl Target {
+    fn new(spec: TargetSpec, cancel: CancellationToken) -> Self {
+        let schedule = spec.schedule;
+        Self {
+            key: spec.key,
+            healthy: AtomicBool::new(true),
+            state: Mutex::new(TargetState {
+                hysteresis: Hysteresis::new(schedule.rise, schedule.fall),
+                schedule,
+                names: spec.names,
+                since: SystemTime::now(),
+                last: None,
+            }),
+            schedule_changed: Notify::new(),
+            cancel,
+        }
+    }
+
+    /// What this target probes.
+    pub fn key(&self) -> &TargetKey {
+        &self.key
+    }
+
+    /// The current verdict; healthy until `fall` failures have been seen.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    /// A consistent snapshot for the admin /status page.
+    pub fn status(&self) -> TargetStatus {
+        let st = self.lock();
+        TargetStatus {
+            healthy: st.hysteresis.is_healthy(),
+            since: st.since,
+            names: st.names.clone(),
+            last: st.last.clone(),
+            consecutive_passes: st.hysteresis.consecutive_passes(),
+            consecutive_failures: st.hysteresis.consecutive_failures(),
+        }
+    }
+
+    /// The state lock; a panic elsewhere while holding it leaves plain data
+    /// that is still consistent enough to keep probing, so poison is ignored.
+    fn lock(&self) -> MutexGuard<'_, TargetState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.lock().schedule.clone()
+    }
+
+    /// Applies a reload's names and schedule, keeping the learned state.
+    fn update(&self, names: Vec<String>, schedule: Schedule) {
+        let mut st = self.lock();
+        st.names = names;
+        if st.schedule != schedule {
+            st.hysteresis.set_thresholds(schedule.rise, schedule.fall);
+            let interval_changed = st.schedule.interval != schedule.interval;
+            st.schedule = schedule;
+            drop(st);
+            if interval_changed {
+                self.schedule_changed.notify_one();
+            }
+        }
+    }
+
+    /// Feeds one result through the hysteresis; logs and signals a flip.
+    fn record(&self, result: ProbeResult, changes: &watch::Sender<u64>) {
+        debug!(
+            target = %self.key,
+            ok = result.ok,
+            reason = %result.reason,
+            latency_ms = result.latency_ms,
+            "probe"
+        );
+        let mut st = self.lock();
+        let transition = st.hysteresis.record(result.ok);
+        let reason = result.reason.clone();
+        st.last = Some(result);
+        let Some(Transition { old, new }) = transition else {
+            return;
+        };
+        st.since = SystemTime::now();
+        self.healthy.store(new, Ordering::Release);
+        let names = st.names.clone();
+        drop(st);
+        info!(
+            target = %self.key,
+            names = ?names,
+            old = up_down(old),
+            new = up_down(new),
+            reason = %reason,
+            "health changed"
+        );
+        changes.send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+}
+
+fn up_down(healthy: bool) -> &'static str {
+    if healthy { "up" } else { "down" }
+}
+
+/// Owns every prober. Cheap to clone; all clones drive the same set.
+#[derive(Clone)]
+pub struct Health {
+    /// State shared by all clones.
+    inner: Arc<Shared>,
+}
+
+/// What all clones of [`Health`] share.
+struct Shared {
+    /// Built once; every per-target client clones from it.
+    tls: TlsConfigs,
+    /// Bounds probes in flight across all targets.
+    permits: Arc<Semaphore>,
+    /// Parent of every target's token; cancelled on shutdown.
+    root: CancellationToken,
+    /// Bumped on every healthy-flag flip.
+    changes: Arc<watch::Sender<u64>>,
+    /// The current map, readable without a lock.
+    targets: ArcSwap<HashMap<TargetKey, Arc<Target>>>,
+    /// Serialises reconciles so two reloads cannot interleave.
+    reconciling: Mutex<()>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Probers hold no reference back to `Shared`, so without this they
+        // would outlive the last `Health` handle.
+        self.root.cancel();
+    }
+}
+
+impl Health {
+    /// Builds the shared TLS and HTTP machinery. `changes` is bumped every time
+    /// any target's healthy flag flips (not on every probe).
+    pub fn new(changes: watch::Sender<u64>) -> Result<Self, HealthError> {
+        let tls = TlsConfigs::new()?;
+        Ok(Self {
+            inner: Arc::new(Shared {
+                tls,
+                permits: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
+                root: CancellationToken::new(),
+                changes: Arc::new(changes),
+                targets: ArcSwap::from_pointee(HashMap::new()),
+                reconciling: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Makes the running probers match `specs`: keys already running keep
+    /// their `Arc<Target>` and state (names and schedule are updated), new keys
+    /// get a fresh target (healthy until its first results) and a prober, and
+    /// keys no longer present have their prober stopped. Must be called from
+    /// within a tokio runtime; returns the new map.
+    pub fn reconcile(&self, specs: Vec<TargetSpec>) -> Targets {
+        let _guard = self
+            .inner
+            .reconciling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let old = self.inner.targets.load_full();
+        let runtime = tokio::runtime::Handle::try_current();
+        let mut new: HashMap<TargetKey, Arc<Target>> = HashMap::with_capacity(specs.len());
+
+        for spec in specs {
+            if let Some(existing) = new.get(&spec.key) {
+                // Keys should be unique; if not, keep one prober and merge the names.
+                let mut names = existing.lock().names.clone();
+                for name in spec.names {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                let schedule = existing.schedule();
+                existing.update(names, schedule);
+                continue;
+            }
+            if let Some(existing) = old.get(&spec.key) {
+                existing.update(spec.names, spec.schedule);
+                new.insert(spec.key, existing.clone());
+                continue;
+            }
+            let target = Arc::new(Target::new(spec, self.inner.root.child_token()));
+            match &runtime {
+                Ok(handle) => {
+                    let prober = Prober::new(target.key(), &self.inner.tls);
+                    handle.spawn(run(
+                        target.clone(),
+                        prober,
+                        self.inner.permits.clone(),
+                        self.inner.changes.clone(),
+                    ));
+                }
+                Err(e) => {
+                    error!(target = %target.key(), error = %e, "no tokio runtime: target will not be probed");
+                }
+            }
+            new.insert(target.key().clone(), target);
+        }
+
+        for (key, target) in old.iter() {
+            if !new.contains_key(key) {
+                target.cancel.cancel();
+            }
+        }
+        let new = Arc::new(new);
+        self.inner.targets.store(new.clone());
+        new
+    }
+
+    /// The current map.
+    pub fn targets(&self) -> Targets {
+        self.inner.targets.load_full()
+    }
+
+    /// Stops every prober (on shutdown). Verdicts stay readable.
+    pub fn shutdown(&self) {
+        self.inner.root.cancel();
+    }
+}
+
+/// A value in [0, interval): spreads first probes so a start-up or reload
+/// with many targets does not probe them all at once.
+fn initial_delay(interval: Duration) -> Duration {
+    let fraction: f64 = rand::rng().random();
+    scale(interval, fraction)
+}
+
+/// The interval ±10%, so targets that started together drift apart.
+fn jittered(interval: Duration) -> Duration {
+    let factor: f64 = rand::rng().random_range(0.9..=1.1);
+    scale(interval, factor)
+}
+
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor)
+        .unwrap_or(d)
+        .min(MAX_WAIT)
+}
+
+/// `base + d` without the overflow panic of `Instant + Duration`.
+fn after(base: Instant, d: Duration) -> Instant {
+    base.checked_add(d.min(MAX_WAIT)).unwrap_or(base)
+}
+
+/// The prober loop of one target: wait, probe, record, until cancelled.
+async fn run(
+    target: Arc<Target>,
+    prober: Result<Prober, String>,
+    permits: Arc<Semaphore>,
+    changes: Arc<watch::Sender<u64>>,
+) {
+    let cancel = target.cancel.clone();
+    let interval = target.schedule().interval.max(MIN_INTERVAL);
+    let mut next = after(Instant::now(), initial_delay(interval));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(next) => {}
+            _ = target.schedule_changed.notified() => {
+                // A shorter interval takes effect now; a longer one after this wait.
+                let interval = target.schedule().interval.max(MIN_INTERVAL);
+                next = next.min(after(Instant::now(), jittered(interval)));
+                continue;
+            }
+        }
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            permit = permits.acquire() => match permit {
+                Ok(permit) => permit,
+                // Only a closed semaphore errs, and nothing closes it.
+                Err(_) => return,
+            },
+        };
+        let schedule = target.schedule();
+        let started = Instant::now();
+        let result = match &prober {
+            Ok(prober) => tokio::select! {
+                _ = cancel.cancelled() => return,
+                result = prober.probe(schedule.timeout) => result,
+            },
+            Err(reason) => ProbeResult {
+                ok: false,
+                reason: format!("http: {reason}"),
+                latency_ms: 0.0,
+                at: SystemTime::now(),
+            },
+        };
+        drop(permit);
+        target.record(result, &changes);
+        next = after(started, jittered(schedule.interval.max(MIN_INTERVAL)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::probe::test_server::{Reply, Server};
+    use super::*;
+
+    fn spec(addr: SocketAddr, names: &[&str], interval_ms: u64) -> TargetSpec {
+        TargetSpec {
+            key: TargetKey {
+                ip: addr.ip(),
+                scheme: Scheme::Http,
+                port: addr.port(),
+                path: "/healthz".into(),
+                host: "www.example.test".into(),
+                expect_status: None,
+                expect_body: Some("ok".into()),
+                tls_verify: true,
+            },
+            schedule: Schedule {
+                interval: Duration::from_millis(interval_ms),
+                timeout: Duration::from_millis(500),
+                rise: 2,
+                fall: 2,
+            },
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    /// Polls `cond` every 10 ms until it holds or `limit` passes.
+    async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if cond() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cond()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reconcile_end_to_end() {
+        let server = Server::start(Reply::status(200, "ok")).await;
+        let (tx, mut rx) = watch::channel(0u64);
+        let health = Health::new(tx).unwrap();
+        let s = spec(server.addr, &["www.example.test."], 50);
+        let key = s.key.clone();
+
+        let targets = health.reconcile(vec![s.clone()]);
+        let target = targets.get(&key).unwrap().clone();
+        assert!(target.is_healthy(), "healthy before any result");
+        assert!(eventually(Duration::from_secs(5), || server.hits() >= 2).await);
+        assert!(target.is_healthy());
+        assert_eq!(*rx.borrow_and_update(), 0, "passes alone do not signal");
+
+        // A reload with the same key keeps the target and its state.
+        let mut s2 = s.clone();
+        s2.names = vec!["www.example.test.".into(), "api.example.test.".into()];
+        let targets = health.reconcile(vec![s2]);
+        assert!(Arc::ptr_eq(targets.get(&key).unwrap(), &target));
+        assert_eq!(target.status().names.len(), 2);
+
+        server.set(Reply::status(503, "down"));
+        assert!(eventually(Duration::from_secs(5), || !target.is_healthy()).await);
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(*rx.borrow_and_update(), 1);
+        let status = target.status();
+        assert!(!status.healthy);
+        assert!(status.consecutive_failures >= 2);
+        let last = status.last.unwrap();
+        assert!(!last.ok);
+        assert_eq!(last.reason, "status 503");
+        let json = serde_json::to_value(target.status()).unwrap();
+        assert_eq!(json["healthy"], false);
+        assert!(json["since"].as_str().unwrap().ends_with('Z'));
+
+        server.set(Reply::status(200, "ok"));
+        assert!(eventually(Duration::from_secs(5), || target.is_healthy()).await);
+        assert_eq!(*rx.borrow_and_update(), 2);
+
+        // Removing the spec stops the prober: the request count settles.
+        let targets = health.reconcile(Vec::new());
+        assert!(targets.is_empty());
+        assert!(health.targets().is_empty());
+        let mut last_seen = server.hits();
+        let mut quiet_since = Instant::now();
+        let stopped = eventually(Duration::from_secs(5), || {
+            let now = server.hits();
+            if now != last_seen {
+                last_seen = now;
+                quiet_since = Instant::now();
+            }
+            quiet_since.elapsed() >= Duration::from_millis(400)
+        })
+        .await;
+        assert!(stopped, "prober still running");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_interrupts_a_probe_in_flight() {
+        let server = Server::start(Reply::Hang).await;
+        let (tx, _rx) = watch::channel(0u64);
+        let health = Health::new(tx).unwrap();
+        let mut s = spec(server.addr, &["www.example.test."], 50);
+        s.schedule.timeout = Duration::from_secs(3600);
+        let targets = health.reconcile(vec![s.clone()]);
+        let target = targets.get(&s.key).unwrap().clone();
+        assert!(eventually(Duration::from_secs(5), || server.hits() == 1).await);
+        health.shutdown();
+        // The cancelled probe drops its connection: the task is gone, and with
+        // it the last reference to the target besides ours.
+        assert!(eventually(Duration::from_secs(5), || Arc::strong_count(&target) == 2).await);
+        drop(targets);
+        health.reconcile(Vec::new());
+        assert!(eventually(Duration::from_secs(5), || Arc::strong_count(&target) == 1).await);
+        assert!(target.status().last.is_none());
+    }
+
+    #[test]
+    fn jitter_stays_in_bounds() {
+        let i = Duration::from_millis(1000);
+        for _ in 0..1000 {
+            let d = initial_delay(i);
+            assert!(d < i);
+            let j = jittered(i);
+            assert!(j >= Duration::from_millis(900) && j <= Duration::from_millis(1100));
+        }
+        assert_eq!(initial_delay(Duration::ZERO), Duration::ZERO);
+        assert_eq!(jittered(Duration::MAX), MAX_WAIT);
+    }
+}

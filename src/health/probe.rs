@@ -1,0 +1,846 @@
+//! One HTTP(S) health probe against one target: the shared TLS setup, the
+//! per-target HTTP client, and the mapping from what the network did to a
+//! pass or a short human-readable failure reason.
+
+use std::error::Error as StdError;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HOST, HeaderValue};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde::Serialize;
+
+use super::{HealthError, Scheme, TargetKey};
+
+/// Bodies are searched for `expect_body` in this many leading bytes only, so a
+/// backend answering with a huge page costs at most this much memory.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The outcome of one probe, as shown in logs and on the admin /status page.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProbeResult {
+    /// Whether the probe passed.
+    pub ok: bool,
+    /// `status 200` for a pass; for a failure a short reason such as
+    /// `status 503`, `timeout after 2s` or `connection refused`.
+    pub reason: String,
+    /// Time from sending the request to the verdict, in milliseconds.
+    pub latency_ms: f64,
+    /// When the verdict was reached.
+    #[serde(serialize_with = "serialize_time")]
+    pub at: SystemTime,
+}
+
+/// Formats a wall-clock time as RFC 3339 UTC with milliseconds, readable in /status.
+pub(crate) fn serialize_time<S: serde::Serializer>(
+    t: &SystemTime,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
+}
+
+/// The two rustls client configurations every probe client is built from.
+///
+/// reqwest cannot pin the address of a single request, so each target gets
+/// its own lightweight `reqwest::Client` whose DNS override sends its one
+/// host name to the target's IP. What is expensive to build (the parsed
+/// root store, the certificate verifier, the crypto provider) lives here,
+/// once per `tls_verify` value, behind `Arc`s that every per-target client
+/// shares through a cheap `ClientConfig` clone.
+#[derive(Clone)]
+pub(crate) struct TlsConfigs {
+    /// Verifies the certificate against `host` with the webpki roots (as reqwest's rustls-tls does).
+    verified: rustls::ClientConfig,
+    /// Accepts any certificate, for `tls_verify = false` (self-signed backends).
+    insecure: rustls::ClientConfig,
+}
+
+impl TlsConfigs {
+    pub(crate) fn new() -> Result<Self, HealthError> {
+        // ring, like the provider reqwest's `rustls-tls` feature compiles in;
+        // passing it explicitly avoids depending on a process-wide default.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let verified = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+
+        let any_cert = AcceptAnyCertificate {
+            algorithms: provider.signature_verification_algorithms,
+        };
+        let insecure = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(any_cert))
+            .with_no_client_auth();
+
+        Ok(Self {
+            verified: probe_tls(verified),
+            insecure: probe_tls(insecure),
+        })
+    }
+}
+
+/// Settings both configurations share.
+fn probe_tls(mut config: rustls::ClientConfig) -> rustls::ClientConfig {
+    // reqwest is built without http2, so offering h2 would only invite a
+    // protocol it cannot speak.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // A full handshake on every probe notices a replaced or expired
+    // certificate at once, and targets sharing a host name (several backends
+    // behind one name) never try each other's session tickets.
+    config.resumption = rustls::client::Resumption::disabled();
+    config
+}
+
+/// Certificate "verifier" for `tls_verify = false`: trusts any certificate
+/// but still checks the handshake signatures, so the TLS session itself is sound.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    /// The provider's signature algorithms, to check handshake signatures.
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A resolver that never resolves: every name a probe client connects to is
+/// overridden to the target's IP, and this makes sure a name that somehow
+/// misses the override fails loudly instead of probing whatever DNS returns.
+struct NoDns;
+
+impl reqwest::dns::Resolve for NoDns {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let msg = format!(
+            "refusing to resolve {} (probes use the target IP)",
+            name.as_str()
+        );
+        Box::pin(std::future::ready(Err(msg.into())))
+    }
+}
+
+/// Everything needed to probe one target again and again.
+pub(crate) struct Prober {
+    /// Client whose only DNS answer is the target's IP and port.
+    client: reqwest::Client,
+    /// `scheme://host:port/path`, or the target IP in place of an IP-literal host.
+    url: reqwest::Url,
+    /// Sent as is, without the port, as the contract says "`host` as Host header".
+    host_header: HeaderValue,
+    /// Accepted statuses; `None` means any 2xx.
+    expect_status: Option<Vec<u16>>,
+    /// Substring required in the first [`MAX_BODY`] bytes.
+    expect_body: Option<String>,
+}
+
+/// Wraps an IPv6 address in brackets, as URLs and Host headers need.
+fn ip_authority(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+impl Prober {
+    /// Builds the client for one target. Fails only on a key that cannot form
+    /// a URL or header (config validation should have caught it) or a TLS
+    /// setup reqwest rejects.
+    pub(crate) fn new(key: &TargetKey, tls: &TlsConfigs) -> Result<Self, String> {
+        let host = key.host.trim_end_matches('.');
+        let host_ip = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .parse::<IpAddr>()
+            .ok();
+        // An IP-literal host needs no name resolution; the probe still goes to
+        // the record's own IP (the contract), with the literal as Host header.
+        // TLS then verifies against the target IP, as for any IP URL.
+        let (url_host, host_header) = match host_ip {
+            Some(literal) => (ip_authority(key.ip), ip_authority(literal)),
+            None => (host.to_string(), host.to_string()),
+        };
+        let scheme = match key.scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        let path = if key.path.starts_with('/') {
+            key.path.clone()
+        } else {
+            format!("/{}", key.path)
+        };
+        let url = reqwest::Url::parse(&format!("{scheme}://{url_host}:{}{path}", key.port))
+            .map_err(|e| format!("invalid probe URL for host {host:?}: {e}"))?;
+        let host_header = HeaderValue::from_str(&host_header)
+            .map_err(|e| format!("invalid host {host:?}: {e}"))?;
+
+        let tls_config = if key.tls_verify {
+            tls.verified.clone()
+        } else {
+            tls.insecure.clone()
+        };
+        let mut builder = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config)
+            .dns_resolver(Arc::new(NoDns))
+            .redirect(reqwest::redirect::Policy::none())
+            // A fresh connection per probe (as gdnsd does): a backend that
+            // stops accepting connections is noticed, not hidden by a pooled one.
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("hale/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .http1_only()
+            .tcp_nodelay(true);
+        if host_ip.is_none() {
+            // Keyed by the URL's own host so the override matches exactly what
+            // reqwest will look up (lower-cased, IDNA-encoded).
+            if let Some(name) = url.host_str() {
+                builder = builder.resolve(name, SocketAddr::new(key.ip, key.port));
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("building HTTP client: {}", innermost(&e)))?;
+
+        Ok(Self {
+            client,
+            url,
+            host_header,
+            expect_status: key.expect_status.clone(),
+            expect_body: key.expect_body.clone(),
+        })
+    }
+
+    /// Runs one probe; the whole exchange (connect, TLS, headers and the body
+    /// read) must finish within `timeout`.
+    pub(crate) async fn probe(&self, timeout: Duration) -> ProbeResult {
+        let start = Instant::now();
+        let verdict = match tokio::time::timeout(timeout, self.exchange()).await {
+            Ok(verdict) => verdict,
+            Err(_) => Err(format!(
+                "timeout after {}",
+                humantime::format_duration(timeout)
+            )),
+        };
+        let latency = start.elapsed();
+        let (ok, reason) = match verdict {
+            Ok(reason) => (true, reason),
+            Err(reason) => (false, reason),
+        };
+        ProbeResult {
+            ok,
+            reason,
+            latency_ms: (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            at: SystemTime::now(),
+        }
+    }
+
+    /// The request and its checks: `Ok(reason)` for a pass, `Err(reason)` for a failure.
+    async fn exchange(&self) -> Result<String, String> {
+        let mut response = self
+            .client
+            .get(self.url.clone())
+            .header(HOST, self.host_header.clone())
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+
+        let status = response.status().as_u16();
+        let status_ok = match &self.expect_status {
+            Some(list) => list.contains(&status),
+            None => (200..300).contains(&status),
+        };
+        if !status_ok {
+            return Err(format!("status {status}"));
+        }
+
+        // Without an expected body there is nothing to learn from it; reading
+        // it anyway would only let a slow or endless body fail a good status.
+        let Some(needle) = self.expect_body.as_deref() else {
+            return Ok(format!("status {status}"));
+        };
+        let needle = needle.as_bytes();
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            if contains(&body, needle) {
+                return Ok(format!("status {status}"));
+            }
+            if body.len() >= MAX_BODY {
+                return Err("body mismatch".to_string());
+            }
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_BODY - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok(None) => return Err("body mismatch".to_string()),
+                Err(e) => return Err(describe(&e)),
+            }
+        }
+    }
+}
+
+/// Substring search over bytes; the bodies are small (≤ 64 KiB).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The next error in a chain. `io::Error::source` skips the error it wraps,
+/// so for an `io::Error` the wrapped error (where rustls puts its own) comes next.
+fn next_cause<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    if let Some(io) = e.downcast_ref::<io::Error>()
+        && let Some(inner) = io.get_ref()
+    {
+        return Some(inner);
+    }
+    e.source()
+}
+
+/// The deepest error in a chain: usually the one that says what really happened.
+fn innermost(e: &(dyn StdError + 'static)) -> String {
+    let mut cur = e;
+    // Bounded in case some error type reports itself as its own source.
+    for _ in 0..32 {
+        match next_cause(cur) {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    cur.to_string()
+}
+
+/// Maps a reqwest error to the short reason shown in logs and /status.
+fn describe(err: &reqwest::Error) -> String {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    for _ in 0..32 {
+        let Some(e) = cur else { break };
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && io.kind() == io::ErrorKind::ConnectionRefused
+        {
+            return "connection refused".to_string();
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return format!("tls: {tls}");
+        }
+        cur = next_cause(e);
+    }
+    let msg = innermost(err);
+    if err.is_connect() {
+        format!("connect: {msg}")
+    } else {
+        format!("http: {msg}")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_server {
+    //! A minimal HTTP/1.1 backend on 127.0.0.1 whose behaviour tests can change
+    //! while it runs, and which records what it was sent.
+
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// What the server does with each request.
+    #[derive(Clone, Debug)]
+    pub enum Reply {
+        /// A complete response with this status, extra headers and body.
+        Full(u16, Vec<(String, String)>, Vec<u8>),
+        /// Accept and read the request, then never answer.
+        Hang,
+        /// Announce a body of `declared` bytes, send `sent`, then stall forever.
+        Partial {
+            /// The Content-Length announced.
+            declared: usize,
+            /// The bytes actually sent before stalling.
+            sent: Vec<u8>,
+        },
+    }
+
+    impl Reply {
+        pub fn status(code: u16, body: &str) -> Self {
+            Reply::Full(code, Vec::new(), body.as_bytes().to_vec())
+        }
+    }
+
+    /// Shared between the server task and the test.
+    pub struct Server {
+        /// Where it listens.
+        pub addr: SocketAddr,
+        /// Requests received (counted once headers are read).
+        pub hits: Arc<AtomicUsize>,
+        /// Raw request heads, in order.
+        pub requests: Arc<Mutex<Vec<String>>>,
+        /// The current behaviour.
+        pub reply: Arc<Mutex<Reply>>,
+    }
+
+    impl Server {
+        pub async fn start(reply: Reply) -> Server {
+            Self::start_on("127.0.0.1:0", reply)
+                .await
+                .expect("bind 127.0.0.1")
+        }
+
+        pub async fn start_on(bind: &str, reply: Reply) -> std::io::Result<Server> {
+            let listener = TcpListener::bind(bind).await?;
+            let addr = listener.local_addr()?;
+            let hits = Arc::new(AtomicUsize::new(0));
+            let requests = Arc::new(Mutex::new(Vec::new()));
+            let reply = Arc::new(Mutex::new(reply));
+            let (h, r, rep) = (hits.clone(), requests.clone(), reply.clone());
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(serve(stream, h.clone(), r.clone(), rep.clone()));
+                }
+            });
+            Ok(Server {
+                addr,
+                hits,
+                requests,
+                reply,
+            })
+        }
+
+        pub fn set(&self, reply: Reply) {
+            *self.reply.lock().unwrap() = reply;
+        }
+
+        pub fn hits(&self) -> usize {
+            self.hits.load(Ordering::SeqCst)
+        }
+
+        /// The value of `name` in the last request.
+        pub fn last_header(&self, name: &str) -> Option<String> {
+            header(self.requests.lock().unwrap().last()?, name)
+        }
+    }
+
+    pub fn header(head: &str, name: &str) -> Option<String> {
+        head.lines().skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+
+    async fn serve(
+        mut stream: TcpStream,
+        hits: Arc<AtomicUsize>,
+        requests: Arc<Mutex<Vec<String>>>,
+        reply: Arc<Mutex<Reply>>,
+    ) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        requests
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&buf).into_owned());
+        hits.fetch_add(1, Ordering::SeqCst);
+        let reply = reply.lock().unwrap().clone();
+        match reply {
+            Reply::Full(code, headers, body) => {
+                let mut head = format!(
+                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+                let _ = stream.shutdown().await;
+            }
+            Reply::Hang => std::future::pending::<()>().await,
+            Reply::Partial { declared, sent } => {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {declared}\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&sent).await;
+                std::future::pending::<()>().await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_server::{Reply, Server, header};
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn key(addr: SocketAddr, host: &str) -> TargetKey {
+        TargetKey {
+            ip: addr.ip(),
+            scheme: Scheme::Http,
+            port: addr.port(),
+            path: "/healthz".to_string(),
+            host: host.to_string(),
+            expect_status: None,
+            expect_body: None,
+            tls_verify: true,
+        }
+    }
+
+    fn prober(key: &TargetKey) -> Prober {
+        let tls = TlsConfigs::new().expect("tls configs");
+        Prober::new(key, &tls).expect("prober")
+    }
+
+    const T: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn passes_on_200_ok() {
+        let server = Server::start(Reply::status(200, "ok")).await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_body = Some("ok".into());
+        let r = prober(&k).probe(T).await;
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.reason, "status 200");
+        assert!(r.latency_ms >= 0.0);
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn fails_on_503() {
+        let server = Server::start(Reply::status(503, "down")).await;
+        let r = prober(&key(server.addr, "www.example.test")).probe(T).await;
+        assert!(!r.ok);
+        assert_eq!(r.reason, "status 503");
+    }
+
+    #[tokio::test]
+    async fn expect_status_list_is_exact() {
+        let server = Server::start(Reply::status(204, "")).await;
+        let mut k = key(server.addr, "www.example.test");
+        assert!(prober(&k).probe(T).await.ok);
+        k.expect_status = Some(vec![200]);
+        assert_eq!(prober(&k).probe(T).await.reason, "status 204");
+        server.set(Reply::status(418, ""));
+        k.expect_status = Some(vec![200, 418]);
+        assert!(prober(&k).probe(T).await.ok);
+    }
+
+    #[tokio::test]
+    async fn times_out_against_a_silent_server() {
+        let server = Server::start(Reply::Hang).await;
+        let timeout = Duration::from_millis(300);
+        let r = prober(&key(server.addr, "www.example.test"))
+            .probe(timeout)
+            .await;
+        assert!(!r.ok);
+        assert_eq!(r.reason, "timeout after 300ms");
+        assert!(r.latency_ms >= 300.0, "{r:?}");
+        assert!(r.latency_ms < 3000.0, "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn connection_refused_on_a_closed_port() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let r = prober(&key(addr, "www.example.test")).probe(T).await;
+        assert!(!r.ok);
+        assert_eq!(r.reason, "connection refused");
+    }
+
+    #[tokio::test]
+    async fn body_mismatch() {
+        let server = Server::start(Reply::status(200, "maintenance")).await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_body = Some("ok".into());
+        let r = prober(&k).probe(T).await;
+        assert!(!r.ok);
+        assert_eq!(r.reason, "body mismatch");
+    }
+
+    #[tokio::test]
+    async fn redirect_is_not_followed() {
+        let location = vec![("Location".to_string(), "/elsewhere".to_string())];
+        let server = Server::start(Reply::Full(302, location, Vec::new())).await;
+        let r = prober(&key(server.addr, "www.example.test")).probe(T).await;
+        assert!(!r.ok);
+        assert_eq!(r.reason, "status 302");
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn sends_host_user_agent_and_path_to_the_ip() {
+        let server = Server::start(Reply::status(200, "ok")).await;
+        let r = prober(&key(server.addr, "www.example.test."))
+            .probe(T)
+            .await;
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            server.last_header("host").as_deref(),
+            Some("www.example.test")
+        );
+        let ua = server.last_header("user-agent").unwrap();
+        assert_eq!(ua, format!("hale/{}", env!("CARGO_PKG_VERSION")));
+        let head = server.requests.lock().unwrap().last().cloned().unwrap();
+        assert!(head.starts_with("GET /healthz HTTP/1.1\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn ip_literal_host_connects_to_the_target() {
+        let server = Server::start(Reply::status(200, "ok")).await;
+        let r = prober(&key(server.addr, "192.0.2.7")).probe(T).await;
+        assert!(r.ok, "{r:?}");
+        assert_eq!(server.last_header("host").as_deref(), Some("192.0.2.7"));
+    }
+
+    #[tokio::test]
+    async fn ipv6_target_is_reached_over_ipv6() {
+        // Skipped where the machine has no IPv6 loopback.
+        let Ok(server) = Server::start_on("[::1]:0", Reply::status(200, "ok")).await else {
+            return;
+        };
+        let r = prober(&key(server.addr, "www.example.test")).probe(T).await;
+        assert!(r.ok, "{r:?}");
+        assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn big_body_is_not_read_to_the_end() {
+        // A 1 MB body of which only the first 128 KiB ever arrive: a probe that
+        // wanted the whole body would time out.
+        let mut sent = b"ok".to_vec();
+        sent.resize(128 * 1024, b'x');
+        let server = Server::start(Reply::Partial {
+            declared: 1024 * 1024,
+            sent,
+        })
+        .await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_body = Some("ok".into());
+        let r = prober(&k).probe(T).await;
+        assert!(r.ok, "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn needle_past_64_kib_is_a_mismatch() {
+        let mut sent = vec![b'x'; MAX_BODY];
+        sent.extend_from_slice(b"ok");
+        sent.resize(128 * 1024, b'x');
+        let server = Server::start(Reply::Partial {
+            declared: 1024 * 1024,
+            sent,
+        })
+        .await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_body = Some("ok".into());
+        let r = prober(&k).probe(T).await;
+        assert_eq!(r.reason, "body mismatch");
+    }
+
+    #[tokio::test]
+    async fn needle_split_across_chunks_is_found() {
+        let mut sent = vec![b'x'; 40 * 1024];
+        sent.extend_from_slice(b"healthy");
+        let declared = sent.len();
+        let server = Server::start(Reply::Partial { declared, sent }).await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_body = Some("healthy".into());
+        assert!(prober(&k).probe(T).await.ok);
+    }
+
+    #[tokio::test]
+    async fn no_dns_lookups_ever() {
+        // The name resolves nowhere; the override is the only way to reach the server.
+        let server = Server::start(Reply::status(200, "ok")).await;
+        let k = key(server.addr, "backend.invalid");
+        assert!(prober(&k).probe(T).await.ok);
+    }
+
+    #[test]
+    fn display_of_keys() {
+        let mut k = key(
+            SocketAddr::from((Ipv4Addr::new(192, 0, 2, 1), 8080)),
+            "www.example.com",
+        );
+        assert_eq!(
+            k.to_string(),
+            "http://192.0.2.1:8080/healthz (host www.example.com)"
+        );
+        k.ip = "2001:db8::1".parse().unwrap();
+        k.scheme = Scheme::Https;
+        assert_eq!(
+            k.to_string(),
+            "https://[2001:db8::1]:8080/healthz (host www.example.com)"
+        );
+    }
+
+    // --- TLS: a blocking rustls server on a thread, with a self-signed certificate.
+
+    const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBvjCCAWSgAwIBAgIURw+A8d+2mYZkAe0Cdz0XQASWiNowCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQd3d3LmV4YW1wbGUudGVzdDAgFw0yNjExMjIxNTMxNDFaGA8y
+MTI2MTAyOTE1MzE0MVowGzEZMBcGA1UEAwwQd3d3LmV4YW1wbGUudGVzdDBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABDTg2TaQ7iRk/kj8EgeiHC98tIRUCgnFdXEy
+BN6OHGbLxsOMAPGT40NK0cug0axXFGM5G240eNx4gx2vlFD4Xo+jgYMwgYAwHQYD
+VR0OBBYEFCoIG/4o0QrATAKBCzpWCDD/OhZnMB8GA1UdIwQYMBaAFCoIG/4o0QrA
+TAKBCzpWCDD/OhZnMBsGA1UdEQQUMBKCEHd3dy5leGFtcGxlLnRlc3QwDAYDVR0T
+AQH/BAIwADATBgNVHSUEDDAKBggrBgEFBQcDATAKBggqhkjOPQQDAgNIADBFAiA7
+CmVoA0CVvqSNqKlpma76f3Ml0HQTd8A7XtLHIegHfQIhAO7MEZVc7AyuEnPG7uQF
+/WRuzvHo5l0NbCHGsyvsRIpe
+-----END CERTIFICATE-----
+";
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgftE1SgfGlsdR7T34
+mlzHA6S5DEtPPQXwxIeBHg0hHAGhRANCAAQ04Nk2kO4kZP5I/BIHohwvfLSEVAoJ
+xXVxMgTejhxmy8bDjADxk+NDStHLoNGsVxRjORtuNHjceIMdr5RQ+F6P
+-----END PRIVATE KEY-----
+";
+
+    /// What the TLS server saw: (SNI, request head) per connection that completed a handshake.
+    type Seen = Arc<std::sync::Mutex<Vec<(Option<String>, String)>>>;
+
+    fn tls_server() -> (SocketAddr, Seen) {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::io::{Read, Write};
+
+        let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        let config = Arc::new(config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Seen = Arc::default();
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(tcp) = stream else { continue };
+                let (config, seen) = (config.clone(), seen2.clone());
+                std::thread::spawn(move || {
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut tls = rustls::StreamOwned::new(conn, tcp);
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let sni = tls.conn.server_name().map(str::to_string);
+                    let head = String::from_utf8_lossy(&buf).into_owned();
+                    seen.lock().unwrap().push((sni, head));
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn https_without_verification_accepts_self_signed_and_sends_sni() {
+        let (addr, seen) = tls_server();
+        let mut k = key(addr, "www.example.test");
+        k.scheme = Scheme::Https;
+        k.tls_verify = false;
+        k.expect_body = Some("ok".into());
+        let r = prober(&k).probe(T).await;
+        assert!(r.ok, "{r:?}");
+        let seen = seen.lock().unwrap();
+        let (sni, head) = seen.last().unwrap();
+        assert_eq!(sni.as_deref(), Some("www.example.test"));
+        assert_eq!(header(head, "host").as_deref(), Some("www.example.test"));
+    }
+
+    #[tokio::test]
+    async fn https_with_verification_rejects_self_signed() {
+        let (addr, _seen) = tls_server();
+        let mut k = key(addr, "www.example.test");
+        k.scheme = Scheme::Https;
+        k.tls_verify = true;
+        let r = prober(&k).probe(T).await;
+        assert!(!r.ok);
+        assert!(r.reason.starts_with("tls: "), "{r:?}");
+        assert!(r.reason.contains("UnknownIssuer"), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn https_against_plain_http_is_a_tls_failure() {
+        // Like a real HTTP server, answer the unparseable ClientHello with a 400.
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        let mut k = key(addr, "www.example.test");
+        k.scheme = Scheme::Https;
+        let r = prober(&k).probe(T).await;
+        assert!(!r.ok);
+        assert!(r.reason.starts_with("tls: "), "{r:?}");
+    }
+}

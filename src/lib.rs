@@ -1,0 +1,28 @@
+//! hale: an authoritative DNS server that answers only with healthy servers.
+//!
+//! Data flows one way; each module owns one stage:
+//!
+//! ```text
+//! config.toml ─► config (validated Config) ──┐
+//! zone files  ─► zones (immutable ZoneSet) ──┼─► view (answer view, ArcSwap) ─► dns (answer bytes) ─► server (UDP/TCP)
+//!                health (probers, rise/fall) ─┘          ▲
+//!                admin (HTTP: /healthz, /status) ─────────┘ reads the same view and health targets
+//! ```
+//!
+//! - [`config`]: reads `hale.toml` into a validated [`config::Config`].
+//! - [`zones`]: loads RFC 1035 zone files into an immutable [`zones::ZoneSet`].
+//! - [`health`]: probes every target over HTTP(S) and keeps its up/down state.
+//! - [`view`]: joins zones and health into the immutable [`view::View`] the query path reads.
+//! - [`dns`]: turns one query message into one response message (bytes in, bytes out).
+//! - [`load`]: reads config and zones into one validated bundle.
+//! - [`server`]: wiring: sockets, signals, reload, shutdown.
+//! - [`admin`]: the HTTP admin listener.
+
+pub mod admin;
+pub mod config;
+pub mod dns;
+pub mod health;
+pub mod load;
+pub mod server;
+pub mod view;
+pub mod zones;

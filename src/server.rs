@@ -1,0 +1,407 @@
+//! Owns the running server: binds the DNS and admin sockets, wires health
+//! changes into new answer views, reloads on SIGHUP and drains on shutdown.
+//!
+//! ```text
+//! Health ──(watch: generation)──► rebuild task ──► ArcSwap<View> ◄── UDP/TCP tasks
+//!    ▲                                                    ▲
+//! reload (SIGHUP or Running::reload) ─ reconcile targets ─┘
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, warn};
+
+use crate::dns::{self, Transport};
+use crate::health::Health;
+use crate::load::{LoadError, Loaded};
+use crate::view::View;
+
+/// How long an idle TCP connection is kept open (RFC 7766 §6.2.3).
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one TCP message may take to arrive once its length is read.
+const TCP_MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Concurrent TCP connections; further ones wait in the kernel's backlog.
+const MAX_TCP_CONNECTIONS: usize = 512;
+/// How long shutdown waits for in-flight work.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+/// A start-up failure after the config was accepted.
+#[derive(thiserror::Error, Debug)]
+pub enum ServerError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr} ({proto}): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// udp, tcp or http.
+        proto: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The health machinery could not start.
+    #[error("cannot start health checks: {0}")]
+    Health(String),
+}
+
+/// State shared by every task of a running server.
+pub struct Shared {
+    /// What queries are answered from.
+    pub view: ArcSwap<View>,
+    /// The current config bundle; the lock also serialises view rebuilds.
+    pub loaded: Mutex<Arc<Loaded>>,
+    /// The probers.
+    pub health: Health,
+    /// The config file, read again on reload.
+    config_path: PathBuf,
+}
+
+impl Shared {
+    /// Builds a view from the current bundle and the targets' current health.
+    fn rebuild(&self) {
+        let loaded = match self.loaded.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let targets = self.health.targets();
+        let view = loaded.checks.view(loaded.zones.clone(), &targets);
+        self.view.store(Arc::new(view));
+    }
+
+    /// Loads the config again; on success replaces config, zones and targets
+    /// atomically, on failure keeps everything as it was.
+    pub fn reload(&self) -> Result<(), LoadError> {
+        let new = Arc::new(Loaded::load(&self.config_path)?);
+        let mut loaded = match self.loaded.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if new.config.listen != loaded.config.listen || new.config.admin != loaded.config.admin {
+            warn!("listen addresses changed; they take effect after a restart");
+        }
+        let targets = self.health.reconcile(new.checks.target_specs());
+        self.view
+            .store(Arc::new(new.checks.view(new.zones.clone(), &targets)));
+        info!(
+            zones = new.zones.len(),
+            checked_names = new.checks.len(),
+            targets = targets.len(),
+            "reloaded"
+        );
+        *loaded = new;
+        Ok(())
+    }
+}
+
+/// A started server.
+pub struct Running {
+    /// Shared state.
+    shared: Arc<Shared>,
+    /// Bound DNS addresses (UDP and TCP share each).
+    dns_addrs: Vec<SocketAddr>,
+    /// Bound admin address.
+    admin_addr: Option<SocketAddr>,
+    /// Cancelled on shutdown.
+    token: CancellationToken,
+    /// Every task, for draining.
+    tracker: TaskTracker,
+}
+
+/// Binds every socket, then starts serving `loaded`. Nothing is left bound on error.
+pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, ServerError> {
+    let mut udp = Vec::new();
+    let mut tcp = Vec::new();
+    let mut dns_addrs = Vec::new();
+    for &addr in &loaded.config.listen {
+        let (u, t) = bind_pair(addr).await?;
+        dns_addrs.push(u.local_addr().map_err(|source| ServerError::Bind {
+            addr,
+            proto: "udp",
+            source,
+        })?);
+        udp.push(Arc::new(u));
+        tcp.push(t);
+    }
+    let admin_listener = match loaded.config.admin {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| ServerError::Bind {
+            addr,
+            proto: "http",
+            source,
+        })?),
+        None => None,
+    };
+    let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+    let (changes_tx, mut changes_rx) = tokio::sync::watch::channel(0u64);
+    let health = Health::new(changes_tx).map_err(|e| ServerError::Health(e.to_string()))?;
+    let targets = health.reconcile(loaded.checks.target_specs());
+    let view = loaded.checks.view(loaded.zones.clone(), &targets);
+    info!(
+        zones = loaded.zones.len(),
+        checked_names = loaded.checks.len(),
+        targets = targets.len(),
+        "loaded"
+    );
+    let shared = Arc::new(Shared {
+        view: ArcSwap::from_pointee(view),
+        loaded: Mutex::new(Arc::new(loaded)),
+        health,
+        config_path,
+    });
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+
+    // Health changes become a new view as soon as they are reported.
+    {
+        let shared = shared.clone();
+        let token = token.clone();
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    changed = changes_rx.changed() => {
+                        if changed.is_err() { break; }
+                        shared.rebuild();
+                    }
+                }
+            }
+        });
+    }
+
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for socket in udp {
+        for _ in 0..workers {
+            tracker.spawn(serve_udp(socket.clone(), shared.clone(), token.clone()));
+        }
+    }
+    let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    for listener in tcp {
+        tracker.spawn(serve_tcp(
+            listener,
+            shared.clone(),
+            token.clone(),
+            tracker.clone(),
+            connections.clone(),
+        ));
+    }
+    if let Some(listener) = admin_listener {
+        tracker.spawn(crate::admin::serve(listener, shared.clone(), token.clone()));
+    }
+    for addr in &dns_addrs {
+        info!(%addr, "serving DNS over UDP and TCP");
+    }
+    if let Some(addr) = admin_addr {
+        info!(%addr, "serving admin HTTP");
+    }
+    Ok(Running {
+        shared,
+        dns_addrs,
+        admin_addr,
+        token,
+        tracker,
+    })
+}
+
+/// Binds UDP and TCP on the same address; with port 0 both get the same port.
+async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), ServerError> {
+    let mut attempts = 0;
+    loop {
+        let udp = UdpSocket::bind(addr).await.map_err(|source| ServerError::Bind {
+            addr,
+            proto: "udp",
+            source,
+        })?;
+        let bound = udp.local_addr().map_err(|source| ServerError::Bind {
+            addr,
+            proto: "udp",
+            source,
+        })?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            // An ephemeral UDP port may be taken on the TCP side: try another.
+            Err(_) if addr.port() == 0 && attempts < 20 => attempts += 1,
+            Err(source) => {
+                return Err(ServerError::Bind {
+                    addr: bound,
+                    proto: "tcp",
+                    source,
+                });
+            }
+        }
+    }
+}
+
+async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>, token: CancellationToken) {
+    let mut buf = vec![0u8; 65535];
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let (len, peer) = tokio::select! {
+            _ = token.cancelled() => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    // ICMP errors from earlier sends surface here; they concern one peer only.
+                    debug!(error = %e, "udp receive failed");
+                    continue;
+                }
+            },
+        };
+        let view = shared.view.load();
+        if dns::respond(&view, &buf[..len], Transport::Udp, &mut out)
+            && let Err(e) = socket.send_to(&out, peer).await
+        {
+            debug!(%peer, error = %e, "udp send failed");
+        }
+    }
+}
+
+async fn serve_tcp(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+    connections: Arc<Semaphore>,
+) {
+    loop {
+        let permit = tokio::select! {
+            _ = token.cancelled() => return,
+            p = connections.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = token.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(error = %e, "tcp accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let shared = shared.clone();
+        let token = token.clone();
+        tracker.spawn(async move {
+            if let Err(e) = serve_connection(stream, &shared, &token).await {
+                debug!(%peer, error = %e, "tcp connection ended");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Answers length-prefixed queries in order until the peer closes, idles out,
+/// or shutdown begins (the message being answered is finished first).
+async fn serve_connection(
+    mut stream: TcpStream,
+    shared: &Shared,
+    token: &CancellationToken,
+) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut buf = vec![0u8; 65535];
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let mut len = [0u8; 2];
+        tokio::select! {
+            _ = token.cancelled() => return Ok(()),
+            r = tokio::time::timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut len)) => match r {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(()),
+            },
+        }
+        let len = u16::from_be_bytes(len) as usize;
+        let msg = &mut buf[..len];
+        match tokio::time::timeout(TCP_MESSAGE_TIMEOUT, stream.read_exact(msg)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Ok(()),
+        }
+        let answered = {
+            let view = shared.view.load();
+            dns::respond(&view, msg, Transport::Tcp, &mut out)
+        };
+        if answered {
+            let n = out.len() as u16;
+            let mut framed = Vec::with_capacity(out.len() + 2);
+            framed.extend_from_slice(&n.to_be_bytes());
+            framed.extend_from_slice(&out);
+            stream.write_all(&framed).await?;
+        }
+    }
+}
+
+impl Running {
+    /// The bound DNS addresses, in config order.
+    pub fn dns_addrs(&self) -> &[SocketAddr] {
+        &self.dns_addrs
+    }
+
+    /// The bound admin address, if enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Shared state (view, health), for tests and the admin listener.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Reloads config and zones, as SIGHUP does. The old state keeps serving on error.
+    pub async fn reload(&self) -> Result<(), LoadError> {
+        let shared = self.shared.clone();
+        // Parsing large zones must not stall the runtime's workers.
+        match tokio::task::spawn_blocking(move || shared.reload()).await {
+            Ok(r) => r,
+            Err(e) => {
+                error!(error = %e, "reload task failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops accepting, lets in-flight work finish (bounded by a grace period), stops probing.
+    pub async fn shutdown(self) {
+        self.token.cancel();
+        self.shared.health.shutdown();
+        self.tracker.close();
+        if tokio::time::timeout(DRAIN_GRACE, self.tracker.wait()).await.is_err() {
+            warn!("shutdown grace period over; abandoning remaining connections");
+        }
+    }
+
+    /// Serves until SIGTERM or SIGINT, reloading on SIGHUP.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    info!("SIGHUP: reloading");
+                    if let Err(e) = self.reload().await {
+                        error!(error = %e, "reload rejected; still serving the previous config");
+                    }
+                }
+                _ = term.recv() => { info!("SIGTERM: shutting down"); break; }
+                _ = int.recv() => { info!("SIGINT: shutting down"); break; }
+            }
+        }
+        self.shutdown().await;
+        info!("stopped");
+        Ok(())
+    }
+}

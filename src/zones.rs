@@ -1,0 +1,379 @@
+//! Owns zone data: reads RFC 1035 master files with hickory's parser, checks
+//! them, and keeps them in an immutable [`ZoneSet`] indexed for answering.
+//!
+//! Every name is stored lower-cased; empty non-terminals get an empty node so
+//! that "name exists" is one lookup (NODATA vs NXDOMAIN, closest encloser).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::txt::Parser;
+
+/// Largest TTL RFC 2181 §8 allows.
+const MAX_TTL: u32 = (1 << 31) - 1;
+
+/// A zone file that could not be loaded.
+#[derive(thiserror::Error, Debug)]
+pub enum ZoneError {
+    /// The file could not be read.
+    #[error("{}: cannot read zone file: {source}", path.display())]
+    Read {
+        /// The zone file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is malformed or its content is not a valid zone.
+    #[error("{}:{line}: {msg}", path.display())]
+    Invalid {
+        /// The zone file.
+        path: PathBuf,
+        /// 1-based line; for whole-zone problems (no SOA) line 1.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+    /// Two files define the same zone.
+    #[error("{}: zone {origin} is already loaded from {}", path.display(), first.display())]
+    Duplicate {
+        /// The second file.
+        path: PathBuf,
+        /// The zone's origin.
+        origin: Name,
+        /// The first file.
+        first: PathBuf,
+    },
+}
+
+/// All RRs of one type at one owner.
+#[derive(Clone, Debug)]
+pub struct Rrset {
+    /// The type shared by every record.
+    pub rtype: RecordType,
+    /// The TTL answers carry: the smallest in the set (RFC 2181 §5.2).
+    pub ttl: u32,
+    /// The records' data, in file order.
+    pub rdatas: Vec<RData>,
+}
+
+/// One owner name: its RRsets, or none for an empty non-terminal.
+#[derive(Clone, Debug, Default)]
+pub struct Node {
+    /// RRsets at this name.
+    pub rrsets: Vec<Rrset>,
+    /// True at a delegation point (NS below the apex): data here and below is not authoritative.
+    pub is_cut: bool,
+}
+
+impl Node {
+    /// The RRset of `rtype`, if any.
+    pub fn get(&self, rtype: RecordType) -> Option<&Rrset> {
+        self.rrsets.iter().find(|r| r.rtype == rtype)
+    }
+}
+
+/// One zone, immutable once loaded.
+#[derive(Debug)]
+pub struct Zone {
+    /// The apex name (lower case), where the SOA is.
+    pub origin: Name,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Every owner name and empty non-terminal, lower case.
+    nodes: HashMap<Name, Node>,
+    /// The SOA record, for negative answers.
+    pub soa: Record,
+    /// TTL of the SOA in negative answers: min(SOA TTL, MINIMUM), RFC 2308 §3.
+    pub negative_ttl: u32,
+}
+
+impl Zone {
+    /// The node at `name` (lower case), including empty non-terminals.
+    pub fn node(&self, name: &Name) -> Option<&Node> {
+        self.nodes.get(name)
+    }
+
+    /// The node at `name` with its stored (lower-case) owner name.
+    pub fn node_entry(&self, name: &Name) -> Option<(&Name, &Node)> {
+        self.nodes.get_key_value(name)
+    }
+
+    /// The wildcard node `*.<encloser>`, if the zone has one.
+    pub fn wildcard_at(&self, encloser: &Name) -> Option<&Node> {
+        let wildcard = encloser.prepend_label("*").ok()?;
+        self.nodes.get(&wildcard)
+    }
+
+    /// Every node, for building tables.
+    pub fn nodes(&self) -> impl Iterator<Item = (&Name, &Node)> {
+        self.nodes.iter()
+    }
+
+    /// The highest delegation point at or above `name` (below the apex), if any.
+    pub fn find_cut(&self, name: &Name) -> Option<(&Name, &Node)> {
+        let apex_labels = self.origin.num_labels() as usize;
+        let labels = name.num_labels() as usize;
+        for n in apex_labels + 1..=labels {
+            let ancestor = name.trim_to(n);
+            match self.nodes.get_key_value(&ancestor) {
+                Some((owner, node)) if node.is_cut => return Some((owner, node)),
+                Some(_) => {}
+                // No node here means nothing below exists either.
+                None => return None,
+            }
+        }
+        None
+    }
+
+    /// The longest existing ancestor of `name` (which itself does not exist).
+    pub fn closest_encloser(&self, name: &Name) -> Name {
+        let apex_labels = self.origin.num_labels() as usize;
+        let mut n = name.num_labels() as usize;
+        while n > apex_labels {
+            n -= 1;
+            let ancestor = name.trim_to(n);
+            if self.nodes.contains_key(&ancestor) {
+                return ancestor;
+            }
+        }
+        self.origin.clone()
+    }
+}
+
+/// Every loaded zone, immutable; a reload builds a new one.
+#[derive(Debug, Default)]
+pub struct ZoneSet {
+    /// Zones by origin (lower case).
+    zones: HashMap<Name, Arc<Zone>>,
+}
+
+impl ZoneSet {
+    /// Loads and checks every file; the first error stops the load.
+    pub fn load(files: &[PathBuf]) -> Result<ZoneSet, ZoneError> {
+        let mut zones: HashMap<Name, Arc<Zone>> = HashMap::new();
+        for file in files {
+            let zone = load_zone(file)?;
+            if let Some(first) = zones.get(&zone.origin) {
+                return Err(ZoneError::Duplicate {
+                    path: file.clone(),
+                    origin: zone.origin.clone(),
+                    first: first.file.clone(),
+                });
+            }
+            zones.insert(zone.origin.clone(), Arc::new(zone));
+        }
+        Ok(ZoneSet { zones })
+    }
+
+    /// The zone with the longest origin that contains `name` (lower case).
+    pub fn find(&self, name: &Name) -> Option<&Arc<Zone>> {
+        let mut n = name.num_labels() as usize;
+        loop {
+            let candidate = name.trim_to(n);
+            if let Some(z) = self.zones.get(&candidate) {
+                return Some(z);
+            }
+            if n == 0 {
+                return None;
+            }
+            n -= 1;
+        }
+    }
+
+    /// Every zone.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Zone>> {
+        self.zones.values()
+    }
+
+    /// Number of zones.
+    pub fn len(&self) -> usize {
+        self.zones.len()
+    }
+
+    /// True when no zone is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+}
+
+/// The origin a file name implies: `example.com.zone` → `example.com.`.
+fn origin_from_file_name(path: &Path) -> Option<Name> {
+    let file = path.file_name()?.to_str()?;
+    let stem = file.strip_suffix(".zone").unwrap_or(file);
+    let mut name = Name::from_ascii(stem).ok()?;
+    name.set_fqdn(true);
+    Some(name)
+}
+
+/// The parsed records of one file, flattened, in no particular order.
+type Parsed = Vec<(Name, RecordType, DNSClass, u32, RData)>;
+
+fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> {
+    let (_, sets) = Parser::new(text, Some(path.to_path_buf()), hint)
+        .parse()
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (_, set) in sets {
+        for r in set.records_without_rrsigs() {
+            out.push((
+                r.name.to_lowercase(),
+                r.record_type(),
+                r.dns_class,
+                r.ttl,
+                r.data.clone(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Record-level checks that can be pinned to a line.
+fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> {
+    for (name, rtype, class, ttl, _) in records {
+        if *class != DNSClass::IN {
+            return Err(format!("{name} {rtype}: class {class} is not supported, only IN"));
+        }
+        if *ttl > MAX_TTL {
+            return Err(format!("{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"));
+        }
+        if let Some(origin) = origin
+            && !origin.zone_of(name)
+        {
+            return Err(format!("{name} is outside the zone {origin}"));
+        }
+        if *rtype == RecordType::SOA
+            && let Some(origin) = origin
+            && name != origin
+        {
+            return Err(format!("second SOA at {name}: the zone's SOA is at {origin}"));
+        }
+    }
+    // CNAME and other data (RFC 1034 §3.6.2).
+    let mut by_name: HashMap<&Name, (bool, Option<RecordType>)> = HashMap::new();
+    for (name, rtype, ..) in records {
+        let e = by_name.entry(name).or_default();
+        if *rtype == RecordType::CNAME {
+            e.0 = true;
+        } else {
+            e.1 = Some(*rtype);
+        }
+        if let (true, Some(other)) = *e {
+            return Err(format!("{name} has a CNAME and other data ({other})"));
+        }
+    }
+    Ok(())
+}
+
+/// The smallest number of leading lines of `text` that reproduce `msg`, so a
+/// parser error without a position still names its line.
+fn error_line(text: &str, msg: &str, fails_with: impl Fn(&str) -> Option<String>) -> usize {
+    let ends: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let (mut lo, mut hi) = (1usize, ends.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if fails_with(&text[..ends[mid - 1]]).as_deref() == Some(msg) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ZoneError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |line: usize, msg: String| ZoneError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        msg,
+    };
+    let hint = origin_from_file_name(path);
+
+    let records = match parse(&text, path, hint.clone()) {
+        Ok(r) => r,
+        Err(msg) => {
+            let line = error_line(&text, &msg, |prefix| parse(prefix, path, hint.clone()).err());
+            return Err(invalid(line, msg));
+        }
+    };
+
+    // The apex is where the SOA is.
+    let soas: Vec<_> = records
+        .iter()
+        .filter(|r| r.1 == RecordType::SOA)
+        .collect();
+    let Some(soa) = soas.first() else {
+        return Err(invalid(1, "zone has no SOA record".into()));
+    };
+    let origin = soa.0.clone();
+    if let Err(msg) = check_records(&records, Some(&origin)) {
+        let line = error_line(&text, &msg, |prefix| match parse(prefix, path, hint.clone()) {
+            Ok(r) => check_records(&r, Some(&origin)).err(),
+            Err(e) => Some(e),
+        });
+        return Err(invalid(line, msg));
+    }
+    if !records
+        .iter()
+        .any(|r| r.1 == RecordType::NS && r.0 == origin)
+    {
+        return Err(invalid(1, format!("zone {origin} has no NS record at its apex")));
+    }
+
+    let soa_record = Record::from_rdata(origin.clone(), soa.3, soa.4.clone());
+    let negative_ttl = match &soa.4 {
+        RData::SOA(s) => soa.3.min(s.minimum),
+        _ => soa.3,
+    };
+
+    let mut nodes: HashMap<Name, Node> = HashMap::new();
+    for (name, rtype, _, ttl, rdata) in records {
+        let node = nodes.entry(name).or_default();
+        match node.rrsets.iter_mut().find(|r| r.rtype == rtype) {
+            Some(set) => {
+                set.ttl = set.ttl.min(ttl);
+                set.rdatas.push(rdata);
+            }
+            None => node.rrsets.push(Rrset {
+                rtype,
+                ttl,
+                rdatas: vec![rdata],
+            }),
+        }
+    }
+    // RRsets come back from the parser ordered by type, records in file order.
+    let owners: Vec<Name> = nodes.keys().cloned().collect();
+    let apex_labels = origin.num_labels() as usize;
+    for owner in owners {
+        if owner != origin && nodes.get(&owner).is_some_and(|n| n.get(RecordType::NS).is_some()) {
+            if let Some(n) = nodes.get_mut(&owner) {
+                n.is_cut = true;
+            }
+        }
+        // Empty non-terminals between the apex and every owner.
+        let labels = owner.num_labels() as usize;
+        for n in apex_labels..labels {
+            nodes.entry(owner.trim_to(n)).or_default();
+        }
+    }
+
+    Ok(Zone {
+        origin,
+        file: path.to_path_buf(),
+        nodes,
+        soa: soa_record,
+        negative_ttl,
+    })
+}
+
+#[cfg(test)]
+mod tests;
