@@ -40,10 +40,13 @@ pub enum Rcode {
 
 /// Largest UDP payload we answer with, whatever the client offers.
 pub const MAX_UDP_PAYLOAD: u16 = 4096;
+/// The UDP payload size we advertise (what we accept), as NSD and Knot do (DNS flag day 2020).
+const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
 /// CNAME hops followed inside a zone before giving up (loops end here too).
 const MAX_CNAME_HOPS: usize = 8;
-/// Size of the OPT record we append: root name, type, class, TTL, RDLENGTH.
-const OPT_LEN: usize = 11;
+/// Room kept for the OPT record we append: root name, type, class, TTL,
+/// RDLENGTH, and an Extended DNS Error option.
+const OPT_LEN: usize = 11 + 6;
 
 const QR: u16 = 0x8000;
 const AA: u16 = 0x0400;
@@ -94,6 +97,9 @@ struct Sections<'a> {
     answer: Vec<Rr<'a>>,
     authority: Vec<Rr<'a>>,
     additional: Vec<Rr<'a>>,
+    /// The authority section is the apex NS set of a positive answer: nice to
+    /// have, so it is left out rather than truncating when it does not fit.
+    authority_optional: bool,
 }
 
 /// Answers one DNS message. Writes the response into `out` (cleared first)
@@ -209,6 +215,7 @@ fn resolve<'a>(
                         let rdata = &rdatas[(start + i) % n];
                         s.answer.push(Rr { owner, rtype: qtype, ttl, rdata });
                     }
+                    add_apex_ns(view, zone, s);
                 }
                 Filter::NoData => negative(zone, s),
                 Filter::ServFail => {
@@ -222,6 +229,9 @@ fn resolve<'a>(
         if let Some(set) = node.get(qtype) {
             push_set(view, owner, qtype, set.ttl, &set.rdatas, s);
             add_additional(view, zone, qtype, &set.rdatas, s);
+            if !(qtype == RecordType::NS && *owner == zone.origin) {
+                add_apex_ns(view, zone, s);
+            }
             return (Rcode::NoError, true);
         }
 
@@ -268,6 +278,22 @@ fn push_set<'a>(
     for rdata in rdatas {
         s.answer.push(Rr { owner, rtype, ttl, rdata });
     }
+}
+
+/// The zone's NS set in the authority section of a positive answer, with the
+/// addresses of in-zone name servers, as NSD does by default.
+fn add_apex_ns<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
+    let Some((owner, apex)) = zone.node_entry(&zone.origin) else {
+        return;
+    };
+    let Some(ns) = apex.get(RecordType::NS) else {
+        return;
+    };
+    for rdata in &ns.rdatas {
+        s.authority.push(Rr { owner, rtype: RecordType::NS, ttl: ns.ttl, rdata });
+    }
+    s.authority_optional = true;
+    add_glue(view, zone, ns, s);
 }
 
 /// The SOA in the authority section of a negative answer (RFC 2308 §3).
@@ -427,12 +453,24 @@ fn encode(
         for rr in &s.answer {
             ok = ok && emit_rr(&mut enc, rr) && fits(&enc);
         }
+        let after_answer = enc.offset();
+        let mut authority_ok = true;
         for rr in &s.authority {
-            ok = ok && emit_rr(&mut enc, rr) && fits(&enc);
+            authority_ok = authority_ok && emit_rr(&mut enc, rr) && fits(&enc);
         }
-        if ok {
+        let mut additional = true;
+        if ok && !authority_ok && s.authority_optional {
+            enc.set_offset(after_answer);
+            enc.trim();
+            counts[1] = s.answer.len() as u16;
+            additional = false;
+        } else if ok && authority_ok {
             counts[1] = s.answer.len() as u16;
             counts[2] = s.authority.len() as u16;
+        } else {
+            ok = false;
+        }
+        if ok && additional {
             // Additional data is optional: stop at the first record that does not fit.
             for rr in &s.additional {
                 let mark = enc.offset();
@@ -443,7 +481,7 @@ fn encode(
                 }
                 counts[3] += 1;
             }
-        } else {
+        } else if !ok {
             enc.set_offset(after_question);
             enc.trim();
             tc = true;
@@ -452,11 +490,14 @@ fn encode(
             // The extended rcode's upper 8 bits live in the OPT TTL.
             let ext = ((rcode as u16) >> 4) as u32;
             let ttl = (ext << 24) | if edns.dnssec_ok { 0x8000 } else { 0 };
+            // RFC 8914 Extended DNS Error 20 "Not Authoritative", as NSD sends.
+            let ede: &[u8] = if rcode == Rcode::Refused { &[0, 15, 0, 2, 0, 20] } else { &[] };
             let ok = enc.emit(0).is_ok()
                 && enc.emit_u16(u16::from(RecordType::OPT)).is_ok()
-                && enc.emit_u16(MAX_UDP_PAYLOAD).is_ok()
+                && enc.emit_u16(ADVERTISED_UDP_PAYLOAD).is_ok()
                 && enc.emit_u32(ttl).is_ok()
-                && enc.emit_u16(0).is_ok();
+                && enc.emit_u16(ede.len() as u16).is_ok()
+                && enc.emit_vec(ede).is_ok();
             if !ok {
                 return false;
             }

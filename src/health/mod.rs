@@ -588,6 +588,96 @@ mod tests {
         assert!(target.status().last.is_none());
     }
 
+    /// Captures (level, message, fields) of every event.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<Captured>>>);
+
+    /// One event: its level and its fields by name (the text is `message`).
+    type Captured = (tracing::Level, HashMap<String, String>);
+
+    struct Fields<'a>(&'a mut HashMap<String, String>);
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.insert(field.name().to_string(), value.to_string());
+        }
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+            self.0
+                .insert(field.name().to_string(), format!("{value:?}"));
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut fields = HashMap::new();
+            event.record(&mut Fields(&mut fields));
+            self.0
+                .lock()
+                .unwrap()
+                .push((*event.metadata().level(), fields));
+        }
+    }
+
+    fn result(ok: bool, reason: &str) -> ProbeResult {
+        ProbeResult {
+            ok,
+            reason: reason.into(),
+            latency_ms: 1.0,
+            at: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn a_flip_is_logged_once_at_info_and_signalled() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(capture.clone());
+        let (tx, rx) = watch::channel(0u64);
+        let addr = SocketAddr::from(([192, 0, 2, 1], 8080));
+        let target = Target::new(
+            spec(addr, &["www.example.test."], 50),
+            CancellationToken::new(),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            target.record(result(false, "status 503"), &tx);
+            target.record(result(false, "status 503"), &tx);
+            target.record(result(false, "connection refused"), &tx);
+            target.record(result(true, "status 200"), &tx);
+            target.record(result(true, "status 200"), &tx);
+        });
+        assert!(target.is_healthy());
+        assert_eq!(*rx.borrow(), 2);
+
+        let events = capture.0.lock().unwrap();
+        let infos: Vec<_> = events
+            .iter()
+            .filter(|(level, _)| *level == tracing::Level::INFO)
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(infos.len(), 2, "{events:?}");
+        let down = infos[0];
+        assert_eq!(down["message"], "health changed");
+        assert_eq!(
+            down["target"],
+            "http://192.0.2.1:8080/healthz (host www.example.test)"
+        );
+        assert_eq!(down["names"], r#"["www.example.test."]"#);
+        assert_eq!(down["old"], "up");
+        assert_eq!(down["new"], "down");
+        assert_eq!(down["reason"], "status 503");
+        assert_eq!(infos[1]["old"], "down");
+        assert_eq!(infos[1]["new"], "up");
+        let debugs = events
+            .iter()
+            .filter(|(level, _)| *level == tracing::Level::DEBUG)
+            .count();
+        assert_eq!(debugs, 5, "one DEBUG line per probe");
+    }
+
     #[test]
     fn jitter_stays_in_bounds() {
         let i = Duration::from_millis(1000);

@@ -83,10 +83,19 @@ impl TlsConfigs {
             .with_custom_certificate_verifier(Arc::new(any_cert))
             .with_no_client_auth();
 
-        Ok(Self {
+        let configs = Self {
             verified: probe_tls(verified),
             insecure: probe_tls(insecure),
-        })
+        };
+        // reqwest takes the config as `impl Any` and only errors at build time
+        // if it is not the rustls version it links; find that out at start-up
+        // rather than on every target.
+        for config in [&configs.verified, &configs.insecure] {
+            reqwest::Client::builder()
+                .use_preconfigured_tls(config.clone())
+                .build()?;
+        }
+        Ok(configs)
     }
 }
 
