@@ -42,6 +42,9 @@ pub enum Rcode {
 pub const MAX_UDP_PAYLOAD: u16 = 4096;
 /// The UDP payload size we advertise (what we accept), as NSD and Knot do (DNS flag day 2020).
 const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
+/// RFC 8914 info codes, sent with REFUSED as NSD does.
+const EDE_NOT_AUTHORITATIVE: u16 = 20;
+const EDE_NOT_SUPPORTED: u16 = 21;
 /// CNAME hops followed inside a zone before giving up (loops end here too).
 const MAX_CNAME_HOPS: usize = 8;
 /// Room kept for the OPT record we append: root name, type, class, TTL,
@@ -52,7 +55,6 @@ const QR: u16 = 0x8000;
 const AA: u16 = 0x0400;
 const TC: u16 = 0x0200;
 const RD: u16 = 0x0100;
-const CD: u16 = 0x0010;
 
 /// The EDNS part of a query.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +102,8 @@ struct Sections<'a> {
     /// The authority section is the apex NS set of a positive answer: nice to
     /// have, so it is left out rather than truncating when it does not fit.
     authority_optional: bool,
+    /// Extended DNS Error info code (RFC 8914) to explain a refusal.
+    ede: Option<u16>,
 }
 
 /// Answers one DNS message. Writes the response into `out` (cleared first)
@@ -129,7 +133,8 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
     }
     // Only IN data exists here; ANY is read as IN (RFC 6895 §3.2 leaves it to us).
     if query.qclass != 1 && query.qclass != 255 {
-        return encode(out, &query, Rcode::Refused, false, &Sections::default(), limit);
+        let s = Sections { ede: Some(EDE_NOT_SUPPORTED), ..Sections::default() };
+        return encode(out, &query, Rcode::Refused, false, &s, limit);
     }
     let qtype = RecordType::from(query.qtype);
     match qtype {
@@ -147,7 +152,8 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
         return encode(out, &query, Rcode::NotImp, false, &Sections::default(), limit);
     }
     let Some(zone) = view.zones.find(&query.qname) else {
-        return encode(out, &query, Rcode::Refused, false, &Sections::default(), limit);
+        let s = Sections { ede: Some(EDE_NOT_AUTHORITATIVE), ..Sections::default() };
+        return encode(out, &query, Rcode::Refused, false, &s, limit);
     };
     let mut sections = Sections::default();
     let (rcode, aa) = resolve(view, zone, &query.qname, qtype, &mut sections);
@@ -490,8 +496,15 @@ fn encode(
             // The extended rcode's upper 8 bits live in the OPT TTL.
             let ext = ((rcode as u16) >> 4) as u32;
             let ttl = (ext << 24) | if edns.dnssec_ok { 0x8000 } else { 0 };
-            // RFC 8914 Extended DNS Error 20 "Not Authoritative", as NSD sends.
-            let ede: &[u8] = if rcode == Rcode::Refused { &[0, 15, 0, 2, 0, 20] } else { &[] };
+            let mut ede = [0u8; 6];
+            let ede: &[u8] = match s.ede {
+                Some(code) => {
+                    ede[..4].copy_from_slice(&[0, 15, 0, 2]);
+                    ede[4..].copy_from_slice(&code.to_be_bytes());
+                    &ede
+                }
+                None => &[],
+            };
             let ok = enc.emit(0).is_ok()
                 && enc.emit_u16(u16::from(RecordType::OPT)).is_ok()
                 && enc.emit_u16(ADVERTISED_UDP_PAYLOAD).is_ok()
@@ -504,7 +517,8 @@ fn encode(
             counts[3] += 1;
         }
     }
-    let mut flags = QR | (q.flags & (RD | CD)) | (rcode as u16 & 0xF);
+    // RD is echoed (RFC 1035 §4.1.1); CD is not, as NSD and Knot do without DNSSEC.
+    let mut flags = QR | (q.flags & RD) | (rcode as u16 & 0xF);
     if aa {
         flags |= AA;
     }

@@ -41,7 +41,7 @@ pub enum ZoneError {
         /// The second file.
         path: PathBuf,
         /// The zone's origin.
-        origin: Name,
+        origin: String,
         /// The first file.
         first: PathBuf,
     },
@@ -158,7 +158,7 @@ impl ZoneSet {
             if let Some(first) = zones.get(&zone.origin) {
                 return Err(ZoneError::Duplicate {
                     path: file.clone(),
-                    origin: zone.origin.clone(),
+                    origin: zone.origin.to_ascii(),
                     first: first.file.clone(),
                 });
             }
@@ -354,10 +354,10 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let owners: Vec<Name> = nodes.keys().cloned().collect();
     let apex_labels = origin.num_labels() as usize;
     for owner in owners {
-        if owner != origin && nodes.get(&owner).is_some_and(|n| n.get(RecordType::NS).is_some()) {
-            if let Some(n) = nodes.get_mut(&owner) {
-                n.is_cut = true;
-            }
+        if owner != origin
+            && let Some(n) = nodes.get_mut(&owner)
+        {
+            n.is_cut = n.get(RecordType::NS).is_some();
         }
         // Empty non-terminals between the apex and every owner.
         let labels = owner.num_labels() as usize;

@@ -1,1 +1,72 @@
 use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.zone"), "").expect("zone file");
+    let path = dir.path().join("hale.toml");
+    Config::parse(&path, text)
+}
+
+fn err(text: &str) -> String {
+    match parse(text) {
+        Ok(_) => panic!("config should be rejected:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const SERVER: &str = "[server]\nlisten = [\"127.0.0.1:5353\"]\nzones = \".\"\n";
+
+#[test]
+fn defaults_apply_and_checks_override() {
+    let text = format!(
+        "{SERVER}[defaults]\ninterval = \"10s\"\nrise = 4\nwhen_all_down = \"none\"\n\n\
+         [[check]]\nnames = [\"WWW.example.com\"]\nport = 8080\nrise = 1\n\n\
+         [[check]]\nnames = [\"api.example.com.\"]\nscheme = \"https\"\n"
+    );
+    let c = parse(&text).expect("valid");
+    assert_eq!(c.admin, None, "admin is off unless [admin] is present");
+    let www = &c.checks[0];
+    assert_eq!(www.names[0].0.to_ascii(), "www.example.com.");
+    assert_eq!(www.names[0].1, 10, "line of the name");
+    assert_eq!(www.schedule.interval, Duration::from_secs(10));
+    assert_eq!(www.schedule.timeout, Duration::from_secs(2));
+    assert_eq!((www.schedule.rise, www.schedule.fall), (1, 3));
+    assert_eq!(www.when_all_down, WhenAllDown::None);
+    assert_eq!((www.probe.port, www.probe.path.as_str()), (8080, "/"));
+    assert_eq!(www.ttl, 30);
+    let api = &c.checks[1];
+    assert_eq!((api.probe.scheme, api.probe.port), (Scheme::Https, 443));
+    assert!(api.probe.tls_verify);
+}
+
+#[test]
+fn admin_section_defaults_to_loopback() {
+    let c = parse(&format!("{SERVER}[admin]\n")).expect("valid");
+    assert_eq!(c.admin, Some(SocketAddr::from(([127, 0, 0, 1], 8053))));
+}
+
+#[test]
+fn errors_name_file_and_line() {
+    let e = err(&format!("{SERVER}[defaults]\nintervall = \"5s\"\n"));
+    assert!(e.contains("hale.toml:5:") && e.contains("intervall"), "{e}");
+
+    let e = err(&format!("{SERVER}[defaults]\ninterval = \"5 parsecs\"\n"));
+    assert!(e.contains("hale.toml:5:"), "{e}");
+
+    let e = err(&format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nrise = 0\n"));
+    assert!(e.contains(":7:") && e.contains("rise"), "{e}");
+
+    let e = err(&format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nttl = 2147483648\n"));
+    assert!(e.contains(":7:") && e.contains("ttl"), "{e}");
+
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\n\n[[check]]\nnames = [\"A.example.\"]\n"
+    ));
+    assert!(e.contains(":9:") && e.contains("already checked"), "{e}");
+
+    let e = err(&format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\npath = \"healthz\"\n"));
+    assert!(e.contains(":7:") && e.contains("path"), "{e}");
+
+    let e = err("[server]\nzones = \"no-such-folder\"\n");
+    assert!(e.contains("hale.toml:2:") && e.contains("no-such-folder"), "{e}");
+}

@@ -1,1 +1,98 @@
+use std::io::Write;
+
 use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).expect("create zone file");
+    f.write_all(text.as_bytes()).expect("write zone file");
+    path
+}
+
+fn name(s: &str) -> Name {
+    Name::from_ascii(s).expect("valid name")
+}
+
+const GOOD: &str = "\
+$TTL 300
+@ IN SOA ns1 hostmaster ( 1 3600 900 1209600
+        60 ) ; multi-line
+  IN NS ns1
+ns1 IN A 192.0.2.1
+www 60 IN A 192.0.2.2
+a.b.c IN TXT \"deep\"
+sub IN NS ns.sub
+ns.sub IN A 192.0.2.3
+";
+
+#[test]
+fn origin_from_file_name_and_structure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "example.com.zone", GOOD);
+    let set = ZoneSet::load(&[file]).expect("loads");
+    let zone = set.find(&name("WWW.Example.COM.")).expect("zone found");
+    assert_eq!(zone.origin, name("example.com."));
+    assert_eq!(zone.negative_ttl, 60, "min(SOA TTL 300, MINIMUM 60)");
+    let www = zone.node(&name("www.example.com.")).expect("www");
+    assert_eq!(www.get(RecordType::A).map(|s| s.ttl), Some(60));
+    // Empty non-terminals exist but hold nothing.
+    let ent = zone.node(&name("b.c.example.com.")).expect("ent");
+    assert!(ent.rrsets.is_empty());
+    assert!(zone.node(&name("nope.example.com.")).is_none());
+    // The delegation is found from below, and glue stays reachable.
+    let (cut, _) = zone.find_cut(&name("x.y.sub.example.com.")).expect("cut");
+    assert_eq!(*cut, name("sub.example.com."));
+    assert!(zone.find_cut(&name("www.example.com.")).is_none());
+    assert!(set.find(&name("example.org.")).is_none());
+}
+
+#[test]
+fn origin_directive_wins_and_include_is_relative() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "extra.inc", "extra IN A 192.0.2.9\n");
+    let text = "$ORIGIN example.net.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n$INCLUDE extra.inc\n";
+    let file = write(dir.path(), "whatever.zone", text);
+    let set = ZoneSet::load(&[file]).expect("loads");
+    let zone = set.find(&name("extra.example.net.")).expect("zone");
+    assert_eq!(zone.origin, name("example.net."));
+    assert!(zone.node(&name("extra.example.net.")).is_some());
+}
+
+fn load_err(text: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "example.com.zone", text);
+    match ZoneSet::load(&[file]) {
+        Ok(_) => panic!("zone should be rejected:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn errors_name_file_and_line() {
+    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nbad A not-an-address\n");
+    assert!(e.contains("example.com.zone:5:"), "{e}");
+
+    let e = load_err("$TTL 60\n@ NS ns\nns A 192.0.2.1\n");
+    assert!(e.contains("no SOA"), "{e}");
+
+    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\nns A 192.0.2.1\n");
+    assert!(e.contains("no NS"), "{e}");
+
+    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww.example.org. A 192.0.2.1\n");
+    assert!(e.contains(":5:") && e.contains("outside"), "{e}");
+
+    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nx CNAME ns\nx A 192.0.2.1\n");
+    assert!(e.contains("CNAME and other data"), "{e}");
+
+    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns 4294967295 A 192.0.2.1\n");
+    assert!(e.contains(":4:") && e.contains("TTL"), "{e}");
+}
+
+#[test]
+fn duplicate_zone_is_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = write(dir.path(), "example.com.zone", GOOD);
+    let b = write(dir.path(), "copy.zone", &format!("$ORIGIN example.com.\n{GOOD}"));
+    let e = ZoneSet::load(&[a, b]).expect_err("duplicate").to_string();
+    assert!(e.contains("already loaded"), "{e}");
+}
