@@ -3,6 +3,7 @@
 //! - `GET /healthz`: `ok` while hale runs (liveness).
 //! - `GET /status`: JSON: zones, and every checked name with each target's
 //!   state, since when, and the last probe's result and latency.
+//! - `GET /metrics`: Prometheus/OpenMetrics text (see [`crate::metrics`]).
 //! - `GET /`: the same as a small HTML page for people.
 
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, token: Cancellati
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/status", get(status_json))
+        .route("/metrics", get(metrics))
         .route("/", get(index))
         .with_state(shared);
     let shutdown = async move { token.cancelled().await };
@@ -119,6 +121,26 @@ async fn status_json(State(shared): State<Arc<Shared>>) -> Json<Status> {
     Json(status(&shared))
 }
 
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::IntoResponse {
+    let targets = shared.health.targets();
+    let body = shared.metrics.render(targets.values().map(|t| {
+        let status = t.status();
+        (
+            t.key().to_string(),
+            t.key().ip.to_string(),
+            status.healthy,
+            status.last.map(|l| l.latency_ms / 1000.0),
+        )
+    }));
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
 async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
     let s = status(&shared);
     let mut html = String::from(
@@ -126,7 +148,10 @@ async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
          <style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}\
          .up{color:#070}.down{color:#b00}</style><h1>hale</h1>",
     );
-    html.push_str(&format!("<p>version {}</p><h2>Checked names</h2>", s.version));
+    html.push_str(&format!(
+        "<p>version {}</p><h2>Checked names</h2>",
+        s.version
+    ));
     html.push_str("<table><tr><th>name</th><th>address</th><th>state</th><th>since</th><th>last result</th></tr>");
     for name in &s.checks {
         for t in &name.targets {
@@ -147,12 +172,18 @@ async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
     }
     html.push_str("</table><h2>Zones</h2><ul>");
     for z in &s.zones {
-        html.push_str(&format!("<li>{} ({})</li>", escape(&z.origin), escape(&z.file)));
+        html.push_str(&format!(
+            "<li>{} ({})</li>",
+            escape(&z.origin),
+            escape(&z.file)
+        ));
     }
     html.push_str("</ul><p><a href=/status>/status</a> (JSON)</p>");
     Html(html)
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

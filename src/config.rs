@@ -221,7 +221,10 @@ impl Config {
             return Err(err(zones_span, "no zone files configured".into()));
         }
         if raw.server.listen.is_empty() {
-            return Err(err(0, "[server] listen must name at least one address".into()));
+            return Err(err(
+                0,
+                "[server] listen must name at least one address".into(),
+            ));
         }
 
         let mut checks = Vec::with_capacity(raw.check.len());
@@ -244,10 +247,16 @@ impl Config {
             let interval = c.interval.or(d.interval).unwrap_or(Duration::from_secs(5));
             let timeout = c.timeout.or(d.timeout).unwrap_or(Duration::from_secs(2));
             if interval.is_zero() {
-                return Err(err(check_offset, "interval must be greater than zero".into()));
+                return Err(err(
+                    check_offset,
+                    "interval must be greater than zero".into(),
+                ));
             }
             if timeout.is_zero() {
-                return Err(err(check_offset, "timeout must be greater than zero".into()));
+                return Err(err(
+                    check_offset,
+                    "timeout must be greater than zero".into(),
+                ));
             }
             let positive = |v: Option<&Spanned<u32>>, key: &str, dflt: u32| match v {
                 Some(s) if *s.get_ref() == 0 => {
@@ -260,7 +269,10 @@ impl Config {
             let fall = positive(c.fall.as_ref().or(d.fall.as_ref()), "fall", 3)?;
             let ttl = match c.ttl.as_ref().or(d.ttl.as_ref()) {
                 Some(s) if *s.get_ref() > MAX_TTL => {
-                    return Err(err(s.span().start, format!("ttl must be at most {MAX_TTL}")));
+                    return Err(err(
+                        s.span().start,
+                        format!("ttl must be at most {MAX_TTL}"),
+                    ));
                 }
                 Some(s) => *s.get_ref(),
                 None => 30,
@@ -317,7 +329,10 @@ impl Config {
                     fall,
                 },
                 ttl,
-                when_all_down: c.when_all_down.or(d.when_all_down).unwrap_or(WhenAllDown::All),
+                when_all_down: c
+                    .when_all_down
+                    .or(d.when_all_down)
+                    .unwrap_or(WhenAllDown::All),
             });
         }
 
@@ -357,8 +372,8 @@ impl Config {
 
 /// Every `*.zone` file in `dir`, sorted so load order (and errors) are stable.
 fn list_zone_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read zone folder {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read zone folder {}: {e}", dir.display()))?;
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read zone folder {}: {e}", dir.display()))?;
@@ -377,7 +392,11 @@ fn list_zone_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

@@ -129,30 +129,64 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
     if let Some(edns) = query.edns
         && edns.version > 0
     {
-        return encode(out, &query, Rcode::BadVers, false, &Sections::default(), limit);
+        return encode(
+            out,
+            &query,
+            Rcode::BadVers,
+            false,
+            &Sections::default(),
+            limit,
+        );
     }
     // Only IN data exists here; ANY is read as IN (RFC 6895 §3.2 leaves it to us).
     if query.qclass != 1 && query.qclass != 255 {
-        let s = Sections { ede: Some(EDE_NOT_SUPPORTED), ..Sections::default() };
+        let s = Sections {
+            ede: Some(EDE_NOT_SUPPORTED),
+            ..Sections::default()
+        };
         return encode(out, &query, Rcode::Refused, false, &s, limit);
     }
     let qtype = RecordType::from(query.qtype);
     match qtype {
         RecordType::OPT => {
-            return encode(out, &query, Rcode::FormErr, false, &Sections::default(), limit);
+            return encode(
+                out,
+                &query,
+                Rcode::FormErr,
+                false,
+                &Sections::default(),
+                limit,
+            );
         }
         // Zone transfers are not offered (yet): never zone data, over any transport.
         RecordType::AXFR | RecordType::IXFR => {
-            return encode(out, &query, Rcode::Refused, false, &Sections::default(), limit);
+            return encode(
+                out,
+                &query,
+                Rcode::Refused,
+                false,
+                &Sections::default(),
+                limit,
+            );
         }
         _ => {}
     }
     // MAILA and MAILB (RFC 1035 §3.2.3) are obsolete meta types.
     if query.qtype == 253 || query.qtype == 254 {
-        return encode(out, &query, Rcode::NotImp, false, &Sections::default(), limit);
+        return encode(
+            out,
+            &query,
+            Rcode::NotImp,
+            false,
+            &Sections::default(),
+            limit,
+        );
     }
     let Some(zone) = view.zones.find(&query.qname) else {
-        let s = Sections { ede: Some(EDE_NOT_AUTHORITATIVE), ..Sections::default() };
+        let s = Sections {
+            ede: Some(EDE_NOT_AUTHORITATIVE),
+            ..Sections::default()
+        };
         return encode(out, &query, Rcode::Refused, false, &s, limit);
     };
     let mut sections = Sections::default();
@@ -178,7 +212,12 @@ fn resolve<'a>(
                 };
                 let owner = cut_name;
                 for rdata in &ns.rdatas {
-                    s.authority.push(Rr { owner, rtype: RecordType::NS, ttl: ns.ttl, rdata });
+                    s.authority.push(Rr {
+                        owner,
+                        rtype: RecordType::NS,
+                        ttl: ns.ttl,
+                        rdata,
+                    });
                 }
                 add_glue(view, zone, ns, s);
                 // A referral is not authoritative; after a CNAME the answer part still is.
@@ -219,7 +258,12 @@ fn resolve<'a>(
                     let n = rdatas.len();
                     for i in 0..n {
                         let rdata = &rdatas[(start + i) % n];
-                        s.answer.push(Rr { owner, rtype: qtype, ttl, rdata });
+                        s.answer.push(Rr {
+                            owner,
+                            rtype: qtype,
+                            ttl,
+                            rdata,
+                        });
                     }
                     add_apex_ns(view, zone, s);
                 }
@@ -244,7 +288,12 @@ fn resolve<'a>(
         if let Some(cname) = node.get(RecordType::CNAME)
             && let Some(rdata) = cname.rdatas.first()
         {
-            s.answer.push(Rr { owner, rtype: RecordType::CNAME, ttl: cname.ttl, rdata });
+            s.answer.push(Rr {
+                owner,
+                rtype: RecordType::CNAME,
+                ttl: cname.ttl,
+                rdata,
+            });
             let RData::CNAME(target) = rdata else {
                 return (Rcode::NoError, true);
             };
@@ -274,7 +323,12 @@ fn push_set<'a>(
 ) {
     if let Some(Filter::Records(ttl, healthy)) = view.filter(owner, rtype) {
         for rdata in healthy {
-            s.answer.push(Rr { owner, rtype, ttl, rdata });
+            s.answer.push(Rr {
+                owner,
+                rtype,
+                ttl,
+                rdata,
+            });
         }
         return;
     }
@@ -282,7 +336,12 @@ fn push_set<'a>(
         return;
     }
     for rdata in rdatas {
-        s.answer.push(Rr { owner, rtype, ttl, rdata });
+        s.answer.push(Rr {
+            owner,
+            rtype,
+            ttl,
+            rdata,
+        });
     }
 }
 
@@ -296,7 +355,12 @@ fn add_apex_ns<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
         return;
     };
     for rdata in &ns.rdatas {
-        s.authority.push(Rr { owner, rtype: RecordType::NS, ttl: ns.ttl, rdata });
+        s.authority.push(Rr {
+            owner,
+            rtype: RecordType::NS,
+            ttl: ns.ttl,
+            rdata,
+        });
     }
     s.authority_optional = true;
     add_glue(view, zone, ns, s);
@@ -351,14 +415,24 @@ fn add_addresses<'a>(view: &'a View, zone: &'a Zone, target: &'a Name, s: &mut S
         match view.filter(owner, rtype) {
             Some(Filter::Records(ttl, rdatas)) => {
                 for rdata in rdatas {
-                    s.additional.push(Rr { owner, rtype, ttl, rdata });
+                    s.additional.push(Rr {
+                        owner,
+                        rtype,
+                        ttl,
+                        rdata,
+                    });
                 }
             }
             Some(_) => {}
             None => {
                 if let Some(set) = node.get(rtype) {
                     for rdata in &set.rdatas {
-                        s.additional.push(Rr { owner, rtype, ttl: set.ttl, rdata });
+                        s.additional.push(Rr {
+                            owner,
+                            rtype,
+                            ttl: set.ttl,
+                            rdata,
+                        });
                     }
                 }
             }
@@ -379,10 +453,18 @@ fn parse(msg: &[u8]) -> Result<Query, Malformed> {
     let opcode = (flags >> 11) & 0xF;
     let count = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]);
     let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
-    let formerr = Malformed::Reply { id, flags, rcode: Rcode::FormErr };
+    let formerr = Malformed::Reply {
+        id,
+        flags,
+        rcode: Rcode::FormErr,
+    };
     if opcode != 0 {
         // RFC 8906 §3.1.4: only QR and the opcode, empty sections.
-        return Err(Malformed::Reply { id, flags: flags & 0x7800, rcode: Rcode::NotImp });
+        return Err(Malformed::Reply {
+            id,
+            flags: flags & 0x7800,
+            rcode: Rcode::NotImp,
+        });
     }
     if qdcount != 1 || ancount != 0 || nscount != 0 {
         return Err(formerr);
@@ -390,18 +472,37 @@ fn parse(msg: &[u8]) -> Result<Query, Malformed> {
     let mut d = BinDecoder::new(msg);
     d.read_slice(12).map_err(|_| Malformed::Drop)?;
     let qname = Name::read(&mut d).map_err(|_| formerr_of(id, flags))?;
-    let qtype = d.read_u16().map_err(|_| formerr_of(id, flags))?.unverified();
-    let qclass = d.read_u16().map_err(|_| formerr_of(id, flags))?.unverified();
+    let qtype = d
+        .read_u16()
+        .map_err(|_| formerr_of(id, flags))?
+        .unverified();
+    let qclass = d
+        .read_u16()
+        .map_err(|_| formerr_of(id, flags))?
+        .unverified();
 
     let mut edns = None;
     for _ in 0..arcount {
         let name = Name::read(&mut d).map_err(|_| formerr_of(id, flags))?;
         let mut fixed = || -> Result<(u16, u16, u32, u16), Malformed> {
-            let t = d.read_u16().map_err(|_| formerr_of(id, flags))?.unverified();
-            let c = d.read_u16().map_err(|_| formerr_of(id, flags))?.unverified();
-            let ttl = d.read_u32().map_err(|_| formerr_of(id, flags))?.unverified();
-            let len = d.read_u16().map_err(|_| formerr_of(id, flags))?.unverified();
-            d.read_slice(len as usize).map_err(|_| formerr_of(id, flags))?;
+            let t = d
+                .read_u16()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            let c = d
+                .read_u16()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            let ttl = d
+                .read_u32()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            let len = d
+                .read_u16()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            d.read_slice(len as usize)
+                .map_err(|_| formerr_of(id, flags))?;
             Ok((t, c, ttl, len))
         };
         let (rtype, class, ttl, _) = fixed()?;
@@ -417,16 +518,34 @@ fn parse(msg: &[u8]) -> Result<Query, Malformed> {
             });
         }
     }
-    Ok(Query { id, flags, qname, qtype, qclass, edns })
+    Ok(Query {
+        id,
+        flags,
+        qname,
+        qtype,
+        qclass,
+        edns,
+    })
 }
 
 fn formerr_of(id: u16, flags: u16) -> Malformed {
-    Malformed::Reply { id, flags, rcode: Rcode::FormErr }
+    Malformed::Reply {
+        id,
+        flags,
+        rcode: Rcode::FormErr,
+    }
 }
 
 /// A response with no question: for queries we could not read, and NOTIMP.
 fn write_header_only(out: &mut Vec<u8>, id: u16, qflags: u16, rcode: Rcode) {
-    let flags = QR | (qflags & 0x7800) | (if rcode == Rcode::NotImp { 0 } else { qflags & RD }) | (rcode as u16 & 0xF);
+    let flags = QR
+        | (qflags & 0x7800)
+        | (if rcode == Rcode::NotImp {
+            0
+        } else {
+            qflags & RD
+        })
+        | (rcode as u16 & 0xF);
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(&flags.to_be_bytes());
     out.extend_from_slice(&[0; 8]);

@@ -17,12 +17,14 @@
 //! - [`load`]: reads config and zones into one validated bundle.
 //! - [`server`]: wiring: sockets, signals, reload, shutdown.
 //! - [`admin`]: the HTTP admin listener.
+//! - [`metrics`]: Prometheus counters and gauges served by admin.
 
 pub mod admin;
 pub mod config;
 pub mod dns;
 pub mod health;
 pub mod load;
+pub mod metrics;
 pub mod server;
 pub mod view;
 pub mod zones;

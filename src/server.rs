@@ -60,6 +60,8 @@ pub struct Shared {
     pub loaded: Mutex<Arc<Loaded>>,
     /// The probers.
     pub health: Health,
+    /// Counters and gauges for /metrics.
+    pub metrics: crate::metrics::Metrics,
     /// The config file, read again on reload.
     config_path: PathBuf,
 }
@@ -79,7 +81,13 @@ impl Shared {
     /// Loads the config again; on success replaces config, zones and targets
     /// atomically, on failure keeps everything as it was.
     pub fn reload(&self) -> Result<(), LoadError> {
-        let new = Arc::new(Loaded::load(&self.config_path)?);
+        let new = match Loaded::load(&self.config_path) {
+            Ok(new) => Arc::new(new),
+            Err(e) => {
+                self.metrics.reload(false);
+                return Err(e);
+            }
+        };
         let mut loaded = match self.loaded.lock() {
             Ok(l) => l,
             Err(poisoned) => poisoned.into_inner(),
@@ -96,6 +104,8 @@ impl Shared {
             targets = targets.len(),
             "reloaded"
         );
+        self.metrics.reload(true);
+        self.metrics.set_zones(new.zones.len());
         *loaded = new;
         Ok(())
     }
@@ -131,11 +141,15 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         tcp.push(t);
     }
     let admin_listener = match loaded.config.admin {
-        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| ServerError::Bind {
-            addr,
-            proto: "http",
-            source,
-        })?),
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr,
+                    proto: "http",
+                    source,
+                })?,
+        ),
         None => None,
     };
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -150,7 +164,10 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         targets = targets.len(),
         "loaded"
     );
+    let metrics = crate::metrics::Metrics::new();
+    metrics.set_zones(loaded.zones.len());
     let shared = Arc::new(Shared {
+        metrics,
         view: ArcSwap::from_pointee(view),
         loaded: Mutex::new(Arc::new(loaded)),
         health,
@@ -214,11 +231,13 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
 async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), ServerError> {
     let mut attempts = 0;
     loop {
-        let udp = UdpSocket::bind(addr).await.map_err(|source| ServerError::Bind {
-            addr,
-            proto: "udp",
-            source,
-        })?;
+        let udp = UdpSocket::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr,
+                proto: "udp",
+                source,
+            })?;
         let bound = udp.local_addr().map_err(|source| ServerError::Bind {
             addr,
             proto: "udp",
@@ -254,10 +273,13 @@ async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>, token: Cancellat
                 }
             },
         };
-        let view = shared.view.load();
-        if dns::respond(&view, &buf[..len], Transport::Udp, &mut out)
-            && let Err(e) = socket.send_to(&out, peer).await
-        {
+        let answered = dns::respond(&shared.view.load(), &buf[..len], Transport::Udp, &mut out);
+        if !answered {
+            shared.metrics.dropped(Transport::Udp);
+            continue;
+        }
+        shared.metrics.answered(Transport::Udp, &out);
+        if let Err(e) = socket.send_to(&out, peer).await {
             debug!(%peer, error = %e, "udp send failed");
         }
     }
@@ -333,7 +355,10 @@ async fn serve_connection(
             let view = shared.view.load();
             dns::respond(&view, msg, Transport::Tcp, &mut out)
         };
-        if answered {
+        if !answered {
+            shared.metrics.dropped(Transport::Tcp);
+        } else {
+            shared.metrics.answered(Transport::Tcp, &out);
             let n = out.len() as u16;
             let mut framed = Vec::with_capacity(out.len() + 2);
             framed.extend_from_slice(&n.to_be_bytes());
@@ -377,7 +402,10 @@ impl Running {
         self.token.cancel();
         self.shared.health.shutdown();
         self.tracker.close();
-        if tokio::time::timeout(DRAIN_GRACE, self.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(DRAIN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
             warn!("shutdown grace period over; abandoning remaining connections");
         }
     }

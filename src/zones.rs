@@ -233,10 +233,14 @@ fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> 
 fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> {
     for (name, rtype, class, ttl, _) in records {
         if *class != DNSClass::IN {
-            return Err(format!("{name} {rtype}: class {class} is not supported, only IN"));
+            return Err(format!(
+                "{name} {rtype}: class {class} is not supported, only IN"
+            ));
         }
         if *ttl > MAX_TTL {
-            return Err(format!("{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"));
+            return Err(format!(
+                "{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"
+            ));
         }
         if let Some(origin) = origin
             && !origin.zone_of(name)
@@ -247,7 +251,9 @@ fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> 
             && let Some(origin) = origin
             && name != origin
         {
-            return Err(format!("second SOA at {name}: the zone's SOA is at {origin}"));
+            return Err(format!(
+                "second SOA at {name}: the zone's SOA is at {origin}"
+            ));
         }
     }
     // CNAME and other data (RFC 1034 §3.6.2).
@@ -301,24 +307,25 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let records = match parse(&text, path, hint.clone()) {
         Ok(r) => r,
         Err(msg) => {
-            let line = error_line(&text, &msg, |prefix| parse(prefix, path, hint.clone()).err());
+            let line = error_line(&text, &msg, |prefix| {
+                parse(prefix, path, hint.clone()).err()
+            });
             return Err(invalid(line, msg));
         }
     };
 
     // The apex is where the SOA is.
-    let soas: Vec<_> = records
-        .iter()
-        .filter(|r| r.1 == RecordType::SOA)
-        .collect();
+    let soas: Vec<_> = records.iter().filter(|r| r.1 == RecordType::SOA).collect();
     let Some(soa) = soas.first() else {
         return Err(invalid(1, "zone has no SOA record".into()));
     };
     let origin = soa.0.clone();
     if let Err(msg) = check_records(&records, Some(&origin)) {
-        let line = error_line(&text, &msg, |prefix| match parse(prefix, path, hint.clone()) {
-            Ok(r) => check_records(&r, Some(&origin)).err(),
-            Err(e) => Some(e),
+        let line = error_line(&text, &msg, |prefix| {
+            match parse(prefix, path, hint.clone()) {
+                Ok(r) => check_records(&r, Some(&origin)).err(),
+                Err(e) => Some(e),
+            }
         });
         return Err(invalid(line, msg));
     }
@@ -326,7 +333,10 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         .iter()
         .any(|r| r.1 == RecordType::NS && r.0 == origin)
     {
-        return Err(invalid(1, format!("zone {origin} has no NS record at its apex")));
+        return Err(invalid(
+            1,
+            format!("zone {origin} has no NS record at its apex"),
+        ));
     }
 
     let soa_record = Record::from_rdata(origin.clone(), soa.3, soa.4.clone());

@@ -53,10 +53,14 @@ fn errors_name_file_and_line() {
     let e = err(&format!("{SERVER}[defaults]\ninterval = \"5 parsecs\"\n"));
     assert!(e.contains("hale.toml:5:"), "{e}");
 
-    let e = err(&format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nrise = 0\n"));
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nrise = 0\n"
+    ));
     assert!(e.contains(":7:") && e.contains("rise"), "{e}");
 
-    let e = err(&format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nttl = 2147483648\n"));
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nttl = 2147483648\n"
+    ));
     assert!(e.contains(":7:") && e.contains("ttl"), "{e}");
 
     let e = err(&format!(
@@ -64,9 +68,14 @@ fn errors_name_file_and_line() {
     ));
     assert!(e.contains(":9:") && e.contains("already checked"), "{e}");
 
-    let e = err(&format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\npath = \"healthz\"\n"));
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\npath = \"healthz\"\n"
+    ));
     assert!(e.contains(":7:") && e.contains("path"), "{e}");
 
     let e = err("[server]\nzones = \"no-such-folder\"\n");
-    assert!(e.contains("hale.toml:2:") && e.contains("no-such-folder"), "{e}");
+    assert!(
+        e.contains("hale.toml:2:") && e.contains("no-such-folder"),
+        "{e}"
+    );
 }

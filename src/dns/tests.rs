@@ -31,7 +31,8 @@ fn query(name: &str, rtype: RecordType) -> Vec<u8> {
 
 fn ask(view: &View, msg: &[u8], transport: Transport) -> Option<Message> {
     let mut out = Vec::new();
-    respond(view, msg, transport, &mut out).then(|| Message::from_vec(&out).expect("response parses"))
+    respond(view, msg, transport, &mut out)
+        .then(|| Message::from_vec(&out).expect("response parses"))
 }
 
 #[test]
@@ -49,7 +50,10 @@ fn malformed_questions_get_formerr_with_id() {
     let good = query("www.example.com.", RecordType::A);
     // Cut inside the question.
     let r = ask(&v, &good[..good.len() - 3], Transport::Udp).expect("reply");
-    assert_eq!((r.metadata.id, r.metadata.response_code), (0x1234, ResponseCode::FormErr));
+    assert_eq!(
+        (r.metadata.id, r.metadata.response_code),
+        (0x1234, ResponseCode::FormErr)
+    );
     // QDCOUNT 2.
     let mut two = good.clone();
     two[5] = 2;
@@ -124,7 +128,10 @@ fn udp_truncates_and_tcp_does_not() {
 fn classes_other_than_in_are_refused() {
     let (_d, v) = view();
     let mut m = Message::query();
-    let mut q = HQuery::query(Name::from_ascii("www.example.com.").expect("name"), RecordType::A);
+    let mut q = HQuery::query(
+        Name::from_ascii("www.example.com.").expect("name"),
+        RecordType::A,
+    );
     q.set_query_class(DNSClass::CH);
     m.add_query(q);
     let r = ask(&v, &m.to_vec().expect("encode"), Transport::Udp).expect("reply");

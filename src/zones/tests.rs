@@ -69,7 +69,8 @@ fn load_err(text: &str) -> String {
 
 #[test]
 fn errors_name_file_and_line() {
-    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nbad A not-an-address\n");
+    let e =
+        load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nbad A not-an-address\n");
     assert!(e.contains("example.com.zone:5:"), "{e}");
 
     let e = load_err("$TTL 60\n@ NS ns\nns A 192.0.2.1\n");
@@ -78,10 +79,14 @@ fn errors_name_file_and_line() {
     let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\nns A 192.0.2.1\n");
     assert!(e.contains("no NS"), "{e}");
 
-    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww.example.org. A 192.0.2.1\n");
+    let e = load_err(
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww.example.org. A 192.0.2.1\n",
+    );
     assert!(e.contains(":5:") && e.contains("outside"), "{e}");
 
-    let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nx CNAME ns\nx A 192.0.2.1\n");
+    let e = load_err(
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nx CNAME ns\nx A 192.0.2.1\n",
+    );
     assert!(e.contains("CNAME and other data"), "{e}");
 
     let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns 4294967295 A 192.0.2.1\n");
@@ -92,7 +97,11 @@ fn errors_name_file_and_line() {
 fn duplicate_zone_is_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = write(dir.path(), "example.com.zone", GOOD);
-    let b = write(dir.path(), "copy.zone", &format!("$ORIGIN example.com.\n{GOOD}"));
+    let b = write(
+        dir.path(),
+        "copy.zone",
+        &format!("$ORIGIN example.com.\n{GOOD}"),
+    );
     let e = ZoneSet::load(&[a, b]).expect_err("duplicate").to_string();
     assert!(e.contains("already loaded"), "{e}");
 }

@@ -1,0 +1,187 @@
+//! Owns hale's Prometheus metrics. The query path only bumps counters whose
+//! handles were resolved once at start-up (one relaxed atomic add per query);
+//! health gauges are built from the current state at each scrape.
+//!
+//! | metric | kind | labels |
+//! | --- | --- | --- |
+//! | `hale_build_info` | info | `version` |
+//! | `hale_queries_total` | counter | `transport` (udp, tcp), `rcode` |
+//! | `hale_queries_dropped_total` | counter | `transport`: messages that got no response (runts, responses) |
+//! | `hale_responses_truncated_total` | counter | UDP answers sent with TC |
+//! | `hale_reloads_total` | counter | `result` (ok, error) |
+//! | `hale_zones` | gauge | zones loaded |
+//! | `hale_target_up` | gauge | `target`, `address`: 1 healthy, 0 not |
+//! | `hale_target_probe_latency_seconds` | gauge | `target`, `address`: last probe's latency |
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use crate::dns::Transport;
+
+/// Response codes counted by name; anything else is "other".
+const RCODES: [&str; 7] = [
+    "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "other",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueryLabels {
+    transport: &'static str,
+    rcode: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabels {
+    transport: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+    address: String,
+}
+
+/// The registry and the handles the hot path bumps.
+pub struct Metrics {
+    /// Everything registered at start-up.
+    registry: Registry,
+    /// `hale_queries_total`, indexed by transport then rcode.
+    queries: [[Counter; RCODES.len()]; 2],
+    /// `hale_queries_dropped_total`, indexed by transport.
+    dropped: [Counter; 2],
+    /// `hale_responses_truncated_total`.
+    truncated: Counter,
+    /// `hale_reloads_total`.
+    reloads: Family<ResultLabels, Counter>,
+    /// `hale_zones`.
+    zones: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("hale");
+        registry.register(
+            "build",
+            "hale's version",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        let queries_family = Family::<QueryLabels, Counter>::default();
+        registry.register(
+            "queries",
+            "Responses sent, by transport and response code",
+            queries_family.clone(),
+        );
+        let dropped_family = Family::<TransportLabels, Counter>::default();
+        registry.register(
+            "queries_dropped",
+            "Messages that got no response (shorter than a header, or a response)",
+            dropped_family.clone(),
+        );
+        let truncated = Counter::default();
+        registry.register(
+            "responses_truncated",
+            "UDP responses sent with TC set",
+            truncated.clone(),
+        );
+        let reloads = Family::<ResultLabels, Counter>::default();
+        registry.register("reloads", "Reloads by result", reloads.clone());
+        let zones = Gauge::default();
+        registry.register("zones", "Zones loaded", zones.clone());
+
+        let transports = ["udp", "tcp"];
+        let queries = transports.map(|transport| {
+            RCODES.map(|rcode| {
+                queries_family
+                    .get_or_create(&QueryLabels { transport, rcode })
+                    .clone()
+            })
+        });
+        let dropped = transports.map(|transport| {
+            dropped_family
+                .get_or_create(&TransportLabels { transport })
+                .clone()
+        });
+        Metrics {
+            registry,
+            queries,
+            dropped,
+            truncated,
+            reloads,
+            zones,
+        }
+    }
+
+    /// Counts one response from its header bytes.
+    pub fn answered(&self, transport: Transport, response: &[u8]) {
+        let Some(&flags) = response.get(3) else {
+            return;
+        };
+        let rcode = ((flags & 0x0F) as usize).min(RCODES.len() - 1);
+        self.queries[transport as usize][rcode].inc();
+        if response.get(2).is_some_and(|b| b & 0x02 != 0) {
+            self.truncated.inc();
+        }
+    }
+
+    /// Counts one message that got no response.
+    pub fn dropped(&self, transport: Transport) {
+        self.dropped[transport as usize].inc();
+    }
+
+    /// Counts a reload attempt.
+    pub fn reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reloads.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Sets the number of loaded zones.
+    pub fn set_zones(&self, n: usize) {
+        self.zones.set(n as i64);
+    }
+
+    /// Renders the OpenMetrics text, with target gauges from `targets`
+    /// (target, address, healthy, last latency in seconds).
+    pub fn render(
+        &self,
+        targets: impl Iterator<Item = (String, String, bool, Option<f64>)>,
+    ) -> String {
+        let mut scrape = Registry::with_prefix("hale");
+        let up = Family::<TargetLabels, Gauge>::default();
+        let latency = Family::<TargetLabels, Gauge<f64, AtomicU64>>::default();
+        for (target, address, healthy, last) in targets {
+            let labels = TargetLabels { target, address };
+            up.get_or_create(&labels).set(i64::from(healthy));
+            if let Some(seconds) = last {
+                latency.get_or_create(&labels).set(seconds);
+            }
+        }
+        scrape.register("target_up", "1 if the target is healthy", up);
+        scrape.register(
+            "target_probe_latency_seconds",
+            "Latency of the target's last probe",
+            latency,
+        );
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scrape);
+        let _ = prometheus_client::encoding::text::encode_eof(&mut out);
+        out
+    }
+}
