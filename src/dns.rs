@@ -190,7 +190,14 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
         return encode(out, &query, Rcode::Refused, false, &s, limit);
     };
     let mut sections = Sections::default();
-    let (rcode, aa) = resolve(view, zone, &query.qname, qtype, &mut sections);
+    let (rcode, mut aa) = resolve(view, zone, &query.qname, qtype, &mut sections);
+    if query.qclass == 255 && aa {
+        // Data "for every class" is more than an IN zone can vouch for: answer
+        // what we have, not authoritatively and without authority data, as NSD does.
+        aa = false;
+        sections.authority.clear();
+        sections.additional.clear();
+    }
     encode(out, &query, rcode, aa, &sections, limit)
 }
 
@@ -241,9 +248,22 @@ fn resolve<'a>(
         };
 
         if qtype == RecordType::ANY {
+            // RFC 8482: one RRset, preferring what a client most likely wants.
+            let preferred = [
+                RecordType::A,
+                RecordType::AAAA,
+                RecordType::SOA,
+                RecordType::MX,
+                RecordType::PTR,
+            ];
+            let chosen = preferred
+                .iter()
+                .find_map(|t| node.get(*t))
+                .or_else(|| node.rrsets.first());
             let before = s.answer.len();
-            for set in &node.rrsets {
+            if let Some(set) = chosen {
                 push_set(view, owner, set.rtype, set.ttl, &set.rdatas, s);
+                add_additional(view, zone, set.rtype, &set.rdatas, s);
             }
             if s.answer.len() == before {
                 negative(zone, s);
@@ -412,6 +432,15 @@ fn add_addresses<'a>(view: &'a View, zone: &'a Zone, target: &'a Name, s: &mut S
         return;
     };
     for rtype in [RecordType::A, RecordType::AAAA] {
+        // Nothing twice: an address already in the answer is not repeated.
+        let in_answer = |s: &Sections<'a>| {
+            s.answer
+                .iter()
+                .any(|rr| rr.rtype == rtype && rr.owner == owner)
+        };
+        if in_answer(s) {
+            continue;
+        }
         match view.filter(owner, rtype) {
             Some(Filter::Records(ttl, rdatas)) => {
                 for rdata in rdatas {

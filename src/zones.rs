@@ -113,8 +113,8 @@ impl Zone {
 
     /// The highest delegation point at or above `name` (below the apex), if any.
     pub fn find_cut(&self, name: &Name) -> Option<(&Name, &Node)> {
-        let apex_labels = self.origin.num_labels() as usize;
-        let labels = name.num_labels() as usize;
+        let apex_labels = label_count(&self.origin);
+        let labels = label_count(name);
         for n in apex_labels + 1..=labels {
             let ancestor = name.trim_to(n);
             match self.nodes.get_key_value(&ancestor) {
@@ -129,8 +129,8 @@ impl Zone {
 
     /// The longest existing ancestor of `name` (which itself does not exist).
     pub fn closest_encloser(&self, name: &Name) -> Name {
-        let apex_labels = self.origin.num_labels() as usize;
-        let mut n = name.num_labels() as usize;
+        let apex_labels = label_count(&self.origin);
+        let mut n = label_count(name);
         while n > apex_labels {
             n -= 1;
             let ancestor = name.trim_to(n);
@@ -169,7 +169,7 @@ impl ZoneSet {
 
     /// The zone with the longest origin that contains `name` (lower case).
     pub fn find(&self, name: &Name) -> Option<&Arc<Zone>> {
-        let mut n = name.num_labels() as usize;
+        let mut n = label_count(name);
         loop {
             let candidate = name.trim_to(n);
             if let Some(z) = self.zones.get(&candidate) {
@@ -196,6 +196,12 @@ impl ZoneSet {
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
     }
+}
+
+/// Labels in `name`, counting a leading `*` (hickory's `num_labels` leaves it
+/// out, as RRSIG label counts do).
+pub fn label_count(name: &Name) -> usize {
+    name.iter().count()
 }
 
 /// The origin a file name implies: `example.com.zone` → `example.com.`.
@@ -362,7 +368,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     }
     // RRsets come back from the parser ordered by type, records in file order.
     let owners: Vec<Name> = nodes.keys().cloned().collect();
-    let apex_labels = origin.num_labels() as usize;
+    let apex_labels = label_count(&origin);
     for owner in owners {
         if owner != origin
             && let Some(n) = nodes.get_mut(&owner)
@@ -370,7 +376,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
             n.is_cut = n.get(RecordType::NS).is_some();
         }
         // Empty non-terminals between the apex and every owner.
-        let labels = owner.num_labels() as usize;
+        let labels = label_count(&owner);
         for n in apex_labels..labels {
             nodes.entry(owner.trim_to(n)).or_default();
         }

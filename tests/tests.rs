@@ -1,0 +1,18 @@
+//! hale's integration tests: one binary, one module per area, each starting
+//! hale on ephemeral loopback ports and talking to it over real sockets.
+
+// Harness: in-process hale, DNS client, fake HTTP backends, polling helpers.
+mod support;
+
+// Answers for names that are not health-checked, rule by rule, as NSD gives them.
+mod dns_rules;
+// Addresses leaving and returning as backends fail and recover; all-down policies.
+mod failover;
+// Reloading config and zones: new data, rejected bad versions, kept health state.
+mod reload;
+// Config and zone errors name the file and line.
+mod errors;
+// The compiled `hale` binary: check, serve, SIGHUP, SIGTERM, exit codes.
+mod binary;
+// hale and NSD answer the same zone identically.
+mod nsd_interop;
