@@ -158,8 +158,11 @@ async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
             let (state, since, last) = match &t.status {
                 Some(st) => (
                     if st.healthy { "up" } else { "down" },
-                    escape(&format!("{:?}", st.since)),
-                    escape(&format!("{:?}", st.last)),
+                    humantime::format_rfc3339_seconds(st.since).to_string(),
+                    st.last
+                        .as_ref()
+                        .map(|l| escape(&format!("{} ({:.1} ms)", l.reason, l.latency_ms)))
+                        .unwrap_or_default(),
                 ),
                 None => ("up", String::new(), String::new()),
             };

@@ -100,6 +100,13 @@ fn serve(path: &Path) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        let signals = match hale::server::Signals::register() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let running = match hale::server::start(loaded, path.to_path_buf()).await {
             Ok(r) => r,
             Err(e) => {
@@ -107,12 +114,7 @@ fn serve(path: &Path) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match running.run_until_signal().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        }
+        running.run_until_signal(signals).await;
+        ExitCode::SUCCESS
     })
 }

@@ -411,25 +411,43 @@ impl Running {
     }
 
     /// Serves until SIGTERM or SIGINT, reloading on SIGHUP.
-    pub async fn run_until_signal(self) -> std::io::Result<()> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hup = signal(SignalKind::hangup())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
+    pub async fn run_until_signal(self, mut signals: Signals) {
         loop {
             tokio::select! {
-                _ = hup.recv() => {
+                _ = signals.hup.recv() => {
                     info!("SIGHUP: reloading");
                     if let Err(e) = self.reload().await {
                         error!(error = %e, "reload rejected; still serving the previous config");
                     }
                 }
-                _ = term.recv() => { info!("SIGTERM: shutting down"); break; }
-                _ = int.recv() => { info!("SIGINT: shutting down"); break; }
+                _ = signals.term.recv() => { info!("SIGTERM: shutting down"); break; }
+                _ = signals.int.recv() => { info!("SIGINT: shutting down"); break; }
             }
         }
         self.shutdown().await;
         info!("stopped");
-        Ok(())
+    }
+}
+
+/// The signals hale handles, registered before any socket opens so that a
+/// SIGHUP sent as soon as hale answers never meets the default action (exit).
+pub struct Signals {
+    /// Reload.
+    hup: tokio::signal::unix::Signal,
+    /// Shut down.
+    term: tokio::signal::unix::Signal,
+    /// Shut down (ctrl-c).
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers; must run inside the runtime.
+    pub fn register() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
 }
