@@ -104,18 +104,20 @@ struct Sections<'a> {
     authority_optional: bool,
     /// Extended DNS Error info code (RFC 8914) to explain a refusal.
     ede: Option<u16>,
+    /// The additional section is a referral's glue: set TC rather than drop it.
+    glue_required: bool,
 }
 
 /// Answers one DNS message. Writes the response into `out` (cleared first)
-/// and returns false when the message deserves no response at all.
-pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>) -> bool {
+/// and returns its rcode, or `None` when the message deserves no response.
+pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>) -> Option<Rcode> {
     out.clear();
     let query = match parse(msg) {
         Ok(q) => q,
-        Err(Malformed::Drop) => return false,
+        Err(Malformed::Drop) => return None,
         Err(Malformed::Reply { id, flags, rcode }) => {
             write_header_only(out, id, flags, rcode);
-            return true;
+            return Some(rcode);
         }
     };
     let limit = match transport {
@@ -182,13 +184,22 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
             limit,
         );
     }
-    let Some(zone) = view.zones.find(&query.qname) else {
+    let Some(mut zone) = view.zones.find(&query.qname) else {
         let s = Sections {
             ede: Some(EDE_NOT_AUTHORITATIVE),
             ..Sections::default()
         };
         return encode(out, &query, Rcode::Refused, false, &s, limit);
     };
+    // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): when we also
+    // serve the parent, it answers DS for the child's apex.
+    if qtype == RecordType::DS
+        && zone.origin == query.qname
+        && !query.qname.is_root()
+        && let Some(parent) = view.zones.find(&query.qname.base_name())
+    {
+        zone = parent;
+    }
     let mut sections = Sections::default();
     let (rcode, mut aa) = resolve(view, zone, &query.qname, qtype, &mut sections);
     if query.qclass == 255 && aa {
@@ -226,19 +237,21 @@ fn resolve<'a>(
                         rdata,
                     });
                 }
+                s.glue_required = true;
                 add_glue(view, zone, ns, s);
                 // A referral is not authoritative; after a CNAME the answer part still is.
                 return (Rcode::NoError, hop > 0);
             }
         }
 
-        let (node, owner): (&'a Node, &'a Name) = match zone.node(sname) {
-            Some(node) => (node, sname),
+        // `key` names the node (for health filtering), `owner` the records sent.
+        let (node, owner, key): (&'a Node, &'a Name, &'a Name) = match zone.node_entry(sname) {
+            Some((key, node)) => (node, sname, key),
             None => {
                 let encloser = zone.closest_encloser(sname);
                 match zone.wildcard_at(&encloser) {
                     // Synthesised records take the name asked for.
-                    Some(node) => (node, sname),
+                    Some((key, node)) => (node, sname, key),
                     None => {
                         negative(zone, s);
                         return (Rcode::NxDomain, true);
@@ -262,7 +275,7 @@ fn resolve<'a>(
                 .or_else(|| node.rrsets.first());
             let before = s.answer.len();
             if let Some(set) = chosen {
-                push_set(view, owner, set.rtype, set.ttl, &set.rdatas, s);
+                push_set(view, owner, key, set.rtype, set.ttl, &set.rdatas, s);
                 add_additional(view, zone, set.rtype, &set.rdatas, s);
             }
             if s.answer.len() == before {
@@ -271,7 +284,7 @@ fn resolve<'a>(
             return (Rcode::NoError, true);
         }
 
-        if let Some(filter) = view.filter(owner, qtype) {
+        if let Some(filter) = view.filter(key, qtype) {
             match filter {
                 Filter::Records(ttl, rdatas) => {
                     let start = view.next_rotation();
@@ -297,7 +310,7 @@ fn resolve<'a>(
         }
 
         if let Some(set) = node.get(qtype) {
-            push_set(view, owner, qtype, set.ttl, &set.rdatas, s);
+            push_set(view, owner, key, qtype, set.ttl, &set.rdatas, s);
             add_additional(view, zone, qtype, &set.rdatas, s);
             if !(qtype == RecordType::NS && *owner == zone.origin) {
                 add_apex_ns(view, zone, s);
@@ -336,24 +349,26 @@ fn resolve<'a>(
 fn push_set<'a>(
     view: &'a View,
     owner: &'a Name,
+    key: &Name,
     rtype: RecordType,
     ttl: u32,
     rdatas: &'a [RData],
     s: &mut Sections<'a>,
 ) {
-    if let Some(Filter::Records(ttl, healthy)) = view.filter(owner, rtype) {
-        for rdata in healthy {
-            s.answer.push(Rr {
-                owner,
-                rtype,
-                ttl,
-                rdata,
-            });
+    match view.filter(key, rtype) {
+        Some(Filter::Records(ttl, healthy)) => {
+            for rdata in healthy {
+                s.answer.push(Rr {
+                    owner,
+                    rtype,
+                    ttl,
+                    rdata,
+                });
+            }
+            return;
         }
-        return;
-    }
-    if view.filter(owner, rtype).is_some() {
-        return;
+        Some(_) => return,
+        None => {}
     }
     for rdata in rdatas {
         s.answer.push(Rr {
@@ -585,10 +600,11 @@ fn encode(
     out: &mut Vec<u8>,
     q: &Query,
     rcode: Rcode,
-    aa: bool,
+    mut aa: bool,
     s: &Sections<'_>,
     limit: usize,
-) -> bool {
+) -> Option<Rcode> {
+    let mut rcode = rcode;
     let reserve = if q.edns.is_some() { OPT_LEN } else { 0 };
     let mut counts = [1u16, 0, 0, 0];
     let mut tc = false;
@@ -599,7 +615,7 @@ fn encode(
             && enc.emit_u16(q.qtype).is_ok()
             && enc.emit_u16(q.qclass).is_ok();
         if !ok {
-            return false;
+            return None;
         }
         let after_question = enc.offset();
         let fits = |enc: &BinEncoder<'_>| enc.offset() + reserve <= limit;
@@ -631,6 +647,8 @@ fn encode(
                 if !(emit_rr(&mut enc, rr) && fits(&enc)) {
                     enc.set_offset(mark);
                     enc.trim();
+                    // Except glue a referral cannot work without (RFC 9471).
+                    tc = s.glue_required;
                     break;
                 }
                 counts[3] += 1;
@@ -638,7 +656,13 @@ fn encode(
         } else if !ok {
             enc.set_offset(after_question);
             enc.trim();
-            tc = true;
+            if limit == u16::MAX as usize {
+                // Over TCP there is no bigger message to retry with.
+                rcode = Rcode::ServFail;
+                aa = false;
+            } else {
+                tc = true;
+            }
         }
         if let Some(edns) = q.edns {
             // The extended rcode's upper 8 bits live in the OPT TTL.
@@ -660,7 +684,7 @@ fn encode(
                 && enc.emit_u16(ede.len() as u16).is_ok()
                 && enc.emit_vec(ede).is_ok();
             if !ok {
-                return false;
+                return None;
             }
             counts[3] += 1;
         }
@@ -678,7 +702,7 @@ fn encode(
     for (i, c) in counts.iter().enumerate() {
         out[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
     }
-    true
+    Some(rcode)
 }
 
 fn emit_rr(enc: &mut BinEncoder<'_>, rr: &Rr<'_>) -> bool {

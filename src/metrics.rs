@@ -21,11 +21,11 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
-use crate::dns::Transport;
+use crate::dns::{Rcode, Transport};
 
-/// Response codes counted by name; anything else is "other".
+/// Response codes hale sends, in [`Rcode`] order.
 const RCODES: [&str; 7] = [
-    "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "other",
+    "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "badvers",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -127,13 +127,18 @@ impl Metrics {
         }
     }
 
-    /// Counts one response from its header bytes.
-    pub fn answered(&self, transport: Transport, response: &[u8]) {
-        let Some(&flags) = response.get(3) else {
-            return;
+    /// Counts one response: its rcode, and TC from its header.
+    pub fn answered(&self, transport: Transport, rcode: Rcode, response: &[u8]) {
+        let index = match rcode {
+            Rcode::NoError => 0,
+            Rcode::FormErr => 1,
+            Rcode::ServFail => 2,
+            Rcode::NxDomain => 3,
+            Rcode::NotImp => 4,
+            Rcode::Refused => 5,
+            Rcode::BadVers => 6,
         };
-        let rcode = ((flags & 0x0F) as usize).min(RCODES.len() - 1);
-        self.queries[transport as usize][rcode].inc();
+        self.queries[transport as usize][index].inc();
         if response.get(2).is_some_and(|b| b & 0x02 != 0) {
             self.truncated.inc();
         }

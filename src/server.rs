@@ -273,12 +273,12 @@ async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>, token: Cancellat
                 }
             },
         };
-        let answered = dns::respond(&shared.view.load(), &buf[..len], Transport::Udp, &mut out);
-        if !answered {
+        let Some(rcode) = dns::respond(&shared.view.load(), &buf[..len], Transport::Udp, &mut out)
+        else {
             shared.metrics.dropped(Transport::Udp);
             continue;
-        }
-        shared.metrics.answered(Transport::Udp, &out);
+        };
+        shared.metrics.answered(Transport::Udp, rcode, &out);
         if let Err(e) = socket.send_to(&out, peer).await {
             debug!(%peer, error = %e, "udp send failed");
         }
@@ -331,13 +331,18 @@ async fn serve_connection(
     token: &CancellationToken,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
+    let (reader, mut writer) = stream.split();
+    // Pipelined queries arrive several to a segment: read them from one buffer.
+    let mut reader = tokio::io::BufReader::new(reader);
     let mut buf = vec![0u8; 65535];
+    // Two bytes of length, then the response, sent with one write.
+    let mut framed = Vec::with_capacity(4096);
     let mut out = Vec::with_capacity(4096);
     loop {
         let mut len = [0u8; 2];
         tokio::select! {
             _ = token.cancelled() => return Ok(()),
-            r = tokio::time::timeout(TCP_IDLE_TIMEOUT, stream.read_exact(&mut len)) => match r {
+            r = tokio::time::timeout(TCP_IDLE_TIMEOUT, reader.read_exact(&mut len)) => match r {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
                 Ok(Err(e)) => return Err(e),
@@ -346,25 +351,21 @@ async fn serve_connection(
         }
         let len = u16::from_be_bytes(len) as usize;
         let msg = &mut buf[..len];
-        match tokio::time::timeout(TCP_MESSAGE_TIMEOUT, stream.read_exact(msg)).await {
+        match tokio::time::timeout(TCP_MESSAGE_TIMEOUT, reader.read_exact(msg)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e),
             Err(_) => return Ok(()),
         }
-        let answered = {
-            let view = shared.view.load();
-            dns::respond(&view, msg, Transport::Tcp, &mut out)
-        };
-        if !answered {
+        let rcode = dns::respond(&shared.view.load(), msg, Transport::Tcp, &mut out);
+        let Some(rcode) = rcode else {
             shared.metrics.dropped(Transport::Tcp);
-        } else {
-            shared.metrics.answered(Transport::Tcp, &out);
-            let n = out.len() as u16;
-            let mut framed = Vec::with_capacity(out.len() + 2);
-            framed.extend_from_slice(&n.to_be_bytes());
-            framed.extend_from_slice(&out);
-            stream.write_all(&framed).await?;
-        }
+            continue;
+        };
+        shared.metrics.answered(Transport::Tcp, rcode, &out);
+        framed.clear();
+        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&out);
+        writer.write_all(&framed).await?;
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_proto::serialize::txt::Parser;
 
 /// Largest TTL RFC 2181 §8 allows.
@@ -100,10 +101,10 @@ impl Zone {
         self.nodes.get_key_value(name)
     }
 
-    /// The wildcard node `*.<encloser>`, if the zone has one.
-    pub fn wildcard_at(&self, encloser: &Name) -> Option<&Node> {
+    /// The wildcard node `*.<encloser>` with its name, if the zone has one.
+    pub fn wildcard_at(&self, encloser: &Name) -> Option<(&Name, &Node)> {
         let wildcard = encloser.prepend_label("*").ok()?;
-        self.nodes.get(&wildcard)
+        self.nodes.get_key_value(&wildcard)
     }
 
     /// Every node, for building tables.
@@ -237,7 +238,14 @@ fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> 
 
 /// Record-level checks that can be pinned to a line.
 fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> {
-    for (name, rtype, class, ttl, _) in records {
+    let mut scratch = Vec::new();
+    for (name, rtype, class, ttl, rdata) in records {
+        // The parser accepts some data the wire cannot carry (a TXT string
+        // over 255 bytes); find it now rather than fail every answer later.
+        scratch.clear();
+        if let Err(e) = rdata.emit(&mut BinEncoder::new(&mut scratch)) {
+            return Err(format!("{name} {rtype}: cannot be sent: {e}"));
+        }
         if *class != DNSClass::IN {
             return Err(format!(
                 "{name} {rtype}: class {class} is not supported, only IN"
@@ -298,6 +306,41 @@ fn error_line(text: &str, msg: &str, fails_with: impl Fn(&str) -> Option<String>
     lo
 }
 
+/// Pins an error to its line, following one `$INCLUDE` level: when the
+/// failing line includes a file, the error is in that file, so the search goes
+/// on there with the including file's context (origin, TTL) in front of it.
+fn locate(
+    path: &Path,
+    text: &str,
+    msg: String,
+    fails: impl Fn(&str) -> Option<String>,
+) -> ZoneError {
+    let line = error_line(text, &msg, &fails);
+    let invalid = |path: &Path, line: usize, msg: String| ZoneError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        msg,
+    };
+    let before: String = text.split_inclusive('\n').take(line - 1).collect();
+    let Some(include) = text
+        .split_inclusive('\n')
+        .nth(line - 1)
+        .and_then(|l| l.trim_start().strip_prefix("$INCLUDE"))
+        .and_then(|rest| rest.split_whitespace().next())
+    else {
+        return invalid(path, line, msg);
+    };
+    let file = path.parent().unwrap_or(Path::new(".")).join(include);
+    let Ok(included) = std::fs::read_to_string(&file) else {
+        return invalid(path, line, msg);
+    };
+    let inner = error_line(&included, &msg, |prefix| {
+        fails(&format!("{before}{prefix}\n"))
+    });
+    let context = format!("{msg} (included from {}:{line})", path.display());
+    invalid(&file, inner, context)
+}
+
 fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let text = std::fs::read_to_string(path).map_err(|source| ZoneError::Read {
         path: path.to_path_buf(),
@@ -313,10 +356,8 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let records = match parse(&text, path, hint.clone()) {
         Ok(r) => r,
         Err(msg) => {
-            let line = error_line(&text, &msg, |prefix| {
-                parse(prefix, path, hint.clone()).err()
-            });
-            return Err(invalid(line, msg));
+            let fails = |prefix: &str| parse(prefix, path, hint.clone()).err();
+            return Err(locate(path, &text, msg, fails));
         }
     };
 
@@ -327,13 +368,11 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     };
     let origin = soa.0.clone();
     if let Err(msg) = check_records(&records, Some(&origin)) {
-        let line = error_line(&text, &msg, |prefix| {
-            match parse(prefix, path, hint.clone()) {
-                Ok(r) => check_records(&r, Some(&origin)).err(),
-                Err(e) => Some(e),
-            }
-        });
-        return Err(invalid(line, msg));
+        let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
+            Ok(r) => check_records(&r, Some(&origin)).err(),
+            Err(e) => Some(e),
+        };
+        return Err(locate(path, &text, msg, fails));
     }
     if !records
         .iter()
