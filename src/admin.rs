@@ -64,11 +64,8 @@ pub struct TargetEntry {
 
 /// Builds the status document from the current state.
 pub fn status(shared: &Shared) -> Status {
-    let loaded = match shared.loaded.lock() {
-        Ok(l) => l.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    let targets = shared.health.targets();
+    let loaded = shared.loaded();
+    let targets = shared.health().targets();
     let mut zones: Vec<ZoneStatus> = loaded
         .zones
         .iter()
@@ -122,8 +119,8 @@ async fn status_json(State(shared): State<Arc<Shared>>) -> Json<Status> {
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::IntoResponse {
-    let targets = shared.health.targets();
-    let body = shared.metrics.render(targets.values().map(|t| {
+    let targets = shared.health().targets();
+    let body = shared.metrics().render(targets.values().map(|t| {
         let status = t.status();
         (
             t.key().to_string(),

@@ -120,7 +120,10 @@ struct RawServer {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a zone folder, a zone file, or a list of zone files"
+)]
 enum RawZones {
     Folder(String),
     Files(Vec<String>),
@@ -212,8 +215,12 @@ impl Config {
         let zones_span = raw.server.zones.span().start;
         let zone_files = match raw.server.zones.into_inner() {
             RawZones::Folder(folder) => {
-                let dir = base.join(&folder);
-                list_zone_folder(&dir).map_err(|msg| err(zones_span, msg))?
+                let path = base.join(&folder);
+                if path.is_file() {
+                    vec![path]
+                } else {
+                    list_zone_folder(&path).map_err(|msg| err(zones_span, msg))?
+                }
             }
             RawZones::Files(files) => files.iter().map(|f| base.join(f)).collect(),
         };
@@ -306,9 +313,12 @@ impl Config {
             };
             let host = c.host.clone().or_else(|| d.host.clone());
             if let Some(h) = &host
-                && (h.is_empty() || h.contains(['/', ' ']))
+                && !valid_host(h)
             {
-                return Err(err(check_offset, format!("bad host {h:?}")));
+                return Err(err(
+                    check_offset,
+                    format!("bad host {h:?}: a host name or IP address, without port or path"),
+                ));
             }
             checks.push(Check {
                 names,
@@ -359,7 +369,7 @@ impl Config {
         })
     }
 
-    /// 1-based line of a byte offset in this config, for errors found later
+    /// An error at `line` of this config, for problems found after parsing
     /// (for example a checked name that no zone has).
     pub fn error_at(&self, line: usize, msg: String) -> ConfigError {
         ConfigError::Invalid {
@@ -368,6 +378,23 @@ impl Config {
             msg,
         }
     }
+}
+
+/// A value usable as Host header and TLS server name.
+fn valid_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let Ok(url) = reqwest::Url::parse(&format!("http://{host}/")) else {
+        return false;
+    };
+    url.port().is_none()
+        && url.path() == "/"
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(host.trim_end_matches('.')) || h == host)
 }
 
 /// Every `*.zone` file in `dir`, sorted so load order (and errors) are stable.

@@ -55,18 +55,41 @@ pub enum ServerError {
 /// State shared by every task of a running server.
 pub struct Shared {
     /// What queries are answered from.
-    pub view: ArcSwap<View>,
+    view: ArcSwap<View>,
     /// The current config bundle; the lock also serialises view rebuilds.
-    pub loaded: Mutex<Arc<Loaded>>,
+    loaded: Mutex<Arc<Loaded>>,
     /// The probers.
-    pub health: Health,
+    health: Health,
     /// Counters and gauges for /metrics.
-    pub metrics: crate::metrics::Metrics,
+    metrics: crate::metrics::Metrics,
     /// The config file, read again on reload.
     config_path: PathBuf,
 }
 
 impl Shared {
+    /// The config bundle being served.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        match self.loaded.lock() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The probers and their targets.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The view queries are answered from right now.
+    pub fn view(&self) -> Arc<View> {
+        self.view.load_full()
+    }
+
     /// Builds a view from the current bundle and the targets' current health.
     fn rebuild(&self) {
         let loaded = match self.loaded.lock() {

@@ -56,7 +56,7 @@ pub enum Filter<'a> {
 }
 
 impl View {
-    /// A view without health checks (also what `hale check` validates).
+    /// A view of `zones` with the filtered answers of `checked` names.
     pub fn new(zones: Arc<ZoneSet>, checked: HashMap<Name, CheckedName>) -> View {
         View {
             zones,
@@ -184,7 +184,16 @@ impl Checks {
         self.specs
             .entry(key.clone())
             .and_modify(|spec| {
-                // Shared by two checks: probe at the faster pace of the two.
+                // Shared by two checks: one prober, with the schedule of the
+                // check that probes more often (the first one on a tie).
+                if spec.schedule != check.schedule {
+                    tracing::warn!(
+                        target = %spec.key,
+                        line = check.line,
+                        "target shared by checks with different interval/timeout/rise/fall; \
+                         the faster check's settings apply"
+                    );
+                }
                 if check.schedule.interval < spec.schedule.interval {
                     spec.schedule = check.schedule.clone();
                 }

@@ -473,3 +473,30 @@ async fn deliberate_differences_from_nsd() {
     assert!(msg.queries.is_empty() && msg.answers.is_empty());
     hale.shutdown().await;
 }
+
+/// DS belongs to the parent side of a cut, also when hale serves both zones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ds_is_answered_by_the_parent() {
+    let parent = format!(
+        "{EXAMPLE_ZONE_HEAD}child IN NS ns.child\nns.child IN A 192.0.2.53\n\
+         child IN DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE34F1B1F3B7B1E3B6A5D6B8A1\n"
+    );
+    let child = "$TTL 300\n@ SOA ns hostmaster 1 3600 900 1209600 60\n@ NS ns\nns A 192.0.2.53\n";
+    let hale = Hale::start(
+        SERVER,
+        &[
+            ("example.com.zone", &parent),
+            ("child.example.com.zone", child),
+        ],
+    )
+    .await;
+    let msg = hale.udp("child.example.com", RecordType::DS).await;
+    assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+    assert!(msg.metadata.authoritative, "{msg:?}");
+    assert_eq!(answer_types(&msg), [RecordType::DS], "{msg:?}");
+    // Everything else at the child's apex comes from the child.
+    let msg = hale.udp("child.example.com", RecordType::SOA).await;
+    assert_eq!(msg.answers[0].name.to_ascii(), "child.example.com.");
+    assert!(msg.metadata.authoritative);
+    hale.shutdown().await;
+}

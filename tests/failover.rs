@@ -400,3 +400,29 @@ async fn targets_count_as_healthy_until_their_first_result() {
     assert_eq!(target["healthy"], true, "{target:#}");
     hale.shutdown().await;
 }
+
+/// A wildcard owner can be health-checked: every name it synthesises is filtered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_owner_is_filtered() {
+    let b = backends(2).await;
+    let config = config(
+        &["*.pool.example.com."],
+        b[0].port(),
+        "host = \"pool.example.com\"",
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone("*.pool", &b))]).await;
+    let h = &hale;
+    assert_eq!(answered(h, "a.pool.example.com").await, v4(&[&b[0], &b[1]]));
+    b[0].set_mode(Mode::Status(503)).await;
+    let want = v4(&[&b[1]]);
+    let want = &want;
+    eventually(
+        "the failing address leaves every synthesised answer",
+        || async move {
+            answered(h, "a.pool.example.com").await == *want
+                && answered(h, "b.c.pool.example.com").await == *want
+        },
+    )
+    .await;
+    hale.shutdown().await;
+}

@@ -24,7 +24,8 @@ use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, Record, RecordType};

@@ -1,5 +1,7 @@
 //! hale's integration tests: one binary, one module per area, each starting
 //! hale on ephemeral loopback ports and talking to it over real sockets.
+// The interop test prints its comparison table for `--nocapture` readers.
+#![allow(clippy::print_stdout)]
 
 // Harness: in-process hale, DNS client, fake HTTP backends, polling helpers.
 mod support;

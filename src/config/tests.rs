@@ -79,3 +79,39 @@ fn errors_name_file_and_line() {
         "{e}"
     );
 }
+
+#[test]
+fn host_must_be_a_bare_name_or_address() {
+    for good in [
+        "www.example.com",
+        "www.example.com.",
+        "192.0.2.1",
+        "::1",
+        "[::1]",
+    ] {
+        let text = format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nhost = \"{good}\"\n");
+        assert!(parse(&text).is_ok(), "{good} should be accepted");
+    }
+    for bad in [
+        "www.example.com:8080",
+        "www.example.com/x",
+        "user@www.example.com",
+        "",
+        "a b",
+    ] {
+        let text = format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nhost = \"{bad}\"\n");
+        let e = err(&text);
+        assert!(e.contains(":5:") && e.contains("bad host"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn zones_may_name_one_file() {
+    let c = parse("[server]\nzones = \"a.zone\"\n").expect("one file");
+    assert_eq!(c.zone_files.len(), 1);
+    let e = err("[server]\nzones = 5\n");
+    assert!(
+        e.contains("a zone folder, a zone file, or a list of zone files"),
+        "{e}"
+    );
+}

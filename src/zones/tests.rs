@@ -105,3 +105,43 @@ fn duplicate_zone_is_rejected() {
     let e = ZoneSet::load(&[a, b]).expect_err("duplicate").to_string();
     assert!(e.contains("already loaded"), "{e}");
 }
+
+#[test]
+fn data_the_wire_cannot_carry_is_rejected_with_its_line() {
+    let long = "x".repeat(300);
+    let e = load_err(&format!(
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nt TXT \"{long}\"\n"
+    ));
+    assert!(e.contains(":5:") && e.contains("cannot be sent"), "{e}");
+}
+
+#[test]
+fn ds_records_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nc NS ns.c\nns.c A 192.0.2.2\n\
+                c DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE34F1B1F3B7B1E3B6A5D6B8A1\n";
+    let file = write(dir.path(), "p.test.zone", text);
+    let set = ZoneSet::load(&[file]).expect("DS parses");
+    let zone = set.find(&name("c.p.test.")).expect("zone");
+    let c = zone.node(&name("c.p.test.")).expect("cut");
+    assert!(c.is_cut && c.get(RecordType::DS).is_some());
+}
+
+#[test]
+fn errors_inside_an_include_name_the_included_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    write(
+        dir.path(),
+        "sub/inc.txt",
+        "ok A 192.0.2.5\nbad A 300.1.1.1\n",
+    );
+    let text = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n$INCLUDE sub/inc.txt\nns A 192.0.2.1\n";
+    let file = write(dir.path(), "example.com.zone", text);
+    let e = ZoneSet::load(&[file]).expect_err("bad include").to_string();
+    assert!(e.contains("inc.txt:2:"), "{e}");
+    assert!(
+        e.contains("included from") && e.contains("example.com.zone:4"),
+        "{e}"
+    );
+}

@@ -12,7 +12,8 @@ mod hale;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 pub use backend::{Backend, Mode, backends};
 pub use dns::{Ask, a_addrs, aaaa_addrs, answer_types, decode, rcode, txt_strings, udp_ask};
