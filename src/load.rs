@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
+use crate::dns::table::Table;
 use crate::view::Checks;
 use crate::zones::{ZoneError, ZoneSet};
 
 /// Everything one config describes, checked.
-#[derive(Debug)]
 pub struct Loaded {
     /// The validated config.
     pub config: Config,
@@ -18,6 +18,8 @@ pub struct Loaded {
     pub zones: Arc<ZoneSet>,
     /// Its checks, resolved against the zones.
     pub checks: Checks,
+    /// Precomputed answers for the fast path.
+    pub table: Arc<Table>,
 }
 
 /// Why a config and its zones could not be loaded.
@@ -37,10 +39,14 @@ impl Loaded {
         let config = Config::load(path)?;
         let zones = Arc::new(ZoneSet::load(&config.zone_files)?);
         let checks = Checks::resolve(&config, &zones)?;
+        // Health does not matter here: the table leaves out whatever depends on it.
+        let all_healthy = checks.view(zones.clone(), &Default::default());
+        let table = Arc::new(Table::build(&all_healthy, &checks.order()));
         Ok(Loaded {
             config,
             zones,
             checks,
+            table,
         })
     }
 }

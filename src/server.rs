@@ -97,7 +97,9 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner(),
         };
         let targets = self.health.targets();
-        let view = loaded.checks.view(loaded.zones.clone(), &targets);
+        let view = loaded
+            .checks
+            .view_with(loaded.zones.clone(), loaded.table.clone(), &targets);
         self.view.store(Arc::new(view));
     }
 
@@ -119,8 +121,11 @@ impl Shared {
             warn!("listen addresses changed; they take effect after a restart");
         }
         let targets = self.health.reconcile(new.checks.target_specs());
-        self.view
-            .store(Arc::new(new.checks.view(new.zones.clone(), &targets)));
+        self.view.store(Arc::new(new.checks.view_with(
+            new.zones.clone(),
+            new.table.clone(),
+            &targets,
+        )));
         info!(
             zones = new.zones.len(),
             checked_names = new.checks.len(),
@@ -180,7 +185,9 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     let (changes_tx, mut changes_rx) = tokio::sync::watch::channel(0u64);
     let health = Health::new(changes_tx).map_err(|e| ServerError::Health(e.to_string()))?;
     let targets = health.reconcile(loaded.checks.target_specs());
-    let view = loaded.checks.view(loaded.zones.clone(), &targets);
+    let view = loaded
+        .checks
+        .view_with(loaded.zones.clone(), loaded.table.clone(), &targets);
     info!(
         zones = loaded.zones.len(),
         checked_names = loaded.checks.len(),

@@ -2,13 +2,14 @@
 //! state that the query path reads. A new [`View`] is built off the hot path
 //! whenever zones or any target's health change, then swapped in atomically.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::config::{Check, Config, ConfigError, WhenAllDown};
+use crate::dns::table::{Live, Table};
 use crate::health::{TargetKey, TargetSpec, Targets};
 use crate::zones::ZoneSet;
 
@@ -19,8 +20,10 @@ pub struct View {
     pub zones: Arc<ZoneSet>,
     /// Health-checked names (lower case) and their current answers.
     pub checked: HashMap<Name, CheckedName>,
-    /// Rotates the order of checked addresses between answers.
-    rotation: AtomicUsize,
+    /// Precomputed answers of the zones (changes only on reload).
+    pub table: Arc<Table>,
+    /// Precomputed answers of the checked names under this health state.
+    pub live: Live,
 }
 
 /// The current answer for one health-checked name.
@@ -56,18 +59,29 @@ pub enum Filter<'a> {
 }
 
 impl View {
-    /// A view of `zones` with the filtered answers of `checked` names.
+    /// A view of `zones` with the filtered answers of `checked` names, and
+    /// no answer table (every query takes the general path).
     pub fn new(zones: Arc<ZoneSet>, checked: HashMap<Name, CheckedName>) -> View {
         View {
             zones,
             checked,
-            rotation: AtomicUsize::new(0),
+            table: Arc::new(Table::default()),
+            live: Live::default(),
         }
+    }
+
+    /// The same view answering from `table`, with the checked names' answers
+    /// (in `order`, the table's numbering) computed for this health state.
+    pub fn with_table(mut self, table: Arc<Table>, order: &[Name]) -> View {
+        self.live = Live::build(&self, order);
+        self.table = table;
+        self
     }
 
     /// The health-filtered answer for (name, A/AAAA), if that name is checked.
     pub fn filter(&self, name: &Name, rtype: RecordType) -> Option<Filter<'_>> {
         let checked = self.checked.get(name)?;
+        TOUCHED.with(|t| t.set(true));
         let set = match rtype {
             RecordType::A => checked.a.as_ref()?,
             RecordType::AAAA => checked.aaaa.as_ref()?,
@@ -83,11 +97,17 @@ impl View {
             }
         })
     }
+}
 
-    /// Where the next rotated answer starts; relaxed because any spread will do.
-    pub fn next_rotation(&self) -> usize {
-        self.rotation.fetch_add(1, Ordering::Relaxed)
-    }
+thread_local! {
+    /// Set when an answer consulted health; the table builder uses it to
+    /// keep health-dependent answers out of the static table.
+    static TOUCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether health was consulted since the last call (and resets it).
+pub fn take_touched() -> bool {
+    TOUCHED.with(|t| t.replace(false))
 }
 
 /// The health checks of one config, resolved against its zones: every
@@ -221,6 +241,11 @@ impl Checks {
             .collect()
     }
 
+    /// The checked names in order: the answer table's numbering.
+    pub fn order(&self) -> Vec<Name> {
+        self.names.iter().map(|spec| spec.name.clone()).collect()
+    }
+
     /// Every checked name with the targets behind its addresses (A first, then AAAA).
     pub fn entries(&self) -> impl Iterator<Item = (&Name, Vec<&TargetKey>)> {
         self.names.iter().map(|spec| {
@@ -247,6 +272,16 @@ impl Checks {
     /// Joins the zones with the targets' current health into a new view.
     /// Targets not (yet) in `targets` count as healthy.
     pub fn view(&self, zones: Arc<ZoneSet>, targets: &Targets) -> View {
+        self.view_without_table(zones, targets)
+    }
+
+    /// The view with its precomputed answers: `table` from [`Loaded`](crate::load::Loaded).
+    pub fn view_with(&self, zones: Arc<ZoneSet>, table: Arc<Table>, targets: &Targets) -> View {
+        self.view_without_table(zones, targets)
+            .with_table(table, &self.order())
+    }
+
+    fn view_without_table(&self, zones: Arc<ZoneSet>, targets: &Targets) -> View {
         let filter = |set: &Option<(u32, Vec<(RData, TargetKey)>)>| {
             set.as_ref().map(|(ttl, list)| Filtered {
                 ttl: *ttl,

@@ -141,3 +141,128 @@ fn classes_other_than_in_are_refused() {
     assert_eq!(r.metadata.response_code, ResponseCode::Refused);
     assert!(!r.metadata.authoritative);
 }
+
+/// The fast path answers exactly what the general path answers, for every
+/// name of a zone that uses every feature, over both transports and EDNS
+/// sizes; and it does take the common queries.
+#[test]
+fn fast_path_answers_as_the_general_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zone = "$ORIGIN example.com.\n$TTL 300\n\
+        @ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n@ NS ns.other.net.\n@ MX 10 mail\n\
+        @ TXT \"apex\"\nns1 A 192.0.2.1\nns1 AAAA 2001:db8::1\nmail A 192.0.2.2\n\
+        www A 192.0.2.3\nwww A 192.0.2.4\nwww AAAA 2001:db8::3\nwww TXT \"w\"\n\
+        checked A 192.0.2.10\nchecked A 192.0.2.11\nchecked TXT \"c\"\n\
+        alias CNAME www\ntochecked CNAME checked\nout CNAME www.other.net.\ndangling CNAME nope\n\
+        *.wild A 192.0.2.5\nexists.wild TXT \"e\"\na.b.ent A 192.0.2.6\n\
+        sub NS ns.sub\nns.sub A 192.0.2.7\n_s._tcp SRV 0 0 80 www\n";
+    let mut zone = zone.to_string();
+    for i in 0..12 {
+        zone.push_str(&format!("big TXT \"{i:0>120}\"\n"));
+    }
+    std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone");
+    let config = dir.path().join("hale.toml");
+    std::fs::write(
+        &config,
+        "[server]\nzones = \"example.com.zone\"\n[[check]]\nnames = [\"checked.example.com.\"]\n",
+    )
+    .expect("config");
+    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    let view = loaded.checks.view_with(
+        loaded.zones.clone(),
+        loaded.table.clone(),
+        &Default::default(),
+    );
+
+    let names = [
+        "example.com.",
+        "ns1.example.com.",
+        "mail.example.com.",
+        "www.example.com.",
+        "WwW.ExAmPlE.CoM.",
+        "checked.example.com.",
+        "alias.example.com.",
+        "tochecked.example.com.",
+        "out.example.com.",
+        "dangling.example.com.",
+        "x.wild.example.com.",
+        "exists.wild.example.com.",
+        "wild.example.com.",
+        "ent.example.com.",
+        "b.ent.example.com.",
+        "a.b.ent.example.com.",
+        "nope.example.com.",
+        "x.y.nope.example.com.",
+        "sub.example.com.",
+        "x.sub.example.com.",
+        "ns.sub.example.com.",
+        "_s._tcp.example.com.",
+        "big.example.com.",
+        "example.org.",
+    ];
+    let types = [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::TXT,
+        RecordType::MX,
+        RecordType::NS,
+        RecordType::SOA,
+        RecordType::SRV,
+        RecordType::DS,
+        RecordType::CNAME,
+        RecordType::ANY,
+        RecordType::Unknown(999),
+    ];
+    let mut fast_hits = 0;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for name in names {
+        for rtype in types {
+            for edns in [None, Some(1232u16), Some(512)] {
+                for transport in [Transport::Udp, Transport::Tcp] {
+                    let mut m = Message::query();
+                    m.metadata.id = 7;
+                    m.add_query(HQuery::query(Name::from_ascii(name).expect("name"), rtype));
+                    if let Some(size) = edns {
+                        let mut e = hickory_proto::op::Edns::new();
+                        e.set_max_payload(size);
+                        m.edns = Some(e);
+                    }
+                    let q = m.to_vec().expect("encode");
+                    if super::fast::respond(&view, &q, transport, 0, &mut a).is_some() {
+                        fast_hits += 1;
+                    }
+                    let fast = respond(&view, &q, transport, &mut a).map(|_| a.clone());
+                    let slow = respond_slow(&view, &q, transport, &mut b).map(|_| b.clone());
+                    let (Some(fast), Some(slow)) = (fast, slow) else {
+                        panic!("{name} {rtype} answered by one path only");
+                    };
+                    let (f, s) = (
+                        Message::from_vec(&fast).expect("fast parses"),
+                        Message::from_vec(&slow).expect("slow parses"),
+                    );
+                    let what = format!("{name} {rtype} {edns:?} {transport:?}");
+                    assert_eq!(f.metadata, s.metadata, "{what}");
+                    assert_eq!(f.queries, s.queries, "{what}");
+                    for (fs, ss) in [
+                        (&f.answers, &s.answers),
+                        (&f.authorities, &s.authorities),
+                        (&f.additionals, &s.additionals),
+                    ] {
+                        let mut fs: Vec<String> =
+                            fs.iter().map(|r| r.to_string().to_lowercase()).collect();
+                        let mut ss: Vec<String> =
+                            ss.iter().map(|r| r.to_string().to_lowercase()).collect();
+                        fs.sort();
+                        ss.sort();
+                        assert_eq!(fs, ss, "{what}");
+                    }
+                    assert_eq!(f.edns.is_some(), s.edns.is_some(), "{what}");
+                }
+            }
+        }
+    }
+    assert!(
+        fast_hits > 600,
+        "the fast path took only {fast_hits} queries"
+    );
+}

@@ -1,0 +1,142 @@
+//! Owns the fast path: reads the common query shape straight from the bytes
+//! (one question, class IN, no compression, at most one OPT of version 0),
+//! looks the name up in the answer table, and assembles the response from
+//! stored bytes. Whatever it does not recognise, or what would not fit, it
+//! leaves to the general path by returning `None`: it never answers
+//! differently, only faster.
+
+use super::slow::{ADVERTISED_UDP_PAYLOAD, MAX_UDP_PAYLOAD};
+use super::table::{Answer, rcode_of};
+use super::{Rcode, Transport};
+use crate::view::View;
+
+const QR: u16 = 0x8000;
+const AA: u16 = 0x0400;
+const RD: u16 = 0x0100;
+
+/// Query types the table never answers: meta types and ANY.
+fn general_only(qtype: u16) -> bool {
+    matches!(qtype, 41 | 251..=255)
+}
+
+/// Answers `msg` from the table into `out`, or returns `None` untouched-ish
+/// (the general path clears `out` first).
+pub(super) fn respond(
+    view: &View,
+    msg: &[u8],
+    transport: Transport,
+    rotation: usize,
+    out: &mut Vec<u8>,
+) -> Option<Rcode> {
+    let header = msg.get(..12)?;
+    let flags = u16::from_be_bytes([header[2], header[3]]);
+    // A query (QR clear) with opcode QUERY.
+    if flags & 0xF800 != 0 {
+        return None;
+    }
+    // QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0 or 1.
+    if header[4..11] != [0, 1, 0, 0, 0, 0, 0] || header[11] > 1 {
+        return None;
+    }
+
+    let mut key = [0u8; 255];
+    let mut at = 12;
+    let mut k = 0;
+    loop {
+        let len = *msg.get(at)? as usize;
+        if len == 0 {
+            *key.get_mut(k)? = 0;
+            k += 1;
+            at += 1;
+            break;
+        }
+        // Compression in a question is legal but rare: general path.
+        if len > 63 || k + len + 2 > key.len() {
+            return None;
+        }
+        let label = msg.get(at + 1..at + 1 + len)?;
+        key[k] = len as u8;
+        for (dst, src) in key[k + 1..k + 1 + len].iter_mut().zip(label) {
+            *dst = src.to_ascii_lowercase();
+        }
+        k += len + 1;
+        at += len + 1;
+    }
+    let qname_len = k;
+    let fixed = msg.get(at..at + 4)?;
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+    if qclass != 1 || general_only(qtype) {
+        return None;
+    }
+    let qend = at + 4;
+
+    // At most one OPT: root owner, version 0, nothing after it.
+    let edns = if header[11] == 1 {
+        let opt = msg.get(qend..qend + 11)?;
+        let rdlen = u16::from_be_bytes([opt[9], opt[10]]) as usize;
+        if opt[0] != 0 || opt[1..3] != [0, 41] || opt[5] != 0 || opt[6] != 0 {
+            return None;
+        }
+        if msg.len() != qend + 11 + rdlen {
+            return None;
+        }
+        Some((u16::from_be_bytes([opt[3], opt[4]]), opt[7] & 0x80 != 0))
+    } else {
+        if msg.len() != qend {
+            return None;
+        }
+        None
+    };
+    let limit = match (transport, edns) {
+        (Transport::Tcp, _) => u16::MAX as usize,
+        (Transport::Udp, Some((size, _))) => size.clamp(512, MAX_UDP_PAYLOAD) as usize,
+        (Transport::Udp, None) => 512,
+    };
+
+    let answer = view.table.answer(&view.live, &key[..k], qtype, rotation)?;
+
+    out.clear();
+    out.extend_from_slice(&[0; 12]);
+    out.extend_from_slice(msg.get(12..qend)?);
+    let (counts, bits) = match answer {
+        Answer::Full(body, bytes) => {
+            out.extend_from_slice(bytes);
+            (body.counts, body.flags)
+        }
+        Answer::WithTail(bytes, an, zone) => {
+            out.extend_from_slice(bytes);
+            let tail = zone.tail.as_ref()?;
+            tail.write(out, zone.origin_at(qname_len)?);
+            ([an, tail.counts[0], tail.counts[1]], AA)
+        }
+        Answer::NoData(zone) => {
+            zone.soa.write(out, zone.origin_at(qname_len)?);
+            ([0, 1, 0], AA)
+        }
+        Answer::NxDomain(zone) => {
+            zone.soa.write(out, zone.origin_at(qname_len)?);
+            ([0, 1, 0], AA | Rcode::NxDomain as u16)
+        }
+        Answer::ServFail => ([0, 0, 0], Rcode::ServFail as u16),
+    };
+    let mut ar = counts[2];
+    if let Some((_, dnssec_ok)) = edns {
+        out.extend_from_slice(&[0, 0, 41]);
+        out.extend_from_slice(&ADVERTISED_UDP_PAYLOAD.to_be_bytes());
+        out.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
+        ar += 1;
+    }
+    // Too big for this transport: the general path truncates properly.
+    if out.len() > limit {
+        return None;
+    }
+    let flags = QR | (flags & RD) | bits;
+    out[0..2].copy_from_slice(&header[0..2]);
+    out[2..4].copy_from_slice(&flags.to_be_bytes());
+    out[4..6].copy_from_slice(&1u16.to_be_bytes());
+    out[6..8].copy_from_slice(&counts[0].to_be_bytes());
+    out[8..10].copy_from_slice(&counts[1].to_be_bytes());
+    out[10..12].copy_from_slice(&ar.to_be_bytes());
+    Some(rcode_of(bits))
+}

@@ -1,0 +1,691 @@
+//! Owns the answer table: every response the fast path can send, computed
+//! ahead of time by running the general path, so a query costs one hash
+//! lookup and a few copies.
+//!
+//! - [`Table`] (per loaded config): for every owner name and empty
+//!   non-terminal, the lowercase wire name, the answer per query type, what
+//!   other types get (NODATA), and whether a missing child gets NXDOMAIN.
+//!   Positive answers keep only their answer section; the zone's authority
+//!   "tail" (apex NS and glue) and its SOA for negative answers are stored
+//!   once per zone with their names compressed against the zone origin inside
+//!   the question, and patched per query (the origin's offset depends on the
+//!   length of the name asked).
+//! - [`Live`] (per health change): the answer sections of health-checked
+//!   A/AAAA sets, one per rotation.
+//!
+//! Anything that depends on health in ways these two cannot express (a CNAME
+//! to a checked name, glue of a checked name) is left to the general path.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::{Rcode, Transport, slow};
+use crate::view::{Filter, View, take_touched};
+use crate::zones::{Zone, label_count};
+
+/// `Entry::checked` when the name is not health-checked.
+const NOT_CHECKED: u32 = u32::MAX;
+/// Header flag bits kept in a stored body.
+const AA: u16 = 0x0400;
+
+/// What the fast path sends for one query.
+pub(super) enum Answer<'t> {
+    /// Stored bytes: complete sections.
+    Full(&'t Body, &'t [u8]),
+    /// An answer section, then the zone's tail.
+    WithTail(&'t [u8], u16, &'t ZoneFrags),
+    /// NODATA: the zone's SOA in authority.
+    NoData(&'t ZoneFrags),
+    /// NXDOMAIN: the zone's SOA in authority.
+    NxDomain(&'t ZoneFrags),
+    /// SERVFAIL (a checked name with `when_all_down = "servfail"`).
+    ServFail,
+}
+
+/// A stored response body (everything after the question).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Body {
+    /// The query type it answers.
+    qtype: u16,
+    /// Whether it is complete or an answer section for the zone tail.
+    kind: Kind,
+    /// Offset into the arena.
+    off: u32,
+    /// Length in the arena.
+    len: u32,
+    /// Answer, authority and additional counts.
+    pub(super) counts: [u16; 3],
+    /// AA and rcode bits of the header.
+    pub(super) flags: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// All sections, as the general path wrote them.
+    Full,
+    /// Only the answer section; the zone tail follows.
+    WithTail,
+    /// Depends on health in a way the table cannot hold: ask the general path.
+    Slow,
+}
+
+/// One name.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    /// Offset of the lowercase wire name in `keys`.
+    key: u32,
+    /// Its length.
+    key_len: u8,
+    /// The zone that answers at this name.
+    zone: u16,
+    /// First of this name's bodies.
+    first: u32,
+    /// Number of bodies.
+    count: u16,
+    /// What types without a body get.
+    fallback: Fallback,
+    /// A missing name directly below this one is a plain NXDOMAIN.
+    nx_below: bool,
+    /// Index into [`Live`], or [`NOT_CHECKED`].
+    checked: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fallback {
+    /// The zone's NODATA.
+    NoData,
+    /// This stored body (a referral, a CNAME chain).
+    Body(u32),
+    /// The general path.
+    Slow,
+}
+
+/// Per-zone fragments that are the same for every name in the zone.
+#[derive(Debug)]
+pub(super) struct ZoneFrags {
+    /// Wire length of the origin.
+    origin_len: u8,
+    /// The SOA record of negative answers.
+    pub(super) soa: Frag,
+    /// The apex NS set and its glue, after positive answers; `None` when it
+    /// depends on health (glue of a checked name).
+    pub(super) tail: Option<Frag>,
+}
+
+/// Bytes whose names point at the zone origin inside the question.
+#[derive(Debug, Default)]
+pub(super) struct Frag {
+    /// The records.
+    pub(super) bytes: Vec<u8>,
+    /// Offsets of the two-byte pointers to patch.
+    pub(super) patches: Vec<u16>,
+    /// Authority and additional counts.
+    pub(super) counts: [u16; 2],
+}
+
+impl Frag {
+    /// Appends the fragment to `out` with its pointers aimed at `origin_at`.
+    pub(super) fn write(&self, out: &mut Vec<u8>, origin_at: usize) {
+        let base = out.len();
+        out.extend_from_slice(&self.bytes);
+        let pointer = (0xC000 | origin_at as u16).to_be_bytes();
+        for &p in &self.patches {
+            let p = base + p as usize;
+            out[p..p + 2].copy_from_slice(&pointer);
+        }
+    }
+}
+
+impl ZoneFrags {
+    /// Where the origin starts in a question whose name is `qname_len` bytes.
+    pub(super) fn origin_at(&self, qname_len: usize) -> Option<usize> {
+        let at = 12 + qname_len.checked_sub(self.origin_len as usize)?;
+        (at < 0x4000).then_some(at)
+    }
+}
+
+/// The precomputed answers of one loaded config.
+#[derive(Default)]
+pub struct Table {
+    /// Entry indices, hashed by lowercase wire name.
+    index: HashTable<u32>,
+    /// Seeded per table: query names are chosen by strangers.
+    hasher: foldhash::fast::RandomState,
+    /// One per name.
+    entries: Vec<Entry>,
+    /// Lowercase wire names.
+    keys: Vec<u8>,
+    /// Body bytes.
+    arena: Vec<u8>,
+    /// Bodies, grouped per entry.
+    bodies: Vec<Body>,
+    /// Per-zone fragments.
+    zones: Vec<ZoneFrags>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("names", &self.entries.len())
+            .field("bodies", &self.bodies.len())
+            .field("arena_bytes", &self.arena.len())
+            .finish()
+    }
+}
+
+/// The health-checked answer sections of one health state.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Per checked name (in [`crate::view::Checks`] order): A, then AAAA.
+    names: Vec<[LiveSet; 2]>,
+}
+
+#[derive(Debug, Default)]
+enum LiveSet {
+    /// No such RRset: the name's normal fallback applies.
+    #[default]
+    Absent,
+    /// Answer sections, one per rotation, each with this many records.
+    Records(Vec<Box<[u8]>>, u16),
+    /// `when_all_down = "none"`.
+    NoData,
+    /// `when_all_down = "servfail"`.
+    ServFail,
+}
+
+impl Table {
+    /// Fills the table from `view`, whose checked names (in `checked` order)
+    /// must be present so that health-dependent answers are recognised.
+    pub fn build(view: &View, checked: &[Name]) -> Table {
+        let mut t = Table::default();
+        let checked: HashMap<&Name, u32> = checked
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n, i as u32))
+            .collect();
+        let mut zones: Vec<&Zone> = view.zones.iter().map(|z| z.as_ref()).collect();
+        zones.sort_by_key(|z| z.origin.to_ascii());
+        let mut out = Vec::with_capacity(512);
+        for (zi, zone) in zones.iter().enumerate() {
+            let frags = zone_frags(view, zone);
+            let ns_targets: Vec<&Name> = zone
+                .node(&zone.origin)
+                .and_then(|apex| apex.get(RecordType::NS))
+                .map(|ns| {
+                    ns.rdatas
+                        .iter()
+                        .filter_map(|r| match r {
+                            RData::NS(n) => Some(&n.0),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let has_tail = frags.tail.is_some();
+            t.zones.push(frags);
+            for (name, node) in zone.nodes() {
+                // At a child zone's apex the child answers; it has its own entry.
+                if view
+                    .zones
+                    .find(name)
+                    .is_some_and(|z| z.origin != zone.origin)
+                {
+                    continue;
+                }
+                let key = wire(name);
+                let first = t.bodies.len() as u32;
+                let general = zone.find_cut(name).is_some()
+                    || node.get(RecordType::CNAME).is_some()
+                    || !has_tail
+                    || ns_targets.iter().any(|n| *n == name)
+                    // DS at a child apex comes from the parent we also serve.
+                    || (*name == zone.origin
+                        && !name.is_root()
+                        && view.zones.find(&name.base_name()).is_some());
+                // A checked name here whose answers the general path shapes
+                // (say, an NS target, deduplicated against glue) is not
+                // served from `Live`: its A/AAAA bodies come out Slow.
+                let check = match general {
+                    true => NOT_CHECKED,
+                    false => checked.get(name).copied().unwrap_or(NOT_CHECKED),
+                };
+                let fallback = if general {
+                    let mut types: Vec<RecordType> = node.rrsets.iter().map(|s| s.rtype).collect();
+                    types.extend([RecordType::A, RecordType::AAAA, RecordType::DS]);
+                    types.extend(chain_types(zone, name));
+                    types.sort_by_key(|t| u16::from(*t));
+                    types.dedup();
+                    for qtype in types {
+                        let body = t.store(view, name, qtype, Kind::Full, &mut out);
+                        t.bodies.push(body);
+                    }
+                    // Any type that is none of the above answers alike.
+                    let absent = RecordType::Unknown(65_280);
+                    let body = t.store(view, name, absent, Kind::Full, &mut out);
+                    if body.kind == Kind::Slow {
+                        Fallback::Slow
+                    } else {
+                        t.bodies.push(body);
+                        Fallback::Body(t.bodies.len() as u32 - 1)
+                    }
+                } else {
+                    for set in &node.rrsets {
+                        if check != NOT_CHECKED
+                            && matches!(set.rtype, RecordType::A | RecordType::AAAA)
+                        {
+                            continue;
+                        }
+                        // These add addresses of their targets: keep them whole.
+                        let kind = match set.rtype {
+                            RecordType::NS | RecordType::MX | RecordType::SRV => Kind::Full,
+                            _ => Kind::WithTail,
+                        };
+                        let body = t.store(view, name, set.rtype, kind, &mut out);
+                        t.bodies.push(body);
+                    }
+                    Fallback::NoData
+                };
+                let nx_below = zone.find_cut(name).is_none() && zone.wildcard_at(name).is_none();
+                let entry = Entry {
+                    key: t.keys.len() as u32,
+                    key_len: key.len() as u8,
+                    zone: zi as u16,
+                    first,
+                    count: (t.bodies.len() as u32 - first) as u16,
+                    fallback,
+                    nx_below,
+                    checked: check,
+                };
+                t.keys.extend_from_slice(&key);
+                let index = t.entries.len() as u32;
+                t.entries.push(entry);
+                let hash = t.hasher.hash_one(&key[..]);
+                let (entries, keys, hasher) = (&t.entries, &t.keys, &t.hasher);
+                t.index
+                    .insert_unique(hash, index, |&i| hasher.hash_one(key_of(entries, keys, i)));
+            }
+        }
+        t
+    }
+
+    /// Runs the general path for (`name`, `qtype`) and keeps what follows the question.
+    fn store(
+        &mut self,
+        view: &View,
+        name: &Name,
+        qtype: RecordType,
+        kind: Kind,
+        out: &mut Vec<u8>,
+    ) -> Body {
+        let query = synthetic_query(name, qtype);
+        take_touched();
+        let rcode = slow::respond(view, &query, Transport::Tcp, 0, out);
+        let touched = take_touched();
+        let qend = query.len();
+        let slow = Body {
+            qtype: u16::from(qtype),
+            kind: Kind::Slow,
+            off: 0,
+            len: 0,
+            counts: [0; 3],
+            flags: 0,
+        };
+        if touched || rcode.is_none() || out.len() < qend {
+            return slow;
+        }
+        let count = |i: usize| u16::from_be_bytes([out[i], out[i + 1]]);
+        let counts = [count(6), count(8), count(10)];
+        let flags = u16::from_be_bytes([out[2], out[3]]) & (AA | 0x000F);
+        let body = match kind {
+            Kind::WithTail => match answer_section_end(out, qend, counts[0]) {
+                Some(end) => &out[qend..end],
+                None => return slow,
+            },
+            _ => &out[qend..],
+        };
+        let off = self.arena.len() as u32;
+        self.arena.extend_from_slice(body);
+        Body {
+            qtype: u16::from(qtype),
+            kind,
+            off,
+            len: body.len() as u32,
+            counts,
+            flags,
+        }
+    }
+
+    /// The entry of a lowercase wire name.
+    fn get(&self, key: &[u8]) -> Option<&Entry> {
+        let hash = self.hasher.hash_one(key);
+        let i = self
+            .index
+            .find(hash, |&i| key_of(&self.entries, &self.keys, i) == key)?;
+        self.entries.get(*i as usize)
+    }
+
+    /// What to send for `qtype` at the lowercase wire name `key` (the name
+    /// as asked, `len` bytes), or `None` for the general path.
+    pub(super) fn answer<'t>(
+        &'t self,
+        live: &'t Live,
+        key: &[u8],
+        qtype: u16,
+        rotation: usize,
+    ) -> Option<Answer<'t>> {
+        let Some(entry) = self.get(key) else {
+            return self.nxdomain(key);
+        };
+        let zone = self.zones.get(entry.zone as usize)?;
+        if entry.checked != NOT_CHECKED && (qtype == 1 || qtype == 28) {
+            let sets = live.names.get(entry.checked as usize)?;
+            match &sets[usize::from(qtype == 28)] {
+                LiveSet::Absent => {}
+                LiveSet::Records(rotations, an) => {
+                    let answer = rotations.get(rotation % rotations.len().max(1))?;
+                    return Some(Answer::WithTail(answer, *an, zone));
+                }
+                LiveSet::NoData => return Some(Answer::NoData(zone)),
+                LiveSet::ServFail => return Some(Answer::ServFail),
+            }
+        }
+        let bodies = self
+            .bodies
+            .get(entry.first as usize..entry.first as usize + entry.count as usize)?;
+        let body = match bodies.iter().find(|b| b.qtype == qtype) {
+            Some(body) => body,
+            None => match entry.fallback {
+                Fallback::NoData => return Some(Answer::NoData(zone)),
+                Fallback::Body(i) => self.bodies.get(i as usize)?,
+                Fallback::Slow => return None,
+            },
+        };
+        let bytes = self
+            .arena
+            .get(body.off as usize..body.off as usize + body.len as usize)?;
+        match body.kind {
+            Kind::Full => Some(Answer::Full(body, bytes)),
+            Kind::WithTail => Some(Answer::WithTail(bytes, body.counts[0], zone)),
+            Kind::Slow => None,
+        }
+    }
+
+    /// NXDOMAIN for a name the table lacks, when its closest encloser says so.
+    fn nxdomain(&self, key: &[u8]) -> Option<Answer<'_>> {
+        let mut at = 0usize;
+        loop {
+            let len = *key.get(at)? as usize;
+            if len == 0 {
+                // Outside every zone: REFUSED comes from the general path.
+                return None;
+            }
+            at += len + 1;
+            if let Some(encloser) = self.get(key.get(at..)?) {
+                return match encloser.nx_below {
+                    true => Some(Answer::NxDomain(self.zones.get(encloser.zone as usize)?)),
+                    false => None,
+                };
+            }
+        }
+    }
+
+    /// Number of names.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no zone is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Live {
+    /// The answer sections of every checked name under `view`'s health.
+    pub fn build(view: &View, checked: &[Name]) -> Live {
+        let names = checked
+            .iter()
+            .map(|name| {
+                [RecordType::A, RecordType::AAAA].map(|rtype| match view.filter(name, rtype) {
+                    None => LiveSet::Absent,
+                    Some(Filter::NoData) => LiveSet::NoData,
+                    Some(Filter::ServFail) => LiveSet::ServFail,
+                    Some(Filter::Records(ttl, rdatas)) => {
+                        let n = rdatas.len().max(1);
+                        let rotations = (0..n)
+                            .map(|start| {
+                                let mut bytes = Vec::with_capacity(rdatas.len() * 28);
+                                for i in 0..rdatas.len() {
+                                    answer_rr(
+                                        &mut bytes,
+                                        rtype,
+                                        ttl,
+                                        &rdatas[(start + i) % rdatas.len()],
+                                    );
+                                }
+                                bytes.into_boxed_slice()
+                            })
+                            .collect();
+                        LiveSet::Records(rotations, rdatas.len() as u16)
+                    }
+                })
+            })
+            .collect();
+        Live { names }
+    }
+}
+
+/// One A/AAAA record owned by the question's name (a pointer to offset 12).
+fn answer_rr(out: &mut Vec<u8>, rtype: RecordType, ttl: u32, rdata: &RData) {
+    let data: &[u8] = match rdata {
+        RData::A(a) => &a.0.octets(),
+        RData::AAAA(a) => &a.0.octets(),
+        _ => return,
+    };
+    out.extend_from_slice(&[0xC0, 0x0C]);
+    out.extend_from_slice(&u16::from(rtype).to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&ttl.to_be_bytes());
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    out.extend_from_slice(data);
+}
+
+/// The SOA fragment and the authority tail of `zone`.
+fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
+    let origin_len = wire(&zone.origin).len() as u8;
+    let mut soa = FragWriter::new(&zone.origin);
+    soa.rr(
+        &zone.origin,
+        RecordType::SOA,
+        zone.negative_ttl,
+        &zone.soa.data,
+    );
+    let soa = soa.finish([1, 0]);
+
+    let tail = (|| {
+        let apex = zone.node(&zone.origin)?;
+        let ns = apex.get(RecordType::NS)?;
+        let mut w = FragWriter::new(&zone.origin);
+        for rdata in &ns.rdatas {
+            w.rr(&zone.origin, RecordType::NS, ns.ttl, rdata);
+        }
+        let mut glue = 0u16;
+        for rdata in &ns.rdatas {
+            let RData::NS(target) = rdata else { continue };
+            if !zone.origin.zone_of(&target.0) {
+                continue;
+            }
+            let Some((owner, node)) = zone.node_entry(&target.0) else {
+                continue;
+            };
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                if view.filter(owner, rtype).is_some() {
+                    // Glue of a checked name follows health: general path.
+                    return None;
+                }
+                if let Some(set) = node.get(rtype) {
+                    for rdata in &set.rdatas {
+                        w.rr(owner, rtype, set.ttl, rdata);
+                        glue += 1;
+                    }
+                }
+            }
+        }
+        Some(w.finish([ns.rdatas.len() as u16, glue]))
+    })();
+    ZoneFrags {
+        origin_len,
+        soa,
+        tail,
+    }
+}
+
+/// Writes records whose in-zone names end in a pointer to the origin.
+struct FragWriter<'o> {
+    origin: &'o Name,
+    frag: Frag,
+}
+
+impl<'o> FragWriter<'o> {
+    fn new(origin: &'o Name) -> Self {
+        FragWriter {
+            origin,
+            frag: Frag::default(),
+        }
+    }
+
+    fn name(&mut self, name: &Name) {
+        let out = &mut self.frag.bytes;
+        if self.origin.zone_of(name) {
+            let own = label_count(name) - label_count(self.origin);
+            for label in name.iter().take(own) {
+                out.push(label.len() as u8);
+                out.extend(label.iter().map(u8::to_ascii_lowercase));
+            }
+            self.frag.patches.push(out.len() as u16);
+            out.extend_from_slice(&[0xC0, 0]);
+        } else {
+            out.extend_from_slice(&wire(name));
+        }
+    }
+
+    fn rr(&mut self, owner: &Name, rtype: RecordType, ttl: u32, rdata: &RData) {
+        self.name(owner);
+        let out = &mut self.frag.bytes;
+        out.extend_from_slice(&u16::from(rtype).to_be_bytes());
+        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        let len_at = out.len();
+        out.extend_from_slice(&[0, 0]);
+        match rdata {
+            RData::NS(ns) => self.name(&ns.0),
+            RData::SOA(soa) => {
+                self.name(&soa.mname);
+                self.name(&soa.rname);
+                let out = &mut self.frag.bytes;
+                for v in [
+                    soa.serial,
+                    soa.refresh as u32,
+                    soa.retry as u32,
+                    soa.expire as u32,
+                    soa.minimum,
+                ] {
+                    out.extend_from_slice(&v.to_be_bytes());
+                }
+            }
+            RData::A(a) => self.frag.bytes.extend_from_slice(&a.0.octets()),
+            RData::AAAA(a) => self.frag.bytes.extend_from_slice(&a.0.octets()),
+            _ => {}
+        }
+        let out = &mut self.frag.bytes;
+        let len = (out.len() - len_at - 2) as u16;
+        out[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
+    }
+
+    fn finish(self, counts: [u16; 2]) -> Frag {
+        Frag {
+            counts,
+            ..self.frag
+        }
+    }
+}
+
+/// The types at the end of `name`'s in-zone CNAME chain.
+fn chain_types(zone: &Zone, name: &Name) -> Vec<RecordType> {
+    let mut at = name.clone();
+    for _ in 0..8 {
+        let Some(node) = zone.node(&at) else {
+            return Vec::new();
+        };
+        match node.get(RecordType::CNAME).and_then(|s| s.rdatas.first()) {
+            Some(RData::CNAME(target)) => at = target.0.clone(),
+            _ => return node.rrsets.iter().map(|s| s.rtype).collect(),
+        }
+    }
+    Vec::new()
+}
+
+/// A query for (`name`, `qtype`), class IN, no EDNS.
+fn synthetic_query(name: &Name, qtype: RecordType) -> Vec<u8> {
+    let mut q = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    q.extend_from_slice(&wire(name));
+    q.extend_from_slice(&u16::from(qtype).to_be_bytes());
+    q.extend_from_slice(&1u16.to_be_bytes());
+    q
+}
+
+/// Where the answer section of `msg` ends (it starts at `start`).
+fn answer_section_end(msg: &[u8], start: usize, count: u16) -> Option<usize> {
+    let mut at = start;
+    for _ in 0..count {
+        // Owner: labels ending in a zero or a pointer.
+        loop {
+            let len = *msg.get(at)?;
+            if len & 0xC0 == 0xC0 {
+                at += 2;
+                break;
+            }
+            at += 1 + len as usize;
+            if len == 0 {
+                break;
+            }
+        }
+        let rdlen = u16::from_be_bytes([*msg.get(at + 8)?, *msg.get(at + 9)?]) as usize;
+        at += 10 + rdlen;
+    }
+    (at <= msg.len()).then_some(at)
+}
+
+/// The lowercase wire form of `name`.
+fn wire(name: &Name) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 2);
+    for label in name.iter() {
+        out.push(label.len() as u8);
+        out.extend(label.iter().map(u8::to_ascii_lowercase));
+    }
+    out.push(0);
+    out
+}
+
+fn key_of<'a>(entries: &[Entry], keys: &'a [u8], i: u32) -> &'a [u8] {
+    match entries.get(i as usize) {
+        Some(e) => keys
+            .get(e.key as usize..e.key as usize + e.key_len as usize)
+            .unwrap_or(&[]),
+        None => &[],
+    }
+}
+
+/// The rcode in a stored body's flags.
+pub(super) fn rcode_of(flags: u16) -> Rcode {
+    match flags & 0x000F {
+        0 => Rcode::NoError,
+        2 => Rcode::ServFail,
+        3 => Rcode::NxDomain,
+        5 => Rcode::Refused,
+        _ => Rcode::ServFail,
+    }
+}
