@@ -240,7 +240,7 @@ impl Table {
                 let general = zone.find_cut(name).is_some()
                     || node.get(RecordType::CNAME).is_some()
                     || !has_tail
-                    || ns_targets.iter().any(|n| *n == name)
+                    || ns_targets.contains(&name)
                     // DS at a child apex comes from the parent we also serve.
                     || (*name == zone.origin
                         && !name.is_root()
