@@ -18,6 +18,8 @@ pub struct Config {
     pub path: PathBuf,
     /// UDP and TCP DNS listen addresses.
     pub listen: Vec<SocketAddr>,
+    /// UDP worker threads (each with its own socket per address).
+    pub workers: usize,
     /// Zone files to load, one zone each.
     pub zone_files: Vec<PathBuf>,
     /// Admin HTTP listener, if enabled.
@@ -117,6 +119,7 @@ struct RawServer {
     #[serde(default = "default_listen")]
     listen: Vec<SocketAddr>,
     zones: Spanned<RawZones>,
+    workers: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -360,8 +363,19 @@ impl Config {
             }
         }
 
+        let workers = match raw.server.workers {
+            Some(w) if *w.get_ref() == 0 || *w.get_ref() > 256 => {
+                return Err(err(
+                    w.span().start,
+                    "workers must be between 1 and 256".into(),
+                ));
+            }
+            Some(w) => *w.get_ref(),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         Ok(Config {
             path: path.to_path_buf(),
+            workers,
             listen: raw.server.listen,
             zone_files,
             admin: raw.admin.map(|a| a.listen),

@@ -23,6 +23,18 @@ use std::sync::atomic::AtomicU64;
 
 use crate::dns::{Rcode, Transport};
 
+fn rcode_index(rcode: Rcode) -> usize {
+    match rcode {
+        Rcode::NoError => 0,
+        Rcode::FormErr => 1,
+        Rcode::ServFail => 2,
+        Rcode::NxDomain => 3,
+        Rcode::NotImp => 4,
+        Rcode::Refused => 5,
+        Rcode::BadVers => 6,
+    }
+}
+
 /// Response codes hale sends, in [`Rcode`] order.
 const RCODES: [&str; 7] = [
     "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "badvers",
@@ -129,18 +141,31 @@ impl Metrics {
 
     /// Counts one response: its rcode, and TC from its header.
     pub fn answered(&self, transport: Transport, rcode: Rcode, response: &[u8]) {
-        let index = match rcode {
-            Rcode::NoError => 0,
-            Rcode::FormErr => 1,
-            Rcode::ServFail => 2,
-            Rcode::NxDomain => 3,
-            Rcode::NotImp => 4,
-            Rcode::Refused => 5,
-            Rcode::BadVers => 6,
-        };
-        self.queries[transport as usize][index].inc();
+        self.queries[transport as usize][rcode_index(rcode)].inc();
         if response.get(2).is_some_and(|b| b & 0x02 != 0) {
             self.truncated.inc();
+        }
+    }
+
+    /// Counts a batch of responses (rcode, truncated) and dropped messages at
+    /// once, so busy workers touch the shared counters once per batch.
+    pub fn tally(&self, transport: Transport, answered: &[(Rcode, bool)], dropped: u64) {
+        let mut counts = [0u64; RCODES.len()];
+        let mut truncated = 0;
+        for &(rcode, tc) in answered {
+            counts[rcode_index(rcode)] += 1;
+            truncated += u64::from(tc);
+        }
+        for (counter, n) in self.queries[transport as usize].iter().zip(counts) {
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        }
+        if truncated > 0 {
+            self.truncated.inc_by(truncated);
+        }
+        if dropped > 0 {
+            self.dropped[transport as usize].inc_by(dropped);
         }
     }
 

@@ -9,18 +9,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
 use crate::dns::{self, Transport};
+
+mod udp;
 use crate::health::Health;
 use crate::load::{LoadError, Loaded};
 use crate::view::View;
@@ -47,6 +50,9 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// A worker thread could not start.
+    #[error("cannot start a UDP worker thread: {0}")]
+    Thread(std::io::Error),
     /// The health machinery could not start.
     #[error("cannot start health checks: {0}")]
     Health(String),
@@ -151,21 +157,26 @@ pub struct Running {
     token: CancellationToken,
     /// Every task, for draining.
     tracker: TaskTracker,
+    /// Tells the UDP worker threads to stop.
+    stop_udp: Arc<AtomicBool>,
+    /// The UDP worker threads.
+    udp_threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// Binds every socket, then starts serving `loaded`. Nothing is left bound on error.
 pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, ServerError> {
+    let workers = loaded.config.workers;
     let mut udp = Vec::new();
     let mut tcp = Vec::new();
     let mut dns_addrs = Vec::new();
     for &addr in &loaded.config.listen {
-        let (u, t) = bind_pair(addr).await?;
-        dns_addrs.push(u.local_addr().map_err(|source| ServerError::Bind {
+        let (u, t) = bind_pair(addr, workers)?;
+        dns_addrs.push(t.local_addr().map_err(|source| ServerError::Bind {
             addr,
-            proto: "udp",
+            proto: "tcp",
             source,
         })?);
-        udp.push(Arc::new(u));
+        udp.extend(u);
         tcp.push(t);
     }
     let admin_listener = match loaded.config.admin {
@@ -223,12 +234,8 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         });
     }
 
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for socket in udp {
-        for _ in 0..workers {
-            tracker.spawn(serve_udp(socket.clone(), shared.clone(), token.clone()));
-        }
-    }
+    let stop_udp = Arc::new(AtomicBool::new(false));
+    let udp_threads = udp::spawn(udp, &shared, &stop_udp).map_err(ServerError::Thread)?;
     let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
     for listener in tcp {
         tracker.spawn(serve_tcp(
@@ -254,26 +261,36 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         admin_addr,
         token,
         tracker,
+        stop_udp,
+        udp_threads,
     })
 }
 
-/// Binds UDP and TCP on the same address; with port 0 both get the same port.
-async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), ServerError> {
+/// Binds the UDP sockets (one per worker) and TCP on the same address; with
+/// port 0 they all get the same port.
+fn bind_pair(
+    addr: SocketAddr,
+    workers: usize,
+) -> Result<(Vec<std::net::UdpSocket>, TcpListener), ServerError> {
     let mut attempts = 0;
     loop {
-        let udp = UdpSocket::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr,
-                proto: "udp",
-                source,
-            })?;
-        let bound = udp.local_addr().map_err(|source| ServerError::Bind {
+        let udp = udp::bind(addr, workers).map_err(|source| ServerError::Bind {
             addr,
             proto: "udp",
             source,
         })?;
-        match TcpListener::bind(bound).await {
+        let bound = match udp.first().map(|s| s.local_addr()) {
+            Some(Ok(bound)) => bound,
+            Some(Err(source)) => {
+                return Err(ServerError::Bind {
+                    addr,
+                    proto: "udp",
+                    source,
+                });
+            }
+            None => addr,
+        };
+        match bind_tcp(bound) {
             Ok(tcp) => return Ok((udp, tcp)),
             // An ephemeral UDP port may be taken on the TCP side: try another.
             Err(_) if addr.port() == 0 && attempts < 20 => attempts += 1,
@@ -288,31 +305,10 @@ async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), ServerE
     }
 }
 
-async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>, token: CancellationToken) {
-    let mut buf = vec![0u8; 65535];
-    let mut out = Vec::with_capacity(4096);
-    loop {
-        let (len, peer) = tokio::select! {
-            _ = token.cancelled() => return,
-            r = socket.recv_from(&mut buf) => match r {
-                Ok(r) => r,
-                Err(e) => {
-                    // ICMP errors from earlier sends surface here; they concern one peer only.
-                    debug!(error = %e, "udp receive failed");
-                    continue;
-                }
-            },
-        };
-        let Some(rcode) = dns::respond(&shared.view.load(), &buf[..len], Transport::Udp, &mut out)
-        else {
-            shared.metrics.dropped(Transport::Udp);
-            continue;
-        };
-        shared.metrics.answered(Transport::Udp, rcode, &out);
-        if let Err(e) = socket.send_to(&out, peer).await {
-            debug!(%peer, error = %e, "udp send failed");
-        }
-    }
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    TcpListener::from_std(listener)
 }
 
 async fn serve_tcp(
@@ -431,7 +427,15 @@ impl Running {
     /// Stops accepting, lets in-flight work finish (bounded by a grace period), stops probing.
     pub async fn shutdown(self) {
         self.token.cancel();
+        self.stop_udp.store(true, Ordering::Relaxed);
         self.shared.health.shutdown();
+        let threads = self.udp_threads;
+        // Each worker notices the flag within its receive timeout.
+        let joined = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
         self.tracker.close();
         if tokio::time::timeout(DRAIN_GRACE, self.tracker.wait())
             .await
@@ -439,6 +443,7 @@ impl Running {
         {
             warn!("shutdown grace period over; abandoning remaining connections");
         }
+        let _ = joined.await;
     }
 
     /// Serves until SIGTERM or SIGINT, reloading on SIGHUP.

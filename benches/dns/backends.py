@@ -2,17 +2,18 @@
 """Minimal HTTP health backends for the DNS benchmarks (stdlib only).
 
   backends.py --port 18080 --ready FILE ADDR [ADDR ...]
-  backends.py --port 18080 --ready FILE --addr-file FILE
+  backends.py --port 18080 --ready FILE --addr-file FILE [--shard I/N]
 
 One asyncio process, one listening socket per address (never 0.0.0.0).
 GET /healthz answers 200 "ok"; anything else 404. HTTP/1.1 keep-alive is
 honoured, so pooled probe clients (hale's reqwest) reuse their connections
 while HTTP/1.0 probers (gdnsd's http_status) get the connection closed.
-Writes the number of requests served to --stats FILE on SIGTERM/SIGINT.
+Writes the number of requests served so far to --stats FILE every 0.5 s.
 When every listener is bound, writes FILE given by --ready.
 """
 import argparse
 import asyncio
+import os
 import resource
 import signal
 
@@ -56,12 +57,15 @@ async def main():
     p.add_argument("--ready", required=True)
     p.add_argument("--stats")
     p.add_argument("--addr-file")
+    p.add_argument("--shard", default="0/1", help="I/N: serve every N-th address from the I-th")
     p.add_argument("addrs", nargs="*")
     a = p.parse_args()
     addrs = list(a.addrs)
     if a.addr_file:
         with open(a.addr_file) as f:
             addrs += [l.strip() for l in f if l.strip()]
+    i, n = (int(x) for x in a.shard.split("/"))
+    addrs = addrs[i::n]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * len(addrs) + 1024))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
@@ -74,10 +78,19 @@ async def main():
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    if a.stats:
-        with open(a.stats, "w") as f:
-            f.write(f"{served}\n")
+    def dump():
+        if a.stats:
+            with open(a.stats + ".tmp", "w") as f:
+                f.write(f"{served}\n")
+            os.replace(a.stats + ".tmp", a.stats)
+
+    while not stop.is_set():
+        dump()
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+    dump()
 
 
 if __name__ == "__main__":

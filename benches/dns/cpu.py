@@ -7,6 +7,8 @@
                       resolution, live threads only); stat = utime+stime of
                       /proc/P/stat (all threads of P, clock-tick resolution)
   cpu.py --rss PID    print VmRSS in KiB summed over the tree
+  cpu.py --pss PID    print Pss in KiB summed over the tree (shared pages of
+                      forked processes, as NSD's, counted once)
   cpu.py --tree PID   print PID and its descendants, one a line
 """
 import os
@@ -78,10 +80,23 @@ def rss_kib(p):
     return 0
 
 
+def pss_kib(p):
+    try:
+        with open(f"/proc/{p}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def main():
     args = sys.argv[1:]
     if args[0] == "--rss":
         print(sum(rss_kib(p) for p in tree(int(args[1]))))
+    elif args[0] == "--pss":
+        print(sum(pss_kib(p) for p in tree(int(args[1]))))
     elif args[0] == "--tree":
         print("\n".join(str(p) for p in tree(int(args[1]))))
     else:

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Scale benchmark (issue 3, item 4). See README.md next to this file.
+#
+#   1. zone of 1,000,000 A records: load time and memory of hale, NSD, Knot
+#      (and gdnsd when listed in SERVERS)
+#   2. 10,000 health-checked targets probed every second: hale's CPU for the
+#      probing alone, and its DNS cost and latency while it probes, against
+#      the same hale and zone without checks
+#
+#   benches/dns/scale.sh
+#   QUICK=1 benches/dns/scale.sh              # 100k records, shorter windows
+#   PARTS=targets benches/dns/scale.sh        # only part 2 (PARTS="zone targets")
+set -euo pipefail
+
+if env_seconds=$(printenv SECONDS); then DURATION=$env_seconds; fi
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=common.sh
+source "$HERE/common.sh"
+
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+    RECORDS=${RECORDS:-100000}
+    PROBE_WINDOW=${PROBE_WINDOW:-10}
+    DURATION=${DURATION:-3}
+else
+    RECORDS=${RECORDS:-1000000}
+    PROBE_WINDOW=${PROBE_WINDOW:-30}
+    DURATION=${DURATION:-10}
+fi
+PARTS=${PARTS:-zone targets}
+SERVERS=${SERVERS:-hale nsd knot}
+TARGET_NAMES=${TARGET_NAMES:-100}
+TARGETS_PER_NAME=${TARGETS_PER_NAME:-100}
+PROBE_INTERVAL=${PROBE_INTERVAL:-1}
+RATE=${RATE:-20000}
+SAT_OPTS=${SAT_OPTS:--T 2 -c 8 -q 1000}
+FIXED_OPTS=${FIXED_OPTS:--c 8 -q 1000}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-300}
+BASE_PORT=${BASE_PORT:-15300}
+BACKEND_PORT=18080
+OUT_DIR=${OUT_DIR:-$HERE/results}
+
+tools=(dnsperf dig taskset python3)
+for s in $SERVERS; do
+    case $s in
+        hale) ;;
+        nsd) tools+=(nsd) ;;
+        knot) tools+=(knotd knotc) ;;
+        gdnsd) tools+=(gdnsd) ;;
+        *) die "unknown server '$s' in SERVERS (hale nsd knot gdnsd)" ;;
+    esac
+done
+need "${tools[@]}"
+cores_ok
+# 10,000 probe connections need file descriptors (hale and the backends).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hale-dnsscale.XXXXXX")
+mkdir -p "$OUT_DIR"
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT="$OUT_DIR/scale-$STAMP.md"
+T_START=$(date +%s)
+declare -A PORT=([hale]=$((BASE_PORT + 21)) [nsd]=$((BASE_PORT + 22)) [knot]=$((BASE_PORT + 23)) [gdnsd]=$((BASE_PORT + 24)))
+HALE_ADMIN=$((BASE_PORT + 31))
+HALE=""
+report=()
+
+hale_label() {
+    local v
+    v="hale $("$HALE" --version | awk '{print $2}')"
+    if [[ -n ${HALE_BIN:-} ]]; then
+        v+=" (HALE_BIN)"
+    elif rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null); then
+        git -C "$REPO" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || rev+="+dirty"
+        v+=" ($rev)"
+    fi
+    echo "$v"
+}
+
+if [[ " $SERVERS " == *" hale "* || " $PARTS " == *" targets "* ]]; then
+    HALE=$(hale_binary)
+fi
+
+# ---- part 1: a zone of RECORDS A records ---------------------------------
+if [[ " $PARTS " == *" zone "* ]]; then
+    log "generating scale.test. with $RECORDS A records"
+    python3 "$HERE/gen.py" scale "$WORK/zone" --records "$RECORDS"
+    ZFILE="$WORK/zone/zones/scale.test.zone"
+    last=$((RECORDS - 1))
+    last_addr=$(python3 -c "i=$last; print(f'10.{(i>>16)&255}.{(i>>8)&255}.{i&255}')")
+    zsize=$(du -m "$ZFILE" | cut -f1)
+    rows=()
+    for s in $SERVERS; do
+        port_free "${PORT[$s]}" || { rows+=("| $s | port ${PORT[$s]} in use | | | | |"); continue; }
+        dir="$WORK/zone/$s"
+        mkdir -p "$dir"
+        case $s in
+            hale)
+                label=$(hale_label)
+                printf '[server]\nlisten = ["127.0.0.1:%s"]\nzones = "%s"\n' "${PORT[hale]}" "$ZFILE" >"$dir/hale.toml"
+                cmd=(env RUST_LOG=info "$HALE" serve --config "$dir/hale.toml")
+                ;;
+            nsd)
+                label="NSD $(nsd -v 2>&1 | awk '/^NSD version/{print $3; exit}')"
+                nsd_conf "$dir" "${PORT[nsd]}" scale.test. "$ZFILE"
+                cmd=(nsd -d -c "$dir/nsd.conf")
+                ;;
+            knot)
+                label="Knot $(knotd -V 2>&1 | awk '{print $NF; exit}')"
+                knot_conf "$dir" "${PORT[knot]}" scale.test. "$ZFILE"
+                cmd=(knotd -c "$dir/knot.conf")
+                ;;
+            gdnsd)
+                label="gdnsd $(gdnsd -c "$dir" checkconf 2>&1 | awk '/gdnsd version/{print $4; exit}')"
+                mkdir -p "$dir/zones"
+                ln -s "$ZFILE" "$dir/zones/scale.test"
+                printf 'options => {\n  listen => [ 127.0.0.1:%s ]\n  udp_threads => 1\n  tcp_threads => 1\n  zones_rfc1035_threads => 1\n  run_dir => "%s"\n  state_dir => "%s"\n}\n' \
+                    "${PORT[gdnsd]}" "$dir/run" "$dir/state" >"$dir/config"
+                cmd=(gdnsd -c "$dir" start)
+                ;;
+        esac
+        sync
+        t0=$(date +%s.%N)
+        start "$s" "$dir/$s.log" taskset -c "$SERVER_CPU" "${cmd[@]}"
+        pid=$LAST_PID
+        if secs=$(taskset -c "$CLIENT_CPU" python3 "$HERE/dnswait.py" --port "${PORT[$s]}" --name "r$last.scale.test" \
+            --addr "$last_addr" --since "$t0" --timeout "$LOAD_TIMEOUT" --pid "$pid"); then
+            sleep 1 # let start-up garbage settle before reading memory
+            rss=$(python3 "$HERE/cpu.py" --rss "$pid")
+            pss=$(python3 "$HERE/cpu.py" --pss "$pid")
+            cpu=$(python3 "$HERE/cpu.py" "$pid" | cut -d' ' -f1)
+            nproc_tree=$(descendants "$pid" | wc -l)
+            rows+=("$(printf '| %s | %.2f | %.2f | %d | %d | %s |' "$label" "$secs" "$cpu" $((rss / 1024)) $((pss / 1024)) "$nproc_tree")")
+            log "$s: answered r$last after ${secs}s, RSS $((rss / 1024)) MiB, PSS $((pss / 1024)) MiB"
+        else
+            tail -5 "$dir/$s.log" >&2 || true
+            rows+=("| $label | did not answer r$last within ${LOAD_TIMEOUT}s | | | | |")
+        fi
+        stop_pid "$pid"
+        forget "$pid"
+    done
+    report+=("### Zone of $RECORDS A records (${zsize} MB zone file)" ""
+        "Each server started pinned to core $SERVER_CPU; load time = from exec to the first correct answer for the"
+        "zone's last name (r$last.scale.test A, polled every 5 ms over UDP); memory read 1 s later."
+        "CPU = the server's CPU time up to then (all threads). RSS = VmRSS summed over the server's"
+        "processes; PSS counts pages its forked processes share once (NSD forks a server and xfrd)."
+        ""
+        "| server | load time (s) | CPU (s) | RSS (MiB) | PSS (MiB) | processes |"
+        "| --- | ---: | ---: | ---: | ---: | ---: |"
+        "${rows[@]}" "")
+fi
+
+# ---- part 2: 10,000 health-checked targets -------------------------------
+if [[ " $PARTS " == *" targets "* ]]; then
+    ntargets=$((TARGET_NAMES * TARGETS_PER_NAME))
+    log "generating targets.test. with $TARGET_NAMES names x $TARGETS_PER_NAME addresses"
+    T="$WORK/targets"
+    python3 "$HERE/gen.py" targets "$T" --names "$TARGET_NAMES" --per-name "$TARGETS_PER_NAME"
+    # One listener per address; shards of <= 4000 addresses keep each
+    # process within a 20k descriptor limit (listener + one kept-alive
+    # connection per address).
+    shards=$(((ntargets + 3999) / 4000))
+    bpids=()
+    for ((i = 0; i < shards; i++)); do
+        start "backends-$i" "$T/backends-$i.log" taskset -c "$CLIENT_CPU" python3 "$HERE/backends.py" \
+            --port "$BACKEND_PORT" --ready "$T/ready-$i" --stats "$T/served-$i" \
+            --addr-file "$T/targets.txt" --shard "$i/$shards"
+        bpids+=("$LAST_PID")
+    done
+    for ((j = 0; j < 300; j++)); do
+        n=0
+        for ((i = 0; i < shards; i++)); do [[ -s $T/ready-$i ]] && n=$((n + 1)); done
+        ((n == shards)) && break
+        for p in "${bpids[@]}"; do [[ -d /proc/$p ]] || { cat "$T"/backends-*.log >&2; die "HTTP backends failed"; }; done
+        sleep 0.1
+    done
+    ((n == shards)) || die "HTTP backends not ready after 30 s"
+    log "$ntargets HTTP backends listening on 127.1.x.y:$BACKEND_PORT ($shards processes)"
+
+    port_free "${PORT[hale]}" || die "port ${PORT[hale]} in use"
+    port_free "$HALE_ADMIN" || die "port $HALE_ADMIN in use"
+    names=$(sed 's/.*/"&"/' "$T/checked-names.txt" | paste -sd, -)
+    base_conf() {
+        printf '[server]\nlisten = ["127.0.0.1:%s"]\nzones = "%s"\n\n[admin]\nlisten = "127.0.0.1:%s"\n' \
+            "${PORT[hale]}" "$T/zones" "$HALE_ADMIN"
+    }
+    base_conf >"$T/hale-nochecks.toml"
+    {
+        base_conf
+        printf '\n[[check]]\nnames = [%s]\nport = %s\npath = "/healthz"\ninterval = "%ss"\ntimeout = "1s"\n' \
+            "$names" "$BACKEND_PORT" "$PROBE_INTERVAL"
+    } >"$T/hale-checks.toml"
+    "$HALE" check --config "$T/hale-checks.toml" >"$T/check.log" 2>&1 || { cat "$T/check.log" >&2; die "hale rejects the 10k-target config"; }
+
+    served() { cat "$T"/served-* 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+    status_summary() { # prints: targets healthy with_result
+        python3 - "$HALE_ADMIN" <<'EOF'
+import json, sys, urllib.request
+try:
+    st = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status", timeout=5))
+except Exception:
+    print("0 0 0"); sys.exit()
+ts = {}
+for c in st.get("checks", []):
+    for t in c.get("targets", []):
+        ts[t.get("target") or t.get("address")] = t
+print(len(ts), sum(1 for t in ts.values() if t.get("healthy")), sum(1 for t in ts.values() if t.get("last")))
+EOF
+    }
+    run_dns() { # LABEL PID: saturation and fixed-rate static runs
+        taskset -c "$CLIENT_CPU" python3 "$HERE/measure.py" --server "$1" --class static --pid "$2" \
+            --port "${PORT[hale]}" --queries "$T/queries/static" --seconds "$DURATION" \
+            --client-cpu "$CLIENT_CPU" --server-cpu "$SERVER_CPU" --opts "$SAT_OPTS" \
+            --log "$T/dnsperf-$1-sat.log" --out "$T/dns.jsonl"
+        taskset -c "$CLIENT_CPU" python3 "$HERE/measure.py" --server "$1" --class static --pid "$2" \
+            --port "${PORT[hale]}" --queries "$T/queries/static" --seconds "$DURATION" --rate "$RATE" \
+            --client-cpu "$CLIENT_CPU" --server-cpu "$SERVER_CPU" --opts "$FIXED_OPTS" \
+            --log "$T/dnsperf-$1-fixed.log" --out "$T/dns.jsonl"
+    }
+
+    # (a) baseline: the same zone, no checks
+    start hale-nochecks "$T/hale-nochecks.log" env RUST_LOG=info taskset -c "$SERVER_CPU" "$HALE" serve --config "$T/hale-nochecks.toml"
+    pid=$LAST_PID
+    wait_dns "${PORT[hale]}" targets.test "$pid" 60 >/dev/null || die "hale (no checks) did not answer"
+    read -r c0 _ < <(python3 "$HERE/cpu.py" "$pid")
+    sleep 5
+    read -r c1 _ < <(python3 "$HERE/cpu.py" "$pid")
+    idle_nochecks=$(python3 -c "print(f'{($c1 - $c0) / 5:.4f}')")
+    run_dns nochecks "$pid"
+    stop_pid "$pid"
+    forget "$pid"
+
+    # (b) 10,000 targets every PROBE_INTERVAL s
+    start hale-checks "$T/hale-checks.log" env RUST_LOG=info taskset -c "$SERVER_CPU" "$HALE" serve --config "$T/hale-checks.toml"
+    pid=$LAST_PID
+    ts0=$(date +%s.%N)
+    wait_dns "${PORT[hale]}" targets.test "$pid" 60 >/dev/null || die "hale (10k checks) did not answer"
+    # wait until every target has a probe result (bounded)
+    for ((j = 0; j < 60; j++)); do
+        read -r nt nh nr < <(status_summary)
+        ((nr >= ntargets)) && break
+        sleep 1
+    done
+    first_round=$(python3 -c "import time; print(f'{time.time() - $ts0:.1f}')")
+    log "hale: $nt targets, $nh healthy, $nr with a result after ${first_round}s"
+    sleep 3 # past the start-up jitter
+    s0=$(served)
+    read -r c0 _ < <(python3 "$HERE/cpu.py" "$pid")
+    w0=$(date +%s.%N)
+    sleep "$PROBE_WINDOW"
+    read -r c1 _ < <(python3 "$HERE/cpu.py" "$pid")
+    w1=$(date +%s.%N)
+    s1=$(served)
+    read -r nt nh nr < <(status_summary)
+    probe_core=$(python3 -c "print(f'{($c1 - $c0) / ($w1 - $w0):.3f}')")
+    probes_per_s=$(python3 -c "print(f'{($s1 - $s0) / ($w1 - $w0):.0f}')")
+    log "hale probing $ntargets targets: $probe_core cores over ${PROBE_WINDOW}s; $nh/$nt healthy"
+    run_dns checks "$pid"
+    read -r nt2 nh2 _ < <(status_summary)
+    rss=$(python3 "$HERE/cpu.py" --rss "$pid")
+    stop_pid "$pid"
+    forget "$pid"
+    for p in "${bpids[@]}"; do stop_pid "$p"; forget "$p"; done
+
+    table=$(python3 - "$T/dns.jsonl" "$probe_core" "$idle_nochecks" <<'EOF'
+import json, sys
+rows = {(r["server"], r["mode"]): r for r in map(json.loads, open(sys.argv[1]))}
+probe, idle = float(sys.argv[2]), float(sys.argv[3])
+out = ["| hale | QPS at saturation | CPU µs/query at saturation | CPU µs/query at 20k (raw) | CPU µs/query at 20k net of probing | p50 µs at 20k | p99 µs at 20k | lost at 20k |",
+       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+for key, label, bg in (("nochecks", "no checks", idle), ("checks", "10,000 targets probed", probe)):
+    s, f = rows.get((key, "sat"), {}), rows.get((key, "fixed"), {})
+    raw = f.get("us_per_query")
+    net = None
+    if f.get("completed"):
+        net = (f["server_cpu_s"] - bg * f["runtime_s"]) / f["completed"] * 1e6
+    out.append("| {} | {:.1f}k | {} | {} | {} | {} | {} | {} |".format(
+        label, (s.get("qps") or 0) / 1000, s.get("us_per_query"), raw,
+        f"{net:.2f}" if net is not None else "–", f.get("p50_us"), f.get("p99_us"), f.get("lost")))
+print("\n".join(out))
+EOF
+)
+    report+=("### $ntargets health-checked targets, probed every ${PROBE_INTERVAL}s"
+        ""
+        "targets.test.: $TARGET_NAMES checked names x $TARGETS_PER_NAME A records on 127.1.x.y, one [[check]]"
+        "(port $BACKEND_PORT, /healthz, timeout 1s) plus 10,000 static names; backends: $shards asyncio processes"
+        "on core $CLIENT_CPU with one listener per address. hale pinned to core $SERVER_CPU."
+        ""
+        "- all $ntargets targets had a probe result ${first_round}s after start; healthy: $nh/$nt after the probe window, $nh2/$nt2 after the DNS runs"
+        "- **hale CPU while probing (no DNS load): $probe_core cores** over ${PROBE_WINDOW}s (same hale without checks, idle: $idle_nochecks cores)"
+        "- probe requests answered by the backends during that window: $probes_per_s per second"
+        "- hale RSS with $ntargets targets: $((rss / 1024)) MiB"
+        "- DNS during probing, static names, ${DURATION}s per run (\"net of probing\" subtracts the probing CPU rate measured above):"
+        ""
+        "$table"
+        "")
+fi
+
+T_END=$(date +%s)
+{
+    echo "## hale scale benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+    echo
+    echo "Run with: \`QUICK=$QUICK PARTS=\"$PARTS\" SERVERS=\"$SERVERS\" RECORDS=$RECORDS benches/dns/scale.sh\` — total $((T_END - T_START)) s"
+    echo
+    echo "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
+    [[ -n $HALE ]] && echo "- $(hale_label)"
+    echo
+    printf '%s\n' "${report[@]}"
+} >"$OUT"
+echo
+cat "$OUT"
+log "report: $OUT"

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Markdown table from the JSON lines measure.py wrote (stdlib only).
+
+  table.py RESULTS.jsonl META.json   prints the table to stdout
+
+META.json: {"header": [lines...], "servers": {"hale": "hale 0.1.0 (abc)", ...},
+            "stand_in": ["nsd", "knot"], "classes": [...], "rate": 20000,
+            "skipped": {"server": "reason"}}
+"""
+import json
+import sys
+
+CLASS_LABEL = {"checked": "health-checked", "static": "static", "nxdomain": "NXDOMAIN", "mixed": "mixed"}
+EXPECT = {"checked": {"NOERROR"}, "static": {"NOERROR"}, "nxdomain": {"NXDOMAIN"},
+          "mixed": {"NOERROR", "NXDOMAIN"}}
+
+
+def fmt_qps(v):
+    if v is None:
+        return "–"
+    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.{digits}f}"
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    meta = json.load(open(sys.argv[2]))
+    rate = meta.get("rate", 20000)
+    rk = f"{rate // 1000}k" if rate % 1000 == 0 else str(rate)
+    stand_in = set(meta.get("stand_in", []))
+    labels = meta.get("servers", {})
+    classes = meta.get("classes", ["checked", "static", "nxdomain", "mixed"])
+    order = [s for s in meta.get("order", labels.keys())]
+    res = {}
+    for r in rows:
+        res[(r["server"], r["class"], r["mode"])] = r
+
+    out = []
+    out += meta.get("header", [])
+    out.append("")
+    out.append(f"| server | class | QPS at saturation | server core busy | CPU µs/query at saturation "
+               f"| CPU µs/query at {rk} QPS | p50 µs at {rk} | p99 µs at {rk} | notes |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for klass in classes:
+        for s in order:
+            if s in meta.get("skipped", {}):
+                continue
+            sat = res.get((s, klass, "sat"))
+            fix = res.get((s, klass, "fixed"))
+            if not sat and not fix:
+                continue
+            notes = []
+            if s in stand_in and klass in ("checked", "mixed"):
+                notes.append("static stand-in for www")
+            for r in (sat, fix):
+                if not r:
+                    continue
+                tag = "sat" if r["mode"] == "sat" else rk
+                if not r.get("alive", True):
+                    notes.append(f"**server died** ({tag})")
+                if r.get("rc") not in (0, None):
+                    notes.append(f"dnsperf exit {r['rc']} ({tag})")
+                bad = sum(v for k, v in r.get("rcodes", {}).items() if k not in EXPECT[klass])
+                done = r.get("completed") or 0
+                if done and bad:
+                    notes.append(f"**{bad / done:.1%} unexpected rcodes** {r['rcodes']} ({tag})")
+                sent = r.get("sent") or 0
+                lost = r.get("lost") or 0
+                if sent and lost / sent > (0.05 if r["mode"] == "sat" else 0.001):
+                    notes.append(f"{lost / sent:.1%} lost ({tag})")
+                if (r.get("other_core") or 0) > 0.10:
+                    notes.append(f"noisy: {r['other_core']:.2f} core used by others on the server core ({tag})")
+            if sat and (sat.get("server_core") or 0) + (sat.get("other_core") or 0) < 0.85:
+                notes.append("client-bound (server core not saturated)")
+            if fix and fix.get("qps") and fix["qps"] < 0.95 * rate:
+                notes.append(f"reached only {fix['qps']:.0f} QPS of {rate}")
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                labels.get(s, s) + ("\\*" if s in stand_in and klass in ("checked", "mixed") else ""),
+                CLASS_LABEL.get(klass, klass),
+                fmt_qps(sat and sat.get("qps")),
+                f"{sat['server_core']:.0%}" if sat and sat.get("server_core") is not None else "–",
+                fmt(sat and sat.get("us_per_query")),
+                fmt(fix and fix.get("us_per_query")),
+                fmt(fix and fix.get("p50_us"), 0),
+                fmt(fix and fix.get("p99_us"), 0),
+                "; ".join(notes)))
+    if stand_in:
+        out.append("")
+        out.append("\\* NSD and Knot have no health checks: their `www` is the same three A "
+                   "records, served as static data (static stand-in).")
+    for s, why in meta.get("skipped", {}).items():
+        out.append(f"\n**{labels.get(s, s)} not measured:** {why}")
+
+    if "hale" in order and "hale" not in meta.get("skipped", {}):
+        peers = [s for s in order if s != "hale" and s not in meta.get("skipped", {})]
+        out.append("")
+        out.append("hale against the best peer in each column (QPS: hale ÷ best, higher is better, "
+                   "target ≥ 0.95; CPU and latency: hale ÷ best, lower is better, target ≤ 1.00):")
+        out.append("")
+        out.append(f"| class | QPS at saturation | CPU µs/query at saturation | CPU µs/query at {rk} "
+                   f"| p50 at {rk} | p99 at {rk} |")
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+        cols = [("sat", "qps", max, fmt_qps), ("sat", "us_per_query", min, fmt),
+                ("fixed", "us_per_query", min, fmt), ("fixed", "p50_us", min, fmt),
+                ("fixed", "p99_us", min, fmt)]
+        for klass in classes:
+            cells = []
+            for mode, key, best_of, f in cols:
+                h = res.get(("hale", klass, mode), {}).get(key)
+                cands = [(res[(p, klass, mode)][key], p) for p in peers
+                         if res.get((p, klass, mode), {}).get(key) is not None]
+                if h is None or not cands:
+                    cells.append("–")
+                    continue
+                bv, bp = best_of(cands)
+                ratio = h / bv if bv else float("inf")
+                cells.append(f"{ratio:.2f} ({f(h)} vs {labels.get(bp, bp).split(' ')[0]} {f(bv)})")
+            out.append(f"| {CLASS_LABEL.get(klass, klass)} | " + " | ".join(cells) + " |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
