@@ -48,6 +48,10 @@ pub enum ZoneError {
     },
 }
 
+/// Owner names to nodes. Names hash byte by byte, so a fast hasher matters
+/// for million-name zones.
+type Nodes = HashMap<Name, Node, foldhash::fast::RandomState>;
+
 /// All RRs of one type at one owner.
 #[derive(Clone, Debug)]
 pub struct Rrset {
@@ -69,6 +73,21 @@ pub struct Node {
 }
 
 impl Node {
+    /// Adds a record; RRsets arrive grouped by type.
+    fn push(&mut self, rtype: RecordType, ttl: u32, rdata: RData) {
+        match self.rrsets.last_mut() {
+            Some(set) if set.rtype == rtype => {
+                set.ttl = set.ttl.min(ttl);
+                set.rdatas.push(rdata);
+            }
+            _ => self.rrsets.push(Rrset {
+                rtype,
+                ttl,
+                rdatas: vec![rdata],
+            }),
+        }
+    }
+
     /// The RRset of `rtype`, if any.
     pub fn get(&self, rtype: RecordType) -> Option<&Rrset> {
         self.rrsets.iter().find(|r| r.rtype == rtype)
@@ -83,7 +102,7 @@ pub struct Zone {
     /// The file it came from.
     pub file: PathBuf,
     /// Every owner name and empty non-terminal, lower case.
-    nodes: HashMap<Name, Node>,
+    nodes: Nodes,
     /// The SOA record, for negative answers.
     pub soa: Record,
     /// TTL of the SOA in negative answers: min(SOA TTL, MINIMUM), RFC 2308 §3.
@@ -221,16 +240,13 @@ fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> 
     let (_, sets) = Parser::new(text, Some(path.to_path_buf()), hint)
         .parse()
         .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for (_, set) in sets {
-        for r in set.records_without_rrsigs() {
-            out.push((
-                r.name.to_lowercase(),
-                r.record_type(),
-                r.dns_class,
-                r.ttl,
-                r.data.clone(),
-            ));
+    // The map is ordered by (name, type): records of one name stay together,
+    // which the checks and the node index below rely on.
+    let mut out = Vec::with_capacity(sets.len());
+    for (key, set) in sets {
+        let name = Name::from(key.name);
+        for r in set.into_parts().records {
+            out.push((name.clone(), r.record_type(), r.dns_class, r.ttl, r.data));
         }
     }
     Ok(out)
@@ -270,17 +286,16 @@ fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> 
             ));
         }
     }
-    // CNAME and other data (RFC 1034 §3.6.2).
-    let mut by_name: HashMap<&Name, (bool, Option<RecordType>)> = HashMap::new();
-    for (name, rtype, ..) in records {
-        let e = by_name.entry(name).or_default();
-        if *rtype == RecordType::CNAME {
-            e.0 = true;
-        } else {
-            e.1 = Some(*rtype);
-        }
-        if let (true, Some(other)) = *e {
-            return Err(format!("{name} has a CNAME and other data ({other})"));
+    // CNAME and other data (RFC 1034 §3.6.2); a name's records are adjacent.
+    for run in records.chunk_by(|a, b| a.0 == b.0) {
+        let cname = run.iter().any(|r| r.1 == RecordType::CNAME);
+        if let Some(other) = run.iter().find(|r| r.1 != RecordType::CNAME)
+            && cname
+        {
+            return Err(format!(
+                "{} has a CNAME and other data ({})",
+                other.0, other.1
+            ));
         }
     }
     Ok(())
@@ -353,6 +368,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     };
     let hint = origin_from_file_name(path);
 
+    let t0 = tokio::time::Instant::now();
     let records = match parse(&text, path, hint.clone()) {
         Ok(r) => r,
         Err(msg) => {
@@ -361,6 +377,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         }
     };
 
+    tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file parsed");
     // The apex is where the SOA is.
     let soas: Vec<_> = records.iter().filter(|r| r.1 == RecordType::SOA).collect();
     let Some(soa) = soas.first() else {
@@ -390,35 +407,27 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         _ => soa.3,
     };
 
-    let mut nodes: HashMap<Name, Node> = HashMap::new();
-    for (name, rtype, _, ttl, rdata) in records {
-        let node = nodes.entry(name).or_default();
-        match node.rrsets.iter_mut().find(|r| r.rtype == rtype) {
-            Some(set) => {
-                set.ttl = set.ttl.min(ttl);
-                set.rdatas.push(rdata);
-            }
-            None => node.rrsets.push(Rrset {
-                rtype,
-                ttl,
-                rdatas: vec![rdata],
-            }),
-        }
-    }
-    // RRsets come back from the parser ordered by type, records in file order.
-    let owners: Vec<Name> = nodes.keys().cloned().collect();
     let apex_labels = label_count(&origin);
-    for owner in owners {
-        if owner != origin
-            && let Some(n) = nodes.get_mut(&owner)
-        {
-            n.is_cut = n.get(RecordType::NS).is_some();
+    let mut nodes: Nodes = Nodes::with_capacity_and_hasher(records.len(), Default::default());
+    let mut records = records.into_iter().peekable();
+    while let Some((name, rtype, _, ttl, rdata)) = records.next() {
+        let mut node = Node::default();
+        node.push(rtype, ttl, rdata);
+        while let Some((_, rtype, _, ttl, rdata)) = records.next_if(|r| r.0 == name) {
+            node.push(rtype, ttl, rdata);
         }
-        // Empty non-terminals between the apex and every owner.
-        let labels = label_count(&owner);
-        for n in apex_labels..labels {
-            nodes.entry(owner.trim_to(n)).or_default();
+        node.is_cut = name != origin && node.get(RecordType::NS).is_some();
+        // Empty non-terminals up to the first ancestor already known (names
+        // come parents first, so a real node is never created after its ENT).
+        let mut up = name.clone();
+        while label_count(&up) > apex_labels {
+            up = up.base_name();
+            if nodes.contains_key(&up) {
+                break;
+            }
+            nodes.insert(up.clone(), Node::default());
         }
+        nodes.insert(name, node);
     }
 
     Ok(Zone {

@@ -7,14 +7,16 @@ pinned to the client core, and appends one JSON object to --out:
 
   qps, completed, sent, lost, rcodes, server_cpu_s (schedstat, ns resolution),
   server_cpu_stat_s (utime+stime, tick resolution), us_per_query,
-  server_core (server CPU seconds per wall second), other_core (CPU used on the
-  server's core by anything else, a noise indicator), and for --rate runs the
-  latency percentiles computed from dnsperf -v's per-query lines.
+  server_core (server CPU seconds per second of dnsperf run time), other_core
+  and other_client_core (CPU used on the server's and on dnsperf's core by
+  anything else: noise indicators), client_core (dnsperf's own CPU), and for
+  --rate runs the latency percentiles from dnsperf -v's per-query lines.
 """
 import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -68,6 +70,8 @@ def main():
     hz = os.sysconf("SC_CLK_TCK")
     s0, st0 = tree_cpu(a.pid)
     b0, _ = core_ticks(a.server_cpu)
+    k0, _ = core_ticks(a.client_cpu)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     with open(a.log, "w") as log:
         try:
@@ -77,6 +81,9 @@ def main():
     t1 = time.monotonic()
     s1, st1 = tree_cpu(a.pid)
     b1, _ = core_ticks(a.server_cpu)
+    k1, _ = core_ticks(a.client_cpu)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     wall = t1 - t0
     alive = os.path.exists(f"/proc/{a.pid}")
 
@@ -122,6 +129,9 @@ def main():
     busy = r["runtime_s"] or wall
     r["server_core"] = round((s1 - s0) / busy, 3) if busy > 0 else None
     r["other_core"] = round(max(0.0, (b1 - b0) / hz - (s1 - s0)) / wall, 3) if wall > 0 else None
+    r["client_cpu_s"] = round(client_cpu, 3)
+    r["client_core"] = round(client_cpu / busy, 3) if busy > 0 else None
+    r["other_client_core"] = round(max(0.0, (k1 - k0) / hz - client_cpu) / wall, 3) if wall > 0 else None
     done = r["completed"] or 0
     r["us_per_query"] = round((s1 - s0) / done * 1e6, 3) if done else None
     r["us_per_query_stat"] = round((st1 - st0) / done * 1e6, 3) if done else None
@@ -137,7 +147,7 @@ def main():
             f.write(json.dumps(r) + "\n")
     brief = (f"{a.server:6} {a.klass:8} {r['mode']:5} qps={r['qps'] or 0:9.0f} lost={r['lost']} "
              f"cpu={r['server_cpu_s']:.3f}s core={r['server_core']} us/q={r['us_per_query']} "
-             f"other={r['other_core']}")
+             f"other={r['other_core']}/{r['other_client_core']} dnsperf={r['client_core']}")
     if a.rate:
         brief += f" p50={r.get('p50_us')}us p99={r.get('p99_us')}us"
     print(brief, file=sys.stderr)

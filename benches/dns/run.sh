@@ -57,6 +57,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 declare -A PORT=([hale]=$((BASE_PORT + 1)) [nsd]=$((BASE_PORT + 2)) [knot]=$((BASE_PORT + 3)) [gdnsd]=$((BASE_PORT + 4)))
 HALE_ADMIN=$((BASE_PORT + 11))
@@ -220,6 +221,8 @@ measure() { # SERVER PID CLASS [RATE]
 }
 
 HALE_WORKERS_NOTE="not run"
+declare -A SPID
+ACTIVE=()
 for s in $SERVERS; do
     LABEL[$s]=$s
     port_free "${PORT[$s]}" || { SKIPPED[$s]="port ${PORT[$s]} in use (set BASE_PORT)"; log "${SKIPPED[$s]}"; continue; }
@@ -230,7 +233,7 @@ for s in $SERVERS; do
         SKIPPED[$s]="did not answer within 60 s"
         stop_pid "$pid"; forget "$pid"; continue
     fi
-    log "$s answers after ${waited}s; waiting for health checks"
+    log "$s answers after ${waited}s; waiting for its health checks"
     health_ready "$s" || log "warning: $s health checks not all up after 30 s; measuring anyway"
     if ! verify "$s"; then
         SKIPPED[$s]="wrong answers in the pre-check (see the log)"
@@ -239,12 +242,28 @@ for s in $SERVERS; do
     if [[ $WARMUP != 0 ]]; then
         taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$WORK/queries/mixed" -l "$WARMUP" -t 1 $SAT_OPTS >/dev/null 2>&1 || true
     fi
-    for c in $CLASSES; do
-        measure "$s" "$pid" "$c"
-        measure "$s" "$pid" "$c" "$RATE"
+    SPID[$s]=$pid
+    ACTIVE+=("$s")
+done
+((${#ACTIVE[@]})) || die "no server could be measured"
+
+# ---- 4. measurements -----------------------------------------------------
+# All servers stay up (idle ones cost nothing) and the servers take turns
+# within each class, so load from other processes on a shared machine falls
+# on every server alike rather than on whichever ran at a bad moment.
+for c in $CLASSES; do
+    for s in "${ACTIVE[@]}"; do
+        if [[ ! -d /proc/${SPID[$s]} ]]; then
+            log "warning: $s has exited; see $WORK/$s/$s.log"
+            continue
+        fi
+        measure "$s" "${SPID[$s]}" "$c"
+        measure "$s" "${SPID[$s]}" "$c" "$RATE"
     done
-    [[ -d /proc/$pid ]] || log "warning: $s exited during the measurements"
-    stop_pid "$pid"; forget "$pid"
+done
+for s in "${ACTIVE[@]}"; do
+    [[ -d /proc/${SPID[$s]} ]] || log "warning: $s exited during the measurements (see the notes column)"
+    stop_pid "${SPID[$s]}"; forget "${SPID[$s]}"
 done
 
 # ---- 5. table ------------------------------------------------------------
@@ -258,7 +277,7 @@ export META_SERVERS="$SERVERS" META_CLASSES="$CLASSES" META_RATE="$RATE"
         "" \
         "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
         "" \
-        "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $(cut -d' ' -f1-3 /proc/loadavg)" \
+        "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)" \
         "- each server pinned to core $SERVER_CPU with one UDP worker (NSD server-count 1, Knot udp-workers 1, gdnsd udp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; UDP over 127.0.0.1" \
         "- zone bench.test.: SOA, NS, $STATIC_NAMES static A names, www with 3 A on local HTTP backends (hale: [[check]] every ${CHECK_INTERVAL}s; gdnsd: multifo + http_status every $((CHECK_INTERVAL >= 2 ? CHECK_INTERVAL : 2))s)" \
         "- ${DURATION} s per measurement; saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
@@ -282,7 +301,8 @@ EOF
 OUT="$OUT_DIR/dns-$STAMP.md"
 python3 "$HERE/table.py" "$RESULTS" "$WORK/meta.json" >"$OUT"
 cp "$RESULTS" "$OUT_DIR/dns-$STAMP.jsonl"
+cp "$WORK/meta.json" "$OUT_DIR/dns-$STAMP.meta.json"
 echo
 cat "$OUT"
 echo
-log "table: $OUT (raw measurements: $OUT_DIR/dns-$STAMP.jsonl)"
+log "table: $OUT (raw measurements: $OUT_DIR/dns-$STAMP.jsonl, header: dns-$STAMP.meta.json)"

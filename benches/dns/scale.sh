@@ -127,6 +127,12 @@ if [[ " $PARTS " == *" zone "* ]]; then
         if secs=$(taskset -c "$CLIENT_CPU" python3 "$HERE/dnswait.py" --port "${PORT[$s]}" --name "r$last.scale.test" \
             --addr "$last_addr" --since "$t0" --timeout "$LOAD_TIMEOUT" --pid "$pid"); then
             sleep 1 # let start-up garbage settle before reading memory
+            if [[ ! -d /proc/$pid ]] || [[ $(awk '{print $3}' "/proc/$pid/stat") == Z ]]; then
+                tail -5 "$dir/$s.log" >&2 || true
+                rows+=("| $label | exited after answering (see its log) | | | | |")
+                forget "$pid"
+                continue
+            fi
             rss=$(python3 "$HERE/cpu.py" --rss "$pid")
             pss=$(python3 "$HERE/cpu.py" --pss "$pid")
             cpu=$(python3 "$HERE/cpu.py" "$pid" | cut -d' ' -f1)
@@ -157,10 +163,10 @@ if [[ " $PARTS " == *" targets "* ]]; then
     log "generating targets.test. with $TARGET_NAMES names x $TARGETS_PER_NAME addresses"
     T="$WORK/targets"
     python3 "$HERE/gen.py" targets "$T" --names "$TARGET_NAMES" --per-name "$TARGETS_PER_NAME"
-    # One listener per address; shards of <= 4000 addresses keep each
-    # process within a 20k descriptor limit (listener + one kept-alive
-    # connection per address).
-    shards=$(((ntargets + 3999) / 4000))
+    # One listener per address, in as few processes as the descriptor limit allows.
+    per=$(($(ulimit -Hn) - 1000))
+    ((per >= 1000)) || per=1000
+    shards=$(((ntargets + per - 1) / per))
     bpids=()
     for ((i = 0; i < shards; i++)); do
         start "backends-$i" "$T/backends-$i.log" taskset -c "$CLIENT_CPU" python3 "$HERE/backends.py" \
@@ -245,13 +251,17 @@ EOF
     first_round=$(python3 -c "import time; print(f'{time.time() - $ts0:.1f}')")
     log "hale: $nt targets, $nh healthy, $nr with a result after ${first_round}s"
     sleep 3 # past the start-up jitter
+    backends_cpu() { local p t=0; for p in "${bpids[@]}"; do t=$(python3 -c "print($t + $(python3 "$HERE/cpu.py" "$p" | cut -d' ' -f1))"); done; echo "$t"; }
     s0=$(served)
+    b0=$(backends_cpu)
     read -r c0 _ < <(python3 "$HERE/cpu.py" "$pid")
     w0=$(date +%s.%N)
     sleep "$PROBE_WINDOW"
     read -r c1 _ < <(python3 "$HERE/cpu.py" "$pid")
     w1=$(date +%s.%N)
+    b1=$(backends_cpu)
     s1=$(served)
+    backend_core=$(python3 -c "print(f'{($b1 - $b0) / ($w1 - $w0):.2f}')")
     read -r nt nh nr < <(status_summary)
     probe_core=$(python3 -c "print(f'{($c1 - $c0) / ($w1 - $w0):.3f}')")
     probes_per_s=$(python3 -c "print(f'{($s1 - $s0) / ($w1 - $w0):.0f}')")
@@ -284,12 +294,12 @@ EOF
     report+=("### $ntargets health-checked targets, probed every ${PROBE_INTERVAL}s"
         ""
         "targets.test.: $TARGET_NAMES checked names x $TARGETS_PER_NAME A records on 127.1.x.y, one [[check]]"
-        "(port $BACKEND_PORT, /healthz, timeout 1s) plus 10,000 static names; backends: $shards asyncio processes"
+        "(port $BACKEND_PORT, /healthz, timeout 1s) plus 10,000 static names; backends: $shards Python epoll process(es)"
         "on core $CLIENT_CPU with one listener per address. hale pinned to core $SERVER_CPU."
         ""
         "- all $ntargets targets had a probe result ${first_round}s after start; healthy: $nh/$nt after the probe window, $nh2/$nt2 after the DNS runs"
         "- **hale CPU while probing (no DNS load): $probe_core cores** over ${PROBE_WINDOW}s (same hale without checks, idle: $idle_nochecks cores)"
-        "- probe requests answered by the backends during that window: $probes_per_s per second"
+        "- probe requests answered by the backends during that window: **$probes_per_s per second** (every target once per ${PROBE_INTERVAL}s would be $((ntargets / PROBE_INTERVAL))); the backends used $backend_core cores of core $CLIENT_CPU"
         "- hale RSS with $ntargets targets: $((rss / 1024)) MiB"
         "- DNS during probing, static names, ${DURATION}s per run (\"net of probing\" subtracts the probing CPU rate measured above):"
         ""

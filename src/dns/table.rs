@@ -283,7 +283,13 @@ impl Table {
                             RecordType::NS | RecordType::MX | RecordType::SRV => Kind::Full,
                             _ => Kind::WithTail,
                         };
-                        let body = t.store(view, name, set.rtype, kind, &mut out);
+                        // Addresses, the bulk of big zones, need no general path.
+                        let body = match (kind, set.rtype) {
+                            (Kind::WithTail, RecordType::A | RecordType::AAAA) => {
+                                t.store_addresses(set.rtype, set.ttl, &set.rdatas)
+                            }
+                            _ => t.store(view, name, set.rtype, kind, &mut out),
+                        };
                         t.bodies.push(body);
                     }
                     Fallback::NoData
@@ -355,6 +361,23 @@ impl Table {
             len: body.len() as u32,
             counts,
             flags,
+        }
+    }
+
+    /// An answer section of A or AAAA records owned by the question's name,
+    /// exactly as the general path writes it.
+    fn store_addresses(&mut self, rtype: RecordType, ttl: u32, rdatas: &[RData]) -> Body {
+        let off = self.arena.len() as u32;
+        for rdata in rdatas {
+            answer_rr(&mut self.arena, rtype, ttl, rdata);
+        }
+        Body {
+            qtype: u16::from(rtype),
+            kind: Kind::WithTail,
+            off,
+            len: self.arena.len() as u32 - off,
+            counts: [rdatas.len() as u16, 0, 0],
+            flags: AA,
         }
     }
 
