@@ -105,8 +105,8 @@ def main():
     if noisy_rows:
         out.append("")
         out.append(f"{noisy_rows} row(s) marked noisy: while they ran, other processes took more than "
-                   f"{NOISE:.0%} of a benchmark core, which lowers QPS and inflates latency (per-query "
-                   "CPU stays comparable); rerun on a quiet machine for clean figures.")
+                   f"{NOISE:.0%} of a benchmark core, which lowers QPS and inflates latency (CPU per "
+                   "query suffers least); rerun on a quiet machine for clean figures.")
     if stand_in:
         out.append("")
         out.append("\\* NSD and Knot have no health checks: their `www` is the same three A "
