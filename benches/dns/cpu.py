@@ -10,6 +10,7 @@
   cpu.py --pss PID    print Pss in KiB summed over the tree (shared pages of
                       forked processes, as NSD's, counted once)
   cpu.py --tree PID   print PID and its descendants, one a line
+  cpu.py --core N     print core N's busy seconds (user+nice+system, all tasks)
 """
 import os
 import sys
@@ -97,6 +98,12 @@ def main():
         print(sum(rss_kib(p) for p in tree(int(args[1]))))
     elif args[0] == "--pss":
         print(sum(pss_kib(p) for p in tree(int(args[1]))))
+    elif args[0] == "--core":
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith(f"cpu{args[1]} "):
+                    v = [int(x) for x in line.split()[1:4]]
+                    print(f"{sum(v) / TCK:.2f}")
     elif args[0] == "--tree":
         print("\n".join(str(p) for p in tree(int(args[1]))))
     else:

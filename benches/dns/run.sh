@@ -30,7 +30,13 @@ WARMUP=${WARMUP:-1}                        # seconds of unrecorded mixed load pe
 STATIC_NAMES=${STATIC_NAMES:-10000}
 QUERIES=${QUERIES:-100000}
 OUT_DIR=${OUT_DIR:-$HERE/results}
+TRANSPORT=${TRANSPORT:-udp}                # or tcp: dnsperf -m tcp, queries pipelined per connection
 if [[ $EDNS == 1 ]]; then SAT_OPTS+=" -e"; FIXED_OPTS+=" -e"; fi
+case $TRANSPORT in
+    udp) ;;
+    tcp) SAT_OPTS+=" -m tcp"; FIXED_OPTS+=" -m tcp" ;;
+    *) die "TRANSPORT must be udp or tcp, got '$TRANSPORT'" ;;
+esac
 
 for s in $SERVERS; do
     case $s in hale | nsd | knot | gdnsd) ;; *) die "unknown server '$s' in SERVERS (hale nsd knot gdnsd)" ;; esac
@@ -275,10 +281,10 @@ export META_SERVERS="$SERVERS" META_CLASSES="$CLASSES" META_RATE="$RATE"
     printf 'header\t%s\n' \
         "## DNS benchmark: hale vs NSD, Knot, gdnsd ($(date -u '+%Y-%m-%d %H:%M UTC'))" \
         "" \
-        "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
+        "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS TRANSPORT; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
         "" \
         "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)" \
-        "- each server pinned to core $SERVER_CPU with one UDP worker (NSD server-count 1, Knot udp-workers 1, gdnsd udp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; UDP over 127.0.0.1" \
+        "- each server pinned to core $SERVER_CPU with one UDP worker (NSD server-count 1, Knot udp-workers 1, gdnsd udp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; ${TRANSPORT^^} over 127.0.0.1" \
         "- zone bench.test.: SOA, NS, $STATIC_NAMES static A names, www with 3 A on local HTTP backends (hale: [[check]] every ${CHECK_INTERVAL}s; gdnsd: multifo + http_status every $((CHECK_INTERVAL >= 2 ? CHECK_INTERVAL : 2))s)" \
         "- ${DURATION} s per measurement; saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
         "- CPU µs/query = server's CPU time (all threads and processes, /proc/PID/task/*/schedstat) ÷ answered queries" \

@@ -64,6 +64,7 @@ T_START=$(date +%s)
 declare -A PORT=([hale]=$((BASE_PORT + 21)) [nsd]=$((BASE_PORT + 22)) [knot]=$((BASE_PORT + 23)) [gdnsd]=$((BASE_PORT + 24)))
 HALE_ADMIN=$((BASE_PORT + 31))
 HALE=""
+HALE_LABEL=""
 report=()
 
 hale_label() {
@@ -80,6 +81,7 @@ hale_label() {
 
 if [[ " $SERVERS " == *" hale "* || " $PARTS " == *" targets "* ]]; then
     HALE=$(hale_binary)
+    HALE_LABEL=$(hale_label)
 fi
 
 # ---- part 1: a zone of RECORDS A records ---------------------------------
@@ -97,7 +99,7 @@ if [[ " $PARTS " == *" zone "* ]]; then
         mkdir -p "$dir"
         case $s in
             hale)
-                label=$(hale_label)
+                label=$HALE_LABEL
                 printf '[server]\nlisten = ["127.0.0.1:%s"]\nzones = "%s"\n' "${PORT[hale]}" "$ZFILE" >"$dir/hale.toml"
                 cmd=(env RUST_LOG=info "$HALE" serve --config "$dir/hale.toml")
                 ;;
@@ -200,18 +202,20 @@ if [[ " $PARTS " == *" targets "* ]]; then
     "$HALE" check --config "$T/hale-checks.toml" >"$T/check.log" 2>&1 || { cat "$T/check.log" >&2; die "hale rejects the 10k-target config"; }
 
     served() { cat "$T"/served-* 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
-    status_summary() { # prints: targets healthy with_result
+    status_summary() { # prints: targets healthy with_result latency_p50_ms latency_p90_ms
         python3 - "$HALE_ADMIN" <<'EOF'
 import json, sys, urllib.request
 try:
     st = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status", timeout=5))
 except Exception:
-    print("0 0 0"); sys.exit()
+    print("0 0 0 ? ?"); sys.exit()
 ts = {}
 for c in st.get("checks", []):
     for t in c.get("targets", []):
         ts[t.get("target") or t.get("address")] = t
-print(len(ts), sum(1 for t in ts.values() if t.get("healthy")), sum(1 for t in ts.values() if t.get("last")))
+lat = sorted(t["last"]["latency_ms"] for t in ts.values() if (t.get("last") or {}).get("latency_ms") is not None)
+q = lambda f: f"{lat[min(len(lat) - 1, int(f * len(lat)))]:.1f}" if lat else "?"
+print(len(ts), sum(1 for t in ts.values() if t.get("healthy")), sum(1 for t in ts.values() if t.get("last")), q(0.5), q(0.9))
 EOF
     }
     run_dns() { # LABEL PID: saturation and fixed-rate static runs
@@ -244,7 +248,7 @@ EOF
     wait_dns "${PORT[hale]}" targets.test "$pid" 60 >/dev/null || die "hale (10k checks) did not answer"
     # wait until every target has a probe result (bounded)
     for ((j = 0; j < 60; j++)); do
-        read -r nt nh nr < <(status_summary)
+        read -r nt nh nr _ < <(status_summary)
         ((nr >= ntargets)) && break
         sleep 1
     done
@@ -254,20 +258,23 @@ EOF
     backends_cpu() { local p t=0; for p in "${bpids[@]}"; do t=$(python3 -c "print($t + $(python3 "$HERE/cpu.py" "$p" | cut -d' ' -f1))"); done; echo "$t"; }
     s0=$(served)
     b0=$(backends_cpu)
+    k0=$(python3 "$HERE/cpu.py" --core "$SERVER_CPU")
     read -r c0 _ < <(python3 "$HERE/cpu.py" "$pid")
     w0=$(date +%s.%N)
     sleep "$PROBE_WINDOW"
     read -r c1 _ < <(python3 "$HERE/cpu.py" "$pid")
     w1=$(date +%s.%N)
+    k1=$(python3 "$HERE/cpu.py" --core "$SERVER_CPU")
+    other_core=$(python3 -c "print(f'{max(0.0, ($k1 - $k0) - ($c1 - $c0)) / ($w1 - $w0):.2f}')")
     b1=$(backends_cpu)
     s1=$(served)
     backend_core=$(python3 -c "print(f'{($b1 - $b0) / ($w1 - $w0):.2f}')")
-    read -r nt nh nr < <(status_summary)
+    read -r nt nh nr lat50 lat90 < <(status_summary)
     probe_core=$(python3 -c "print(f'{($c1 - $c0) / ($w1 - $w0):.3f}')")
     probes_per_s=$(python3 -c "print(f'{($s1 - $s0) / ($w1 - $w0):.0f}')")
-    log "hale probing $ntargets targets: $probe_core cores over ${PROBE_WINDOW}s; $nh/$nt healthy"
+    log "hale probing $ntargets targets: $probe_core cores over ${PROBE_WINDOW}s, $probes_per_s probes/s; $nh/$nt healthy"
     run_dns checks "$pid"
-    read -r nt2 nh2 _ < <(status_summary)
+    read -r nt2 nh2 _ _ _ < <(status_summary)
     rss=$(python3 "$HERE/cpu.py" --rss "$pid")
     stop_pid "$pid"
     forget "$pid"
@@ -298,8 +305,8 @@ EOF
         "on core $CLIENT_CPU with one listener per address. hale pinned to core $SERVER_CPU."
         ""
         "- all $ntargets targets had a probe result ${first_round}s after start; healthy: $nh/$nt after the probe window, $nh2/$nt2 after the DNS runs"
-        "- **hale CPU while probing (no DNS load): $probe_core cores** over ${PROBE_WINDOW}s (same hale without checks, idle: $idle_nochecks cores)"
-        "- probe requests answered by the backends during that window: **$probes_per_s per second** (every target once per ${PROBE_INTERVAL}s would be $((ntargets / PROBE_INTERVAL))); the backends used $backend_core cores of core $CLIENT_CPU"
+        "- **hale CPU while probing (no DNS load): $probe_core cores** over ${PROBE_WINDOW}s (same hale without checks, idle: $idle_nochecks cores); other processes used $other_core of core $SERVER_CPU meanwhile"
+        "- probe requests answered by the backends during that window: **$probes_per_s per second** (every target once per ${PROBE_INTERVAL}s would be $((ntargets / PROBE_INTERVAL))); the backends used $backend_core cores of core $CLIENT_CPU; probe latency as hale's /status reports it: p50 $lat50 ms, p90 $lat90 ms"
         "- hale RSS with $ntargets targets: $((rss / 1024)) MiB"
         "- DNS during probing, static names, ${DURATION}s per run (\"net of probing\" subtracts the probing CPU rate measured above):"
         ""
@@ -314,7 +321,7 @@ T_END=$(date +%s)
     echo "Run with: \`QUICK=$QUICK PARTS=\"$PARTS\" SERVERS=\"$SERVERS\" RECORDS=$RECORDS benches/dns/scale.sh\` — total $((T_END - T_START)) s"
     echo
     echo "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-    [[ -n $HALE ]] && echo "- $(hale_label)"
+    [[ -z $HALE ]] || echo "- $HALE_LABEL"
     echo
     printf '%s\n' "${report[@]}"
 } >"$OUT"
