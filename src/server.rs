@@ -359,10 +359,10 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let (reader, mut writer) = stream.split();
     // Pipelined queries arrive several to a segment: read them from one buffer.
-    let mut reader = tokio::io::BufReader::new(reader);
+    let mut reader = tokio::io::BufReader::with_capacity(16 * 1024, reader);
     let mut buf = vec![0u8; 65535];
-    // Two bytes of length, then the response, sent with one write.
-    let mut framed = Vec::with_capacity(4096);
+    // Length-prefixed responses, sent with one write per burst of queries.
+    let mut framed = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(4096);
     loop {
         let mut len = [0u8; 2];
@@ -375,22 +375,37 @@ async fn serve_connection(
                 Err(_) => return Ok(()),
             },
         }
-        let len = u16::from_be_bytes(len) as usize;
-        let msg = &mut buf[..len];
-        match tokio::time::timeout(TCP_MESSAGE_TIMEOUT, reader.read_exact(msg)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_) => return Ok(()),
-        }
-        let rcode = dns::respond(&shared.view.load(), msg, Transport::Tcp, &mut out);
-        let Some(rcode) = rcode else {
-            shared.metrics.dropped(Transport::Tcp);
-            continue;
-        };
-        shared.metrics.answered(Transport::Tcp, rcode, &out);
         framed.clear();
-        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&out);
+        let view = shared.view();
+        loop {
+            let size = u16::from_be_bytes(len) as usize;
+            let msg = &mut buf[..size];
+            match tokio::time::timeout(TCP_MESSAGE_TIMEOUT, reader.read_exact(msg)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(()),
+            }
+            match dns::respond(&view, msg, Transport::Tcp, &mut out) {
+                Some(rcode) => {
+                    shared.metrics.answered(Transport::Tcp, rcode, &out);
+                    framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
+                    framed.extend_from_slice(&out);
+                }
+                None => shared.metrics.dropped(Transport::Tcp),
+            }
+            // Answer every query already received before writing (RFC 7766
+            // §6.2.1.1 pipelining), but never hold answers for ones to come.
+            let buffered = reader.buffer();
+            let whole = buffered.len() >= 2
+                && buffered.len() >= 2 + u16::from_be_bytes([buffered[0], buffered[1]]) as usize;
+            if !whole || framed.len() > 60 * 1024 {
+                break;
+            }
+            if reader.read_exact(&mut len).await.is_err() {
+                break;
+            }
+        }
+        drop(view);
         writer.write_all(&framed).await?;
     }
 }

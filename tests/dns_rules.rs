@@ -500,3 +500,40 @@ async fn ds_is_answered_by_the_parent() {
     assert!(msg.metadata.authoritative);
     hale.shutdown().await;
 }
+
+/// RFC 7766 §6.2.1.1: queries pipelined on one TCP connection, sent in one
+/// write, all get answered in order, and the connection stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_pipelined_queries_are_all_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hale = example().await;
+    let mut stream = tokio::net::TcpStream::connect(hale.dns_addr())
+        .await
+        .expect("connect");
+    let names = ["www", "nothere", "alias", "big", "www"];
+    for round in 0..2u16 {
+        let mut burst = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let mut q = Ask::new(&format!("{n}.example.com"), RecordType::A).to_bytes();
+            q[0..2].copy_from_slice(&(round * 100 + i as u16).to_be_bytes());
+            burst.extend_from_slice(&(q.len() as u16).to_be_bytes());
+            burst.extend_from_slice(&q);
+        }
+        stream.write_all(&burst).await.expect("write burst");
+        for i in 0..names.len() {
+            let mut len = [0u8; 2];
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                stream.read_exact(&mut len),
+            )
+            .await
+            .expect("answer in time")
+            .expect("read length");
+            let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
+            stream.read_exact(&mut answer).await.expect("read answer");
+            let msg = decode(&answer);
+            assert_eq!(msg.metadata.id, round * 100 + i as u16, "answers in order");
+        }
+    }
+    hale.shutdown().await;
+}

@@ -24,15 +24,17 @@ need() {
             taskset) p=util-linux ;;
             python3) p=python3 ;;
             curl) p=curl ;;
-            cargo) p="cargo (or rustup: https://rustup.rs)" ;;
+            cargo) p="" ;;
             *) p=$t ;;
         esac
-        [[ " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
+        [[ -z $p || " ${pkgs[*]} " == *" $p "* ]] || pkgs+=("$p")
     done
     if ((${#missing[@]})); then
         echo "missing: ${missing[*]}" >&2
-        echo "install with:  apt-get install ${pkgs[*]}" >&2
-        echo "(or run a subset: SERVERS=\"hale nsd\" $0)" >&2
+        ((${#pkgs[@]} == 0)) || echo "install with:  apt-get install ${pkgs[*]}" >&2
+        [[ " ${missing[*]} " != *" cargo "* ]] ||
+            echo "cargo builds hale: install Rust (https://rustup.rs, or apt-get install cargo), or set HALE_BIN=/path/to/hale" >&2
+        echo "(or measure fewer servers, e.g. SERVERS=\"nsd knot gdnsd\" $0)" >&2
         exit 1
     fi
 }

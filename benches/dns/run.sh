@@ -54,6 +54,7 @@ for s in $SERVERS; do
         gdnsd) tools+=(gdnsd gdnsdctl) ;;
     esac
 done
+[[ " $SERVERS " != *" hale "* || -n ${HALE_BIN:-} ]] || tools+=(cargo)
 need "${tools[@]}"
 cores_ok
 
@@ -76,7 +77,6 @@ log "generating zone ($STATIC_NAMES static names + www) and ${QUERIES}-line quer
 python3 "$HERE/gen.py" bench "$WORK" --static "$STATIC_NAMES" --queries "$QUERIES"
 
 # ---- 2. health backends --------------------------------------------------
-port_free "$BACKEND_PORT" || true # (only checks 127.0.0.1; the bind below is the real check)
 start backends "$WORK/backends.log" taskset -c "$CLIENT_CPU" python3 "$HERE/backends.py" \
     --port "$BACKEND_PORT" --ready "$WORK/backends.ready" "${BACKENDS[@]}"
 BACKENDS_PID=$LAST_PID
@@ -232,7 +232,7 @@ ACTIVE=()
 for s in $SERVERS; do
     LABEL[$s]=$s
     port_free "${PORT[$s]}" || { SKIPPED[$s]="port ${PORT[$s]} in use (set BASE_PORT)"; log "${SKIPPED[$s]}"; continue; }
-    if ! "start_$s"; then SKIPPED[$s]="did not start (config rejected; see the log above)"; continue; fi
+    if ! "start_$s"; then SKIPPED[$s]="did not start (build or config failed; see the script's log)"; continue; fi
     pid=$LAST_PID
     if ! waited=$(wait_dns "${PORT[$s]}" bench.test "$pid" 60); then
         tail -20 "$WORK/$s/$s.log" >&2 || true
@@ -284,7 +284,7 @@ export META_SERVERS="$SERVERS" META_CLASSES="$CLASSES" META_RATE="$RATE"
         "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS TRANSPORT; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
         "" \
         "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)" \
-        "- each server pinned to core $SERVER_CPU with one UDP worker (NSD server-count 1, Knot udp-workers 1, gdnsd udp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; ${TRANSPORT^^} over 127.0.0.1" \
+        "- each server pinned to core $SERVER_CPU with one worker (NSD server-count 1, Knot udp-workers and tcp-workers 1, gdnsd udp_threads and tcp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; ${TRANSPORT^^} over 127.0.0.1" \
         "- zone bench.test.: SOA, NS, $STATIC_NAMES static A names, www with 3 A on local HTTP backends (hale: [[check]] every ${CHECK_INTERVAL}s; gdnsd: multifo + http_status every $((CHECK_INTERVAL >= 2 ? CHECK_INTERVAL : 2))s)" \
         "- ${DURATION} s per measurement; saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
         "- CPU µs/query = server's CPU time (all threads and processes, /proc/PID/task/*/schedstat) ÷ answered queries" \

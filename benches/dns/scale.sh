@@ -51,6 +51,7 @@ for s in $SERVERS; do
         *) die "unknown server '$s' in SERVERS (hale nsd knot gdnsd)" ;;
     esac
 done
+[[ -n ${HALE_BIN:-} ]] || tools+=(cargo)
 need "${tools[@]}"
 cores_ok
 # 10,000 probe connections need file descriptors (hale and the backends).
