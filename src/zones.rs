@@ -73,18 +73,23 @@ pub struct Node {
 }
 
 impl Node {
-    /// Adds a record; RRsets arrive grouped by type.
+    /// Adds a record (once: a set split over parse chunks may repeat one).
     fn push(&mut self, rtype: RecordType, ttl: u32, rdata: RData) {
-        match self.rrsets.last_mut() {
-            Some(set) if set.rtype == rtype => {
+        match self.rrsets.iter_mut().find(|s| s.rtype == rtype) {
+            Some(set) => {
                 set.ttl = set.ttl.min(ttl);
-                set.rdatas.push(rdata);
+                if !set.rdatas.contains(&rdata) {
+                    set.rdatas.push(rdata);
+                }
             }
-            _ => self.rrsets.push(Rrset {
-                rtype,
-                ttl,
-                rdatas: vec![rdata],
-            }),
+            None => {
+                self.rrsets.push(Rrset {
+                    rtype,
+                    ttl,
+                    rdatas: vec![rdata],
+                });
+                self.rrsets.sort_by_key(|s| u16::from(s.rtype));
+            }
         }
     }
 
@@ -252,6 +257,96 @@ fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> 
     Ok(out)
 }
 
+/// Files smaller than this are parsed in one piece: threads cost more than they save.
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// Parses a large zone file in pieces on every core, or returns `None` when
+/// it cannot be split safely (small, `$INCLUDE`, no `$TTL`) or any piece
+/// fails; the caller then parses the whole file in one piece.
+///
+/// Pieces start at lines that begin with an owner name outside parentheses
+/// and quotes, each prefixed with the `$ORIGIN` and `$TTL` in force there, so
+/// every piece means what it meant in the whole file.
+fn parse_parallel(
+    text: &str,
+    path: &Path,
+    hint: &Option<Name>,
+    threads: usize,
+    min: usize,
+) -> Option<Parsed> {
+    if text.len() < min || threads < 2 {
+        return None;
+    }
+    let target = text.len() / threads + 1;
+    let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
+    let mut origin = hint.clone();
+    let mut ttl: Option<String> = None;
+    let (mut depth, mut quoted) = (0usize, false);
+    let mut line_start = 0usize;
+    for line in text.split_inclusive('\n') {
+        let start = line_start;
+        line_start += line.len();
+        if depth == 0 && !quoted {
+            let mut words = line.split_whitespace();
+            match line.as_bytes().first() {
+                Some(b'$') => match words.next().map(str::to_ascii_uppercase).as_deref() {
+                    Some("$ORIGIN") => origin = Name::parse(words.next()?, origin.as_ref()).ok(),
+                    Some("$TTL") => ttl = words.next().map(str::to_owned),
+                    _ => return None,
+                },
+                Some(b) if !b.is_ascii_whitespace() && *b != b';' => {
+                    let since = start - pieces.last().map_or(0, |p| p.0);
+                    if let (Some(ttl), true) = (&ttl, since >= target) {
+                        let origin = origin.as_ref().map(|o| format!("$ORIGIN {o}\n"));
+                        pieces.push((start, format!("{}$TTL {ttl}\n", origin.unwrap_or_default())));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut escaped = false;
+        for b in line.bytes() {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = !quoted,
+                b';' if !quoted => break,
+                b'(' if !quoted => depth += 1,
+                b')' if !quoted => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    if pieces.len() < 2 {
+        return None;
+    }
+    let ends: Vec<usize> = pieces
+        .iter()
+        .skip(1)
+        .map(|p| p.0)
+        .chain([text.len()])
+        .collect();
+    let results: Vec<Option<Parsed>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .zip(&ends)
+            .map(|((start, prefix), end)| {
+                let piece = format!("{prefix}{}", &text[*start..*end]);
+                scope.spawn(move || parse(&piece, path, hint.clone()).ok())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Some(all)
+}
+
 /// Record-level checks that can be pinned to a line.
 fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> {
     let mut scratch = Vec::new();
@@ -369,7 +464,13 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let hint = origin_from_file_name(path);
 
     let t0 = tokio::time::Instant::now();
-    let records = match parse(&text, path, hint.clone()) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parsed = match parse_parallel(&text, path, &hint, cores, PARALLEL_MIN) {
+        Some(records) => Ok(records),
+        // Small, unusual or broken: one parser over the whole file says exactly what and where.
+        None => parse(&text, path, hint.clone()),
+    };
+    let records = match parsed {
         Ok(r) => r,
         Err(msg) => {
             let fails = |prefix: &str| parse(prefix, path, hint.clone()).err();
@@ -411,15 +512,15 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let mut nodes: Nodes = Nodes::with_capacity_and_hasher(records.len(), Default::default());
     let mut records = records.into_iter().peekable();
     while let Some((name, rtype, _, ttl, rdata)) = records.next() {
-        let mut node = Node::default();
+        let node = nodes.entry(name.clone()).or_default();
         node.push(rtype, ttl, rdata);
+        // A name's records are adjacent within each parsed chunk.
         while let Some((_, rtype, _, ttl, rdata)) = records.next_if(|r| r.0 == name) {
             node.push(rtype, ttl, rdata);
         }
-        node.is_cut = name != origin && node.get(RecordType::NS).is_some();
-        // Empty non-terminals up to the first ancestor already known (names
-        // come parents first, so a real node is never created after its ENT).
-        let mut up = name.clone();
+        // Empty non-terminals up to the first ancestor already known; one
+        // that gets records later is filled in place.
+        let mut up = name;
         while label_count(&up) > apex_labels {
             up = up.base_name();
             if nodes.contains_key(&up) {
@@ -427,7 +528,18 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
             }
             nodes.insert(up.clone(), Node::default());
         }
-        nodes.insert(name, node);
+    }
+    for (name, node) in nodes.iter_mut() {
+        node.is_cut = *name != origin && node.get(RecordType::NS).is_some();
+        // Across parallel chunks a CNAME may meet other data only here.
+        if node.get(RecordType::CNAME).is_some() && node.rrsets.len() > 1 {
+            let msg = format!("{name} has a CNAME and other data");
+            let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
+                Ok(r) => check_records(&r, Some(&origin)).err().map(|_| msg.clone()),
+                Err(e) => Some(e),
+            };
+            return Err(locate(path, &text, msg.clone(), fails));
+        }
     }
 
     Ok(Zone {

@@ -145,3 +145,40 @@ fn errors_inside_an_include_name_the_included_file() {
         "{e}"
     );
 }
+
+/// A zone big enough to be parsed in pieces means exactly what it means
+/// parsed whole: `$ORIGIN` changes, multi-line records, quotes holding `;`
+/// and parentheses, owners repeated far apart.
+#[test]
+fn parallel_parse_matches_the_whole_file() {
+    let mut text = String::from(
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h ( 1 2 3 4\n 5 )\n@ NS ns1\nns1 A 192.0.2.1\n",
+    );
+    for i in 0..3_000 {
+        match i % 5 {
+            0 => text.push_str(&format!("h{i} A 10.0.{}.{}\n", (i / 256) % 256, i % 256)),
+            1 => text.push_str(&format!(
+                "t{i} TXT \"a;b(c\"\np{i} MX ( 10 ; split\n  mail )\n"
+            )),
+            2 => text.push_str(&format!(
+                "$ORIGIN s{}.example.com.\nx{i} A 10.1.0.1\n$ORIGIN example.com.\n",
+                i % 7
+            )),
+            3 => text.push_str(&format!("repeat TXT \"r{i}\"\n")),
+            _ => text.push_str(&format!("m{i} 60 IN MX 10 mail\n")),
+        }
+    }
+
+    let path = Path::new("example.com.zone");
+    let hint = origin_from_file_name(path);
+    let mut whole = parse(&text, path, hint.clone()).expect("whole parse");
+    let mut pieces = parse_parallel(&text, path, &hint, 3, 10_000).expect("split parse");
+    let key =
+        |r: &(Name, RecordType, DNSClass, u32, RData)| format!("{} {} {} {}", r.0, r.1, r.3, r.4);
+    whole.sort_by_key(key);
+    pieces.sort_by_key(key);
+    pieces.dedup_by_key(|r| key(r));
+    whole.dedup_by_key(|r| key(r));
+    assert_eq!(whole.len(), pieces.len());
+    assert!(whole.iter().zip(&pieces).all(|(a, b)| key(a) == key(b)));
+}
