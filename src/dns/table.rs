@@ -226,18 +226,28 @@ impl Table {
                 .unwrap_or_default();
             let has_tail = frags.tail.is_some();
             t.zones.push(frags);
+            // Per-zone facts, so the loop over (maybe millions of) names does
+            // no name arithmetic for zones without delegations or wildcards.
+            let children: Vec<&Name> = view
+                .zones
+                .iter()
+                .map(|z| &z.origin)
+                .filter(|o| **o != zone.origin && zone.origin.zone_of(o))
+                .collect();
+            let has_cuts = zone.nodes().any(|(_, n)| n.is_cut);
+            let wildcard_parents: std::collections::HashSet<Name> = zone
+                .nodes()
+                .filter(|(n, _)| n.is_wildcard())
+                .map(|(n, _)| n.base_name())
+                .collect();
             for (name, node) in zone.nodes() {
-                // At a child zone's apex the child answers; it has its own entry.
-                if view
-                    .zones
-                    .find(name)
-                    .is_some_and(|z| z.origin != zone.origin)
-                {
+                // Inside a child zone we also serve, the child answers; it has its own entries.
+                if children.iter().any(|c| c.zone_of(name)) {
                     continue;
                 }
-                let key = wire(name);
+                let in_cut = has_cuts && zone.find_cut(name).is_some();
                 let first = t.bodies.len() as u32;
-                let general = zone.find_cut(name).is_some()
+                let general = in_cut
                     || node.get(RecordType::CNAME).is_some()
                     || !has_tail
                     || ns_targets.contains(&name)
@@ -294,9 +304,12 @@ impl Table {
                     }
                     Fallback::NoData
                 };
-                let nx_below = zone.find_cut(name).is_none() && zone.wildcard_at(name).is_none();
+                let nx_below = !in_cut && !wildcard_parents.contains(name);
+                let key_at = t.keys.len();
+                push_wire(&mut t.keys, name);
+                let key = &t.keys[key_at..];
                 let entry = Entry {
-                    key: t.keys.len() as u32,
+                    key: key_at as u32,
                     key_len: key.len() as u8,
                     zone: zi as u16,
                     first,
@@ -305,10 +318,9 @@ impl Table {
                     nx_below,
                     checked: check,
                 };
-                t.keys.extend_from_slice(&key);
+                let hash = t.hasher.hash_one(key);
                 let index = t.entries.len() as u32;
                 t.entries.push(entry);
-                let hash = t.hasher.hash_one(&key[..]);
                 let (entries, keys, hasher) = (&t.entries, &t.keys, &t.hasher);
                 t.index
                     .insert_unique(hash, index, |&i| hasher.hash_one(key_of(entries, keys, i)));
@@ -685,12 +697,17 @@ fn answer_section_end(msg: &[u8], start: usize, count: u16) -> Option<usize> {
 /// The lowercase wire form of `name`.
 fn wire(name: &Name) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len() + 2);
+    push_wire(&mut out, name);
+    out
+}
+
+/// Appends the lowercase wire form of `name` to `out`.
+fn push_wire(out: &mut Vec<u8>, name: &Name) {
     for label in name.iter() {
         out.push(label.len() as u8);
         out.extend(label.iter().map(u8::to_ascii_lowercase));
     }
     out.push(0);
-    out
 }
 
 fn key_of<'a>(entries: &[Entry], keys: &'a [u8], i: u32) -> &'a [u8] {
