@@ -10,7 +10,8 @@
   cpu.py --pss PID    print Pss in KiB summed over the tree (shared pages of
                       forked processes, as NSD's, counted once)
   cpu.py --tree PID   print PID and its descendants, one a line
-  cpu.py --core N     print core N's busy seconds (user+nice+system, all tasks)
+  cpu.py --core N     print core N's busy seconds (user+nice+system of all
+                      tasks, plus hypervisor steal)
 """
 import os
 import sys
@@ -102,8 +103,8 @@ def main():
         with open("/proc/stat") as f:
             for line in f:
                 if line.startswith(f"cpu{args[1]} "):
-                    v = [int(x) for x in line.split()[1:4]]
-                    print(f"{sum(v) / TCK:.2f}")
+                    v = [int(x) for x in line.split()[1:]] + [0] * 8
+                    print(f"{(v[0] + v[1] + v[2] + v[7]) / TCK:.2f}")
     elif args[0] == "--tree":
         print("\n".join(str(p) for p in tree(int(args[1]))))
     else:

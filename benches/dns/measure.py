@@ -9,7 +9,8 @@ pinned to the client core, and appends one JSON object to --out:
   server_cpu_stat_s (utime+stime, tick resolution), us_per_query,
   server_core (server CPU seconds per second of dnsperf run time), other_core
   and other_client_core (CPU used on the server's and on dnsperf's core by
-  anything else: noise indicators), client_core (dnsperf's own CPU), and for
+  anything else, hypervisor steal included: noise indicators), client_core
+  (dnsperf's own CPU per wall second; it spins while it waits), and for
   --rate runs the latency percentiles from dnsperf -v's per-query lines.
 """
 import argparse
@@ -26,12 +27,13 @@ import cpu  # noqa: E402
 
 
 def core_ticks(core):
-    """(busy, total) ticks of one core: busy = user+nice+system (tasks only)."""
+    """(busy, total) ticks of one core: busy = user+nice+system of all tasks,
+    plus steal (time the hypervisor gave the virtual core to someone else)."""
     with open("/proc/stat") as f:
         for line in f:
             if line.startswith(f"cpu{core} "):
-                v = [int(x) for x in line.split()[1:]]
-                return v[0] + v[1] + v[2], sum(v)
+                v = [int(x) for x in line.split()[1:]] + [0] * 8
+                return v[0] + v[1] + v[2] + v[7], sum(v)
     return 0, 0
 
 
@@ -130,7 +132,7 @@ def main():
     r["server_core"] = round((s1 - s0) / busy, 3) if busy > 0 else None
     r["other_core"] = round(max(0.0, (b1 - b0) / hz - (s1 - s0)) / wall, 3) if wall > 0 else None
     r["client_cpu_s"] = round(client_cpu, 3)
-    r["client_core"] = round(client_cpu / busy, 3) if busy > 0 else None
+    r["client_core"] = round(client_cpu / wall, 3) if wall > 0 else None
     r["other_client_core"] = round(max(0.0, (k1 - k0) / hz - client_cpu) / wall, 3) if wall > 0 else None
     done = r["completed"] or 0
     r["us_per_query"] = round((s1 - s0) / done * 1e6, 3) if done else None

@@ -27,6 +27,7 @@ EDNS=${EDNS:-0}                            # 1: queries carry EDNS(0) (dnsperf -
 BASE_PORT=${BASE_PORT:-15300}
 CHECK_INTERVAL=${CHECK_INTERVAL:-1}        # seconds between probes (gdnsd: at least 2)
 WARMUP=${WARMUP:-1}                        # seconds of unrecorded mixed load per server
+ROUNDS=${ROUNDS:-1}                        # >1: repeat every measurement, keep the least disturbed
 STATIC_NAMES=${STATIC_NAMES:-10000}
 QUERIES=${QUERIES:-100000}
 OUT_DIR=${OUT_DIR:-$HERE/results}
@@ -45,6 +46,7 @@ for c in $CLASSES; do
     case $c in checked | static | nxdomain | mixed) ;; *) die "unknown class '$c' in CLASSES (checked static nxdomain mixed)" ;; esac
 done
 [[ $DURATION =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SECONDS must be a number, got '$DURATION'"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 
 tools=(dnsperf dig taskset python3)
 for s in $SERVERS; do
@@ -219,9 +221,9 @@ measure() { # SERVER PID CLASS [RATE]
     local args=(--server "$s" --class "$c" --pid "$pid" --port "${PORT[$s]}" --queries "$WORK/queries/$c"
         --seconds "$DURATION" --client-cpu "$CLIENT_CPU" --server-cpu "$SERVER_CPU" --out "$RESULTS")
     if [[ -n $rate ]]; then
-        args+=(--rate "$rate" --opts "$FIXED_OPTS" --log "$WORK/dnsperf-$s-$c-fixed.log")
+        args+=(--rate "$rate" --opts "$FIXED_OPTS" --log "$WORK/dnsperf-$s-$c-fixed-r${round:-1}.log")
     else
-        args+=(--opts "$SAT_OPTS" --log "$WORK/dnsperf-$s-$c-sat.log")
+        args+=(--opts "$SAT_OPTS" --log "$WORK/dnsperf-$s-$c-sat-r${round:-1}.log")
     fi
     taskset -c "$CLIENT_CPU" python3 "$HERE/measure.py" "${args[@]}"
 }
@@ -257,6 +259,7 @@ done
 # All servers stay up (idle ones cost nothing) and the servers take turns
 # within each class, so load from other processes on a shared machine falls
 # on every server alike rather than on whichever ran at a bad moment.
+for ((round = 1; round <= ROUNDS; round++)); do
 for c in $CLASSES; do
     for s in "${ACTIVE[@]}"; do
         if [[ ! -d /proc/${SPID[$s]} ]]; then
@@ -266,6 +269,7 @@ for c in $CLASSES; do
         measure "$s" "${SPID[$s]}" "$c"
         measure "$s" "${SPID[$s]}" "$c" "$RATE"
     done
+done
 done
 for s in "${ACTIVE[@]}"; do
     [[ -d /proc/${SPID[$s]} ]] || log "warning: $s exited during the measurements (see the notes column)"
@@ -281,12 +285,12 @@ export META_SERVERS="$SERVERS" META_CLASSES="$CLASSES" META_RATE="$RATE"
     printf 'header\t%s\n' \
         "## DNS benchmark: hale vs NSD, Knot, gdnsd ($(date -u '+%Y-%m-%d %H:%M UTC'))" \
         "" \
-        "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS TRANSPORT; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
+        "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS TRANSPORT ROUNDS; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
         "" \
         "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)" \
         "- each server pinned to core $SERVER_CPU with one worker (NSD server-count 1, Knot udp-workers and tcp-workers 1, gdnsd udp_threads and tcp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; ${TRANSPORT^^} over 127.0.0.1" \
         "- zone bench.test.: SOA, NS, $STATIC_NAMES static A names, www with 3 A on local HTTP backends (hale: [[check]] every ${CHECK_INTERVAL}s; gdnsd: multifo + http_status every $((CHECK_INTERVAL >= 2 ? CHECK_INTERVAL : 2))s)" \
-        "- ${DURATION} s per measurement; saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
+        "- ${DURATION} s per measurement$( ((ROUNDS == 1)) || echo ", $ROUNDS rounds, each row from the round least disturbed by other processes"); saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
         "- CPU µs/query = server's CPU time (all threads and processes, /proc/PID/task/*/schedstat) ÷ answered queries" \
         "- total run time $((T_END - T_START)) s"
 } >"$WORK/meta.tsv"
