@@ -5,12 +5,12 @@
   backends.py --port 18080 --ready FILE [--stats FILE] --addr-file FILE [--shard I/N]
 
 One process, one listening socket per address (never 0.0.0.0), one epoll
-loop. GET /healthz answers 200 "ok", anything else 404; every response
-carries `Connection: close` and the connection is closed after it, as health
-probers (hale's, gdnsd's http_status) use one connection per probe anyway.
-Listeners use TCP_DEFER_ACCEPT, so accept() returns with the request already
-readable: a probe costs one accept, one recv, one send and one close, which
-lets a single core answer 10,000 probes a second.
+loop. GET /healthz answers 200 "ok", anything else 404. Connections are kept
+alive like a real web server's unless the request says `Connection: close`
+(gdnsd's http_status probes with a fresh connection each time; hale reuses
+one for up to 8 probes). Listeners use TCP_DEFER_ACCEPT, so accept() returns
+with the request already readable, which lets a single core answer 10,000
+probes a second.
 
 Writes FILE given by --ready once every listener is bound, and the number of
 requests answered so far to --stats FILE every 0.5 s. Stops on SIGTERM/SIGINT.
@@ -28,13 +28,13 @@ BODY = {True: b"ok", False: b"not found"}
 HEAD = {True: b"HTTP/1.1 200 OK\r\n", False: b"HTTP/1.1 404 Not Found\r\n"}
 
 
-def response(ok):
+def response(ok, close):
     body = BODY[ok]
     return (HEAD[ok] + b"Content-Type: text/plain\r\nContent-Length: " + str(len(body)).encode()
-            + b"\r\nConnection: close\r\n\r\n" + body)
+            + (b"\r\nConnection: close" if close else b"") + b"\r\n\r\n" + body)
 
 
-RESP = {True: response(True), False: response(False)}
+RESP = {(ok, close): response(ok, close) for ok in (True, False) for close in (True, False)}
 
 
 def main():
@@ -80,8 +80,9 @@ def main():
     last_dump = 0.0
 
     def answer(c, buf=b""):
-        """Read (more of) the request; answer and close once it is complete.
-        Returns the bytes so far when the request is not complete yet."""
+        """Read (more of) the request; answer it once complete, then close the
+        connection or keep it for the next request. Returns the bytes so far
+        (empty after a kept-alive answer), or None once closed."""
         try:
             data = c.recv(8192)
         except BlockingIOError:
@@ -94,12 +95,15 @@ def main():
         if buf:
             line = buf.split(b"\r\n", 1)[0].split()
             ok = len(line) >= 2 and line[1].split(b"?")[0] == b"/healthz"
+            close = b"connection: close" in buf.lower() or not data
             try:
-                c.send(RESP[ok])
+                c.send(RESP[(ok, close)])
             except OSError:
-                pass
+                close = True
             nonlocal served
             served += 1
+            if not close:
+                return b""
         c.close()  # (a closed socket leaves the epoll set by itself)
         return None
 

@@ -107,6 +107,8 @@ import socket, sys
 port = int(sys.argv[1])
 for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
     s = socket.socket(socket.AF_INET, kind)
+    # Servers bind with SO_REUSEADDR too: TIME_WAIT leftovers do not count.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", port))
     except OSError:

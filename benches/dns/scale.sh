@@ -167,7 +167,8 @@ if [[ " $PARTS " == *" targets "* ]]; then
     T="$WORK/targets"
     python3 "$HERE/gen.py" targets "$T" --names "$TARGET_NAMES" --per-name "$TARGETS_PER_NAME"
     # One listener per address, in as few processes as the descriptor limit allows.
-    per=$(($(ulimit -Hn) - 1000))
+    # A listener and one kept-alive probe connection per address.
+    per=$((($(ulimit -Hn) - 1000) / 2))
     ((per >= 1000)) || per=1000
     shards=$(((ntargets + per - 1) / per))
     bpids=()

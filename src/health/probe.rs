@@ -182,7 +182,15 @@ pub(crate) struct Prober {
     expect_status: Option<Vec<u16>>,
     /// Substring required in the first [`MAX_BODY`] bytes.
     expect_body: Option<String>,
+    /// Probes sent, to end each connection after [`PROBES_PER_CONNECTION`].
+    sent: std::sync::atomic::AtomicU32,
 }
+
+/// Probes one kept-alive connection carries before hale asks the backend to
+/// close it; the next probe then connects afresh, so a backend that stops
+/// accepting connections is noticed within this many intervals even if it
+/// keeps serving the connections it already has.
+const PROBES_PER_CONNECTION: u32 = 8;
 
 /// Wraps an IPv6 address in brackets, as URLs and Host headers need.
 fn ip_authority(ip: IpAddr) -> String {
@@ -234,9 +242,11 @@ impl Prober {
             .use_preconfigured_tls(tls_config)
             .dns_resolver(Arc::new(NoDns))
             .redirect(reqwest::redirect::Policy::none())
-            // A fresh connection per probe (as gdnsd does): a backend that
-            // stops accepting connections is noticed, not hidden by a pooled one.
-            .pool_max_idle_per_host(0)
+            // One kept-alive connection, replaced every PROBES_PER_CONNECTION
+            // probes (see `exchange`): opening and closing a TCP connection
+            // per probe was most of the CPU that probing many targets costs.
+            .pool_max_idle_per_host(1)
+            .pool_idle_timeout(Some(std::time::Duration::from_secs(90)))
             .user_agent(concat!("hale/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
             .http1_only()
@@ -258,6 +268,7 @@ impl Prober {
             host_header,
             expect_status: key.expect_status.clone(),
             expect_body: key.expect_body.clone(),
+            sent: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -287,13 +298,15 @@ impl Prober {
 
     /// The request and its checks: `Ok(reason)` for a pass, `Err(reason)` for a failure.
     async fn exchange(&self) -> Result<String, String> {
-        let mut response = self
+        let sent = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut request = self
             .client
             .get(self.url.clone())
-            .header(HOST, self.host_header.clone())
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
+            .header(HOST, self.host_header.clone());
+        if sent % PROBES_PER_CONNECTION == PROBES_PER_CONNECTION - 1 {
+            request = request.header(reqwest::header::CONNECTION, "close");
+        }
+        let mut response = request.send().await.map_err(|e| describe(&e))?;
 
         let status = response.status().as_u16();
         let status_ok = match &self.expect_status {
@@ -548,6 +561,65 @@ mod tests {
     }
 
     const T: Duration = Duration::from_secs(5);
+
+    /// A kept-alive connection carries at most PROBES_PER_CONNECTION probes:
+    /// the last one asks the backend to close, the next one reconnects.
+    #[tokio::test]
+    async fn connections_are_reused_then_replaced() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let closes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (a, c) = (accepted.clone(), closes.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    loop {
+                        let Ok(n) = stream.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        buf.drain(..end + 4);
+                        let close = head.contains("connection: close");
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if stream.write_all(reply).await.is_err() {
+                            return;
+                        }
+                        if close {
+                            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let p = prober(&key(addr, "www.example.test"));
+        let probes = 2 * PROBES_PER_CONNECTION as usize;
+        for _ in 0..probes {
+            assert!(p.probe(T).await.ok);
+        }
+        assert_eq!(closes.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            connections >= 2 && connections < probes,
+            "{connections} connections"
+        );
+    }
 
     #[tokio::test]
     async fn passes_on_200_ok() {
