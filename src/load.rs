@@ -46,7 +46,9 @@ impl Loaded {
         // Health does not matter here: the table leaves out whatever depends on it.
         let all_healthy = checks.view(zones.clone(), &Default::default());
         let table = Arc::new(Table::build(&all_healthy, &checks.order()));
+        let t = Instant::now();
         release_free_memory();
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "memory released");
         tracing::info!(
             zones = zones.len(),
             names = table.len(),
