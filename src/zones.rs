@@ -5,6 +5,7 @@
 //! that "name exists" is one lookup (NODATA vs NXDOMAIN, closest encloser).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -48,9 +49,86 @@ pub enum ZoneError {
     },
 }
 
-/// Owner names to nodes. Names hash byte by byte, so a fast hasher matters
-/// for million-name zones.
-type Nodes = HashMap<Name, Node, foldhash::fast::RandomState>;
+/// Owner names to nodes: the nodes in a list, and a hash index of 4-byte
+/// slots over it. A map holding (Name, Node) in its slots would be half empty
+/// at a million names (power-of-two sizing) at 112 bytes a slot.
+#[derive(Default)]
+struct Nodes {
+    /// Names and their nodes.
+    list: Vec<(Name, Node)>,
+    /// Positions in `list`, hashed by name (case-insensitively, as Name hashes).
+    index: hashbrown::HashTable<u32>,
+    /// Seeded: names may come from anyone's zone file, lookups from queries.
+    hasher: foldhash::fast::RandomState,
+}
+
+impl std::fmt::Debug for Nodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nodes")
+            .field("len", &self.list.len())
+            .finish()
+    }
+}
+
+impl Nodes {
+    fn with_capacity(n: usize) -> Nodes {
+        Nodes {
+            list: Vec::with_capacity(n),
+            index: hashbrown::HashTable::with_capacity(n),
+            hasher: Default::default(),
+        }
+    }
+
+    fn position(&self, name: &Name) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        let list = &self.list;
+        self.index
+            .find(hash, |&i| {
+                list.get(i as usize).is_some_and(|(n, _)| n == name)
+            })
+            .map(|&i| i as usize)
+    }
+
+    fn get_key_value(&self, name: &Name) -> Option<(&Name, &Node)> {
+        self.list
+            .get(self.position(name)?)
+            .map(|(n, node)| (n, node))
+    }
+
+    fn get(&self, name: &Name) -> Option<&Node> {
+        self.get_key_value(name).map(|(_, node)| node)
+    }
+
+    fn contains_key(&self, name: &Name) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// The node at `name`, added empty if missing.
+    fn entry(&mut self, name: &Name) -> &mut Node {
+        let i = match self.position(name) {
+            Some(i) => i,
+            None => {
+                let i = self.list.len();
+                self.list.push((name.clone(), Node::default()));
+                let hash = self.hasher.hash_one(name);
+                let (list, hasher) = (&self.list, &self.hasher);
+                self.index.insert_unique(hash, i as u32, |&j| {
+                    list.get(j as usize).map_or(0, |(n, _)| hasher.hash_one(n))
+                });
+                i
+            }
+        };
+        &mut self.list[i].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Name, &Node)> {
+        self.list.iter().map(|(n, node)| (n, node))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&Name, &mut Node)> {
+        self.list.iter_mut().map(|(n, node)| (&*n, node))
+    }
+}
 
 /// All RRs of one type at one owner.
 #[derive(Clone, Debug)]
@@ -525,10 +603,10 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     tracing::debug!(ms = t1.elapsed().as_millis() as u64, "records checked");
     let t2 = tokio::time::Instant::now();
     let apex_labels = label_count(&origin);
-    let mut nodes: Nodes = Nodes::with_capacity_and_hasher(records.len(), Default::default());
+    let mut nodes = Nodes::with_capacity(records.len());
     let mut records = records.into_iter().peekable();
     while let Some((name, rtype, _, ttl, rdata)) = records.next() {
-        let node = nodes.entry(name.clone()).or_default();
+        let node = nodes.entry(&name);
         node.push(rtype, ttl, rdata);
         // A name's records are adjacent within each parsed chunk.
         while let Some((_, rtype, _, ttl, rdata)) = records.next_if(|r| same(&r.0, &name)) {
@@ -543,7 +621,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
             if nodes.contains_key(&up) {
                 break;
             }
-            nodes.insert(up.clone(), Node::default());
+            nodes.entry(&up);
         }
     }
     tracing::debug!(ms = t2.elapsed().as_millis() as u64, "nodes built");
