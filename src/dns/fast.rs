@@ -5,7 +5,7 @@
 //! leaves to the general path by returning `None`: it never answers
 //! differently, only faster.
 
-use super::slow::{ADVERTISED_UDP_PAYLOAD, MAX_UDP_PAYLOAD};
+use super::slow::{ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE, MAX_UDP_PAYLOAD};
 use super::table::{Answer, rcode_of};
 use super::{Rcode, Transport};
 use crate::view::View;
@@ -119,12 +119,19 @@ pub(super) fn respond(
             ([0, 1, 0], AA | Rcode::NxDomain as u16)
         }
         Answer::ServFail => ([0, 0, 0], Rcode::ServFail as u16),
+        Answer::Refused => ([0, 0, 0], Rcode::Refused as u16),
     };
     let mut ar = counts[2];
     if let Some((_, dnssec_ok)) = edns {
         out.extend_from_slice(&[0, 0, 41]);
         out.extend_from_slice(&ADVERTISED_UDP_PAYLOAD.to_be_bytes());
-        out.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
+        out.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0]);
+        if bits & 0xF == Rcode::Refused as u16 {
+            // Extended DNS Error 20, "Not Authoritative", as the general path sends.
+            out.extend_from_slice(&[0, 6, 0, 15, 0, 2, 0, EDE_NOT_AUTHORITATIVE as u8]);
+        } else {
+            out.extend_from_slice(&[0, 0]);
+        }
         ar += 1;
     }
     // Too big for this transport: the general path truncates properly.

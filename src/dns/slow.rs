@@ -16,7 +16,7 @@ pub(super) const MAX_UDP_PAYLOAD: u16 = 4096;
 /// The UDP payload size we advertise (what we accept), as NSD and Knot do (DNS flag day 2020).
 pub(super) const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
 /// RFC 8914 info codes, sent with REFUSED as NSD does.
-const EDE_NOT_AUTHORITATIVE: u16 = 20;
+pub(super) const EDE_NOT_AUTHORITATIVE: u16 = 20;
 const EDE_NOT_SUPPORTED: u16 = 21;
 /// CNAME hops followed inside a zone before giving up (loops end here too).
 const MAX_CNAME_HOPS: usize = 8;

@@ -43,6 +43,8 @@ pub(super) enum Answer<'t> {
     NxDomain(&'t ZoneFrags),
     /// SERVFAIL (a checked name with `when_all_down = "servfail"`).
     ServFail,
+    /// REFUSED: the name is in none of our zones.
+    Refused,
 }
 
 /// A stored response body (everything after the question).
@@ -411,6 +413,10 @@ impl Table {
         qtype: u16,
         rotation: usize,
     ) -> Option<Answer<'t>> {
+        // No table (a view built without one): everything is the general path's.
+        if self.entries.is_empty() {
+            return None;
+        }
         let Some(entry) = self.get(key) else {
             return self.nxdomain(key);
         };
@@ -454,8 +460,8 @@ impl Table {
         loop {
             let len = *key.get(at)? as usize;
             if len == 0 {
-                // Outside every zone: REFUSED comes from the general path.
-                return None;
+                // Every suffix, the root included, was looked up: no zone of ours.
+                return Some(Answer::Refused);
             }
             at += len + 1;
             if let Some(encloser) = self.get(key.get(at..)?) {
