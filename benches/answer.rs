@@ -60,10 +60,12 @@ fn answer_path(c: &mut Criterion) {
         ),
         ("NODATA", query("s4711.bench.test.", RecordType::AAAA)),
         ("NXDOMAIN", query("nope-4711.bench.test.", RecordType::A)),
+        ("wildcard A", query("x.wild.bench.test.", RecordType::A)),
         (
-            "wildcard (general path)",
-            query("x.wild.bench.test.", RecordType::A),
+            "REFUSED (no zone of ours)",
+            query("www.example.org.", RecordType::A),
         ),
+        ("ANY (general path)", query("bench.test.", RecordType::ANY)),
     ];
     let mut out = Vec::with_capacity(1232);
     for (what, q) in &cases {
@@ -72,6 +74,7 @@ fn answer_path(c: &mut Criterion) {
         });
     }
     for (what, q) in &cases[..2] {
+        // The same queries without the table, for comparison.
         c.bench_function(&format!("{what}, general path only"), |b| {
             b.iter(|| respond_slow(black_box(&view), black_box(q), Transport::Udp, &mut out))
         });

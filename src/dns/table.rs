@@ -62,6 +62,9 @@ pub(super) struct Body {
     pub(super) counts: [u16; 3],
     /// AA and rcode bits of the header.
     pub(super) flags: u16,
+    /// The bytes point only at offset 12 (the question's name), so they also
+    /// serve names synthesised from a wildcard, whatever their length.
+    free: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,10 +92,20 @@ struct Entry {
     count: u16,
     /// What types without a body get.
     fallback: Fallback,
-    /// A missing name directly below this one is a plain NXDOMAIN.
-    nx_below: bool,
+    /// What a missing name directly below this one gets.
+    below: Below,
     /// Index into [`Live`], or [`NOT_CHECKED`].
     checked: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Below {
+    /// The zone's NXDOMAIN.
+    NxDomain,
+    /// What `*.<this name>` has, under the name asked.
+    Wildcard,
+    /// The general path (below a delegation).
+    Slow,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -306,7 +319,11 @@ impl Table {
                     }
                     Fallback::NoData
                 };
-                let nx_below = !in_cut && !wildcard_parents.contains(name);
+                let below = match (in_cut, wildcard_parents.contains(name)) {
+                    (true, _) => Below::Slow,
+                    (false, true) => Below::Wildcard,
+                    (false, false) => Below::NxDomain,
+                };
                 let key_at = t.keys.len();
                 push_wire(&mut t.keys, name);
                 let key = &t.keys[key_at..];
@@ -317,7 +334,7 @@ impl Table {
                     first,
                     count: (t.bodies.len() as u32 - first) as u16,
                     fallback,
-                    nx_below,
+                    below,
                     checked: check,
                 };
                 let hash = t.hasher.hash_one(key);
@@ -352,6 +369,7 @@ impl Table {
             len: 0,
             counts: [0; 3],
             flags: 0,
+            free: false,
         };
         if touched || rcode.is_none() || out.len() < qend {
             return slow;
@@ -375,6 +393,19 @@ impl Table {
             len: body.len() as u32,
             counts,
             flags,
+            // Records whose data holds no names: only their owner, a
+            // pointer to the question, refers to the message.
+            free: kind == Kind::WithTail
+                && matches!(
+                    qtype,
+                    RecordType::A
+                        | RecordType::AAAA
+                        | RecordType::TXT
+                        | RecordType::CAA
+                        | RecordType::SSHFP
+                        | RecordType::TLSA
+                        | RecordType::HINFO
+                ),
         }
     }
 
@@ -392,6 +423,7 @@ impl Table {
             len: self.arena.len() as u32 - off,
             counts: [rdatas.len() as u16, 0, 0],
             flags: AA,
+            free: true,
         }
     }
 
@@ -417,9 +449,22 @@ impl Table {
         if self.entries.is_empty() {
             return None;
         }
-        let Some(entry) = self.get(key) else {
-            return self.nxdomain(key);
-        };
+        match self.get(key) {
+            Some(entry) => self.at(live, entry, qtype, rotation, false),
+            None => self.missing(live, key, qtype, rotation),
+        }
+    }
+
+    /// The answer at `entry`; `synthesised` when the name asked only matched
+    /// the wildcard `entry`, so only bytes free of its name may be sent.
+    fn at<'t>(
+        &'t self,
+        live: &'t Live,
+        entry: &Entry,
+        qtype: u16,
+        rotation: usize,
+        synthesised: bool,
+    ) -> Option<Answer<'t>> {
         let zone = self.zones.get(entry.zone as usize)?;
         if entry.checked != NOT_CHECKED && (qtype == 1 || qtype == 28) {
             let sets = live.names.get(entry.checked as usize)?;
@@ -444,6 +489,9 @@ impl Table {
                 Fallback::Slow => return None,
             },
         };
+        if synthesised && !body.free {
+            return None;
+        }
         let bytes = self
             .arena
             .get(body.off as usize..body.off as usize + body.len as usize)?;
@@ -454,8 +502,15 @@ impl Table {
         }
     }
 
-    /// NXDOMAIN for a name the table lacks, when its closest encloser says so.
-    fn nxdomain(&self, key: &[u8]) -> Option<Answer<'_>> {
+    /// A name the table lacks: its closest encloser decides (NXDOMAIN, a
+    /// wildcard's records, or the general path).
+    fn missing<'t>(
+        &'t self,
+        live: &'t Live,
+        key: &[u8],
+        qtype: u16,
+        rotation: usize,
+    ) -> Option<Answer<'t>> {
         let mut at = 0usize;
         loop {
             let len = *key.get(at)? as usize;
@@ -464,12 +519,22 @@ impl Table {
                 return Some(Answer::Refused);
             }
             at += len + 1;
-            if let Some(encloser) = self.get(key.get(at..)?) {
-                return match encloser.nx_below {
-                    true => Some(Answer::NxDomain(self.zones.get(encloser.zone as usize)?)),
-                    false => None,
-                };
-            }
+            let encloser_key = key.get(at..)?;
+            let Some(encloser) = self.get(encloser_key) else {
+                continue;
+            };
+            return match encloser.below {
+                Below::NxDomain => Some(Answer::NxDomain(self.zones.get(encloser.zone as usize)?)),
+                Below::Wildcard => {
+                    let mut wild = [0u8; 256];
+                    wild[..2].copy_from_slice(&[1, b'*']);
+                    let wild = wild.get_mut(..2 + encloser_key.len())?;
+                    wild[2..].copy_from_slice(encloser_key);
+                    let entry = self.get(wild)?;
+                    self.at(live, entry, qtype, rotation, true)
+                }
+                Below::Slow => None,
+            };
         }
     }
 

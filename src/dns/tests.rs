@@ -154,7 +154,7 @@ fn fast_path_answers_as_the_general_path() {
         www A 192.0.2.3\nwww A 192.0.2.4\nwww AAAA 2001:db8::3\nwww TXT \"w\"\n\
         checked A 192.0.2.10\nchecked A 192.0.2.11\nchecked TXT \"c\"\n\
         alias CNAME www\ntochecked CNAME checked\nout CNAME www.other.net.\ndangling CNAME nope\n\
-        *.wild A 192.0.2.5\nexists.wild TXT \"e\"\na.b.ent A 192.0.2.6\n\
+        *.wild A 192.0.2.5\n*.wild TXT \"w\"\n*.wild MX 10 mail\n*.cw CNAME www\nexists.wild TXT \"e\"\na.b.ent A 192.0.2.6\n\
         sub NS ns.sub\nns.sub A 192.0.2.7\n_s._tcp SRV 0 0 80 www\n";
     let mut zone = zone.to_string();
     for i in 0..12 {
@@ -186,6 +186,8 @@ fn fast_path_answers_as_the_general_path() {
         "out.example.com.",
         "dangling.example.com.",
         "x.wild.example.com.",
+        "Deep.X.wild.example.com.",
+        "x.cw.example.com.",
         "exists.wild.example.com.",
         "wild.example.com.",
         "ent.example.com.",
