@@ -10,7 +10,9 @@
 //! The table is filled by running the slow path once per name and type, so the
 //! fast path only copies bytes and patches the header, question and OPT.
 
+mod encode;
 mod fast;
+mod query;
 mod slow;
 pub mod table;
 

@@ -1,0 +1,157 @@
+//! Owns reading a query for the general path: header, question and the
+//! additional section (for OPT), with the outcome for anything malformed
+//! (dropped, FORMERR, NOTIMP) decided here.
+
+use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+use super::Rcode;
+
+const QR: u16 = 0x8000;
+const RD: u16 = 0x0100;
+
+/// The EDNS part of a query.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Edns {
+    /// Client's UDP payload size.
+    pub(super) udp_size: u16,
+    /// Requested EDNS version.
+    pub(super) version: u8,
+    /// DNSSEC OK, copied back per RFC 3225.
+    pub(super) dnssec_ok: bool,
+}
+
+/// A parsed query.
+pub(super) struct Query {
+    /// Message ID, echoed.
+    pub(super) id: u16,
+    /// Header flags as sent (opcode, RD).
+    pub(super) flags: u16,
+    /// The question's name, in the case asked.
+    pub(super) qname: Name,
+    /// The question's type.
+    pub(super) qtype: u16,
+    /// The question's class.
+    pub(super) qclass: u16,
+    /// The OPT record, if any.
+    pub(super) edns: Option<Edns>,
+}
+
+/// Why a query could not be parsed.
+pub(super) enum Malformed {
+    /// Not worth a response (too short for a header, or a response itself).
+    Drop,
+    /// Answer with this rcode and an empty body, echoing the header.
+    Reply { id: u16, flags: u16, rcode: Rcode },
+}
+
+/// Parses header, question and additional section (for OPT).
+pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
+    if msg.len() < 12 {
+        return Err(Malformed::Drop);
+    }
+    let id = u16::from_be_bytes([msg[0], msg[1]]);
+    let flags = u16::from_be_bytes([msg[2], msg[3]]);
+    if flags & QR != 0 {
+        return Err(Malformed::Drop);
+    }
+    let opcode = (flags >> 11) & 0xF;
+    let count = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]);
+    let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
+    let formerr = Malformed::Reply {
+        id,
+        flags,
+        rcode: Rcode::FormErr,
+    };
+    if opcode != 0 {
+        // RFC 8906 §3.1.4: only QR and the opcode, empty sections.
+        return Err(Malformed::Reply {
+            id,
+            flags: flags & 0x7800,
+            rcode: Rcode::NotImp,
+        });
+    }
+    if qdcount != 1 || ancount != 0 || nscount != 0 {
+        return Err(formerr);
+    }
+    let mut d = BinDecoder::new(msg);
+    d.read_slice(12).map_err(|_| Malformed::Drop)?;
+    let qname = Name::read(&mut d).map_err(|_| formerr_of(id, flags))?;
+    let qtype = d
+        .read_u16()
+        .map_err(|_| formerr_of(id, flags))?
+        .unverified();
+    let qclass = d
+        .read_u16()
+        .map_err(|_| formerr_of(id, flags))?
+        .unverified();
+
+    let mut edns = None;
+    for _ in 0..arcount {
+        let name = Name::read(&mut d).map_err(|_| formerr_of(id, flags))?;
+        let mut fixed = || -> Result<(u16, u16, u32, u16), Malformed> {
+            let t = d
+                .read_u16()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            let c = d
+                .read_u16()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            let ttl = d
+                .read_u32()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            let len = d
+                .read_u16()
+                .map_err(|_| formerr_of(id, flags))?
+                .unverified();
+            d.read_slice(len as usize)
+                .map_err(|_| formerr_of(id, flags))?;
+            Ok((t, c, ttl, len))
+        };
+        let (rtype, class, ttl, _) = fixed()?;
+        if rtype == u16::from(RecordType::OPT) {
+            // RFC 6891 §6.1.1: one OPT, owned by the root.
+            if edns.is_some() || !name.is_root() {
+                return Err(formerr_of(id, flags));
+            }
+            edns = Some(Edns {
+                udp_size: class,
+                version: (ttl >> 16) as u8,
+                dnssec_ok: ttl & 0x8000 != 0,
+            });
+        }
+    }
+    Ok(Query {
+        id,
+        flags,
+        qname,
+        qtype,
+        qclass,
+        edns,
+    })
+}
+
+fn formerr_of(id: u16, flags: u16) -> Malformed {
+    Malformed::Reply {
+        id,
+        flags,
+        rcode: Rcode::FormErr,
+    }
+}
+
+/// A response with no question: for queries we could not read, and NOTIMP.
+pub(super) fn write_header_only(out: &mut Vec<u8>, id: u16, qflags: u16, rcode: Rcode) {
+    let flags = QR
+        | (qflags & 0x7800)
+        | (if rcode == Rcode::NotImp {
+            0
+        } else {
+            qflags & RD
+        })
+        | (rcode as u16 & 0xF);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&[0; 8]);
+}
