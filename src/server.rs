@@ -30,7 +30,8 @@ use crate::view::View;
 
 /// How long an idle TCP connection is kept open (RFC 7766 §6.2.3).
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one TCP message may take to arrive once its length is read.
+/// How long one TCP message may take to arrive once its length is read, or
+/// to be taken by the client once written.
 const TCP_MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Concurrent TCP connections; further ones wait in the kernel's backlog.
 const MAX_TCP_CONNECTIONS: usize = 512;
@@ -406,7 +407,14 @@ async fn serve_connection(
             }
         }
         drop(view);
-        writer.write_all(&framed).await?;
+        // A client that stops reading must not hold its connection slot for ever.
+        tokio::select! {
+            _ = token.cancelled() => return Ok(()),
+            written = tokio::time::timeout(TCP_MESSAGE_TIMEOUT, writer.write_all(&framed)) => match written {
+                Ok(result) => result?,
+                Err(_) => return Ok(()),
+            },
+        }
     }
 }
 

@@ -370,7 +370,9 @@ fn parse_parallel(
     }
     let target = text.len() / threads + 1;
     let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
-    let mut origin = hint.clone();
+    // The directives in force, as written: hickory reads `$ORIGIN` without
+    // the current origin, so repeating the text keeps its meaning.
+    let mut origin: Option<String> = None;
     let mut ttl: Option<String> = None;
     let (mut depth, mut quoted) = (0usize, false);
     let mut line_start = 0usize;
@@ -381,7 +383,7 @@ fn parse_parallel(
             let mut words = line.split_whitespace();
             match line.as_bytes().first() {
                 Some(b'$') => match words.next().map(str::to_ascii_uppercase).as_deref() {
-                    Some("$ORIGIN") => origin = Name::parse(words.next()?, origin.as_ref()).ok(),
+                    Some("$ORIGIN") => origin = words.next().map(str::to_owned),
                     Some("$TTL") => ttl = words.next().map(str::to_owned),
                     _ => return None,
                 },
@@ -434,6 +436,14 @@ fn parse_parallel(
     let mut all = Vec::new();
     for r in results {
         all.extend(r?);
+    }
+    // A second SOA or CNAME for one name is an error or a replacement in one
+    // parse (hickory decides); pieces would keep both. Let one parse decide.
+    let mut singles = std::collections::HashSet::new();
+    for r in &all {
+        if matches!(r.1, RecordType::SOA | RecordType::CNAME) && !singles.insert((&r.0, r.1)) {
+            return None;
+        }
     }
     Some(all)
 }

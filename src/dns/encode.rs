@@ -9,9 +9,10 @@ use super::Rcode;
 use super::query::Query;
 use super::slow::ADVERTISED_UDP_PAYLOAD;
 
-/// Room kept for the OPT record we append: root name, type, class, TTL,
-/// RDLENGTH, and an Extended DNS Error option.
-const OPT_LEN: usize = 11 + 6;
+/// Room kept for the OPT record we append: root name, type, class, TTL, RDLENGTH.
+const OPT_LEN: usize = 11;
+/// And for an Extended DNS Error option in it.
+const EDE_LEN: usize = 6;
 
 const QR: u16 = 0x8000;
 const AA: u16 = 0x0400;
@@ -58,7 +59,11 @@ pub(super) fn encode(
     limit: usize,
 ) -> Option<Rcode> {
     let mut rcode = rcode;
-    let reserve = if q.edns.is_some() { OPT_LEN } else { 0 };
+    let reserve = match (&q.edns, s.ede) {
+        (None, _) => 0,
+        (Some(_), None) => OPT_LEN,
+        (Some(_), Some(_)) => OPT_LEN + EDE_LEN,
+    };
     let mut counts = [1u16, 0, 0, 0];
     let mut tc = false;
     {

@@ -20,7 +20,7 @@ pub(super) const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
 pub(super) const EDE_NOT_AUTHORITATIVE: u16 = 20;
 const EDE_NOT_SUPPORTED: u16 = 21;
 /// CNAME hops followed inside a zone before giving up (loops end here too).
-const MAX_CNAME_HOPS: usize = 8;
+pub(super) const MAX_CNAME_HOPS: usize = 8;
 
 /// Answers one DNS message. Writes the response into `out` (cleared first)
 /// and returns its rcode, or `None` when the message deserves no response.
@@ -370,12 +370,13 @@ fn add_addresses<'a>(view: &'a View, zone: &'a Zone, target: &'a Name, s: &mut S
     };
     for rtype in [RecordType::A, RecordType::AAAA] {
         // Nothing twice: an address already in the answer is not repeated.
-        let in_answer = |s: &Sections<'a>| {
+        let sent = |s: &Sections<'a>| {
             s.answer
                 .iter()
+                .chain(&s.additional)
                 .any(|rr| rr.rtype == rtype && rr.owner == owner)
         };
-        if in_answer(s) {
+        if sent(s) {
             continue;
         }
         match view.filter(owner, rtype) {

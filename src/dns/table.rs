@@ -85,7 +85,7 @@ struct Entry {
     /// Its length.
     key_len: u8,
     /// The zone that answers at this name.
-    zone: u16,
+    zone: u32,
     /// First of this name's bodies.
     first: u32,
     /// Number of bodies.
@@ -224,6 +224,19 @@ impl Table {
         let mut zones: Vec<&Zone> = view.zones.iter().map(|z| z.as_ref()).collect();
         zones.sort_by_key(|z| z.origin.to_ascii());
         let mut out = Vec::with_capacity(512);
+        // Zones inside other zones we serve, by parent: one walk up per zone.
+        let origins: std::collections::HashSet<&Name> = zones.iter().map(|z| &z.origin).collect();
+        let mut children_of: HashMap<&Name, Vec<&Name>> = HashMap::new();
+        for z in &zones {
+            let mut up = z.origin.clone();
+            while !up.is_root() {
+                up = up.base_name();
+                if let Some(parent) = origins.get(&up) {
+                    children_of.entry(*parent).or_default().push(&z.origin);
+                    break;
+                }
+            }
+        }
         for (zi, zone) in zones.iter().enumerate() {
             let frags = zone_frags(view, zone);
             let ns_targets: Vec<&Name> = zone
@@ -243,12 +256,8 @@ impl Table {
             t.zones.push(frags);
             // Per-zone facts, so the loop over (maybe millions of) names does
             // no name arithmetic for zones without delegations or wildcards.
-            let children: Vec<&Name> = view
-                .zones
-                .iter()
-                .map(|z| &z.origin)
-                .filter(|o| **o != zone.origin && zone.origin.zone_of(o))
-                .collect();
+            // Grandchildren sit inside children: skipping those covers them.
+            let children = children_of.get(&zone.origin).cloned().unwrap_or_default();
             let has_cuts = zone.nodes().any(|(_, n)| n.is_cut);
             let wildcard_parents: std::collections::HashSet<Name> = zone
                 .nodes()
@@ -280,16 +289,24 @@ impl Table {
                 let fallback = if general {
                     let mut types: Vec<RecordType> = node.rrsets.iter().map(|s| s.rtype).collect();
                     types.extend([RecordType::A, RecordType::AAAA, RecordType::DS]);
-                    types.extend(chain_types(zone, name));
+                    let chain = match node.get(RecordType::CNAME) {
+                        Some(_) => chain_types(zone, name),
+                        None => Some(Vec::new()),
+                    };
+                    types.extend(chain.iter().flatten());
                     types.sort_by_key(|t| u16::from(*t));
                     types.dedup();
                     for qtype in types {
                         let body = t.store(view, name, qtype, Kind::Full, &mut out);
                         t.bodies.push(body);
                     }
-                    // Any type that is none of the above answers alike.
+                    // Any type that is none of the above answers alike, when
+                    // the chain (if any) ends where types alone decide.
                     let absent = RecordType::Unknown(65_280);
-                    let body = t.store(view, name, absent, Kind::Full, &mut out);
+                    let body = match chain {
+                        Some(_) => t.store(view, name, absent, Kind::Full, &mut out),
+                        None => t.slow_body(absent),
+                    };
                     if body.kind == Kind::Slow {
                         Fallback::Slow
                     } else {
@@ -330,7 +347,7 @@ impl Table {
                 let entry = Entry {
                     key: key_at as u32,
                     key_len: key.len() as u8,
-                    zone: zi as u16,
+                    zone: zi as u32,
                     first,
                     count: (t.bodies.len() as u32 - first) as u16,
                     fallback,
@@ -362,21 +379,17 @@ impl Table {
         let rcode = slow::respond(view, &query, Transport::Tcp, 0, out);
         let touched = take_touched();
         let qend = query.len();
-        let slow = Body {
-            qtype: u16::from(qtype),
-            kind: Kind::Slow,
-            off: 0,
-            len: 0,
-            counts: [0; 3],
-            flags: 0,
-            free: false,
-        };
-        if touched || rcode.is_none() || out.len() < qend {
+        let slow = self.slow_body(qtype);
+        // SERVFAIL here means the answer outgrew even TCP: UDP would say TC.
+        if touched || !matches!(rcode, Some(Rcode::NoError | Rcode::NxDomain)) || out.len() < qend {
             return slow;
         }
         let count = |i: usize| u16::from_be_bytes([out[i], out[i + 1]]);
         let counts = [count(6), count(8), count(10)];
         let flags = u16::from_be_bytes([out[2], out[3]]) & (AA | 0x000F);
+        if kind == Kind::WithTail && flags != AA {
+            return slow;
+        }
         let body = match kind {
             Kind::WithTail => match answer_section_end(out, qend, counts[0]) {
                 Some(end) => &out[qend..end],
@@ -424,6 +437,19 @@ impl Table {
             counts: [rdatas.len() as u16, 0, 0],
             flags: AA,
             free: true,
+        }
+    }
+
+    /// A body that sends `qtype` to the general path.
+    fn slow_body(&self, qtype: RecordType) -> Body {
+        Body {
+            qtype: u16::from(qtype),
+            kind: Kind::Slow,
+            off: 0,
+            len: 0,
+            counts: [0; 3],
+            flags: 0,
+            free: false,
         }
     }
 
@@ -719,19 +745,23 @@ impl<'o> FragWriter<'o> {
     }
 }
 
-/// The types at the end of `name`'s in-zone CNAME chain.
-fn chain_types(zone: &Zone, name: &Name) -> Vec<RecordType> {
+/// The types at the end of `name`'s in-zone CNAME chain, or `None` when the
+/// answer there depends on more than the type (a target that only a
+/// wildcard covers, or a chain as long as the general path follows).
+fn chain_types(zone: &Zone, name: &Name) -> Option<Vec<RecordType>> {
     let mut at = name.clone();
-    for _ in 0..8 {
-        let Some(node) = zone.node(&at) else {
-            return Vec::new();
-        };
+    for _ in 0..=super::slow::MAX_CNAME_HOPS {
+        if !zone.origin.zone_of(&at) {
+            // The chain leaves the zone: the resolver takes it from there.
+            return Some(Vec::new());
+        }
+        let node = zone.node(&at)?;
         match node.get(RecordType::CNAME).and_then(|s| s.rdatas.first()) {
             Some(RData::CNAME(target)) => at = target.0.clone(),
-            _ => return node.rrsets.iter().map(|s| s.rtype).collect(),
+            _ => return Some(node.rrsets.iter().map(|s| s.rtype).collect()),
         }
     }
-    Vec::new()
+    None
 }
 
 /// A query for (`name`, `qtype`), class IN, no EDNS.

@@ -154,12 +154,17 @@ fn fast_path_answers_as_the_general_path() {
         www A 192.0.2.3\nwww A 192.0.2.4\nwww AAAA 2001:db8::3\nwww TXT \"w\"\n\
         checked A 192.0.2.10\nchecked A 192.0.2.11\nchecked TXT \"c\"\n\
         alias CNAME www\ntochecked CNAME checked\nout CNAME www.other.net.\ndangling CNAME nope\n\
-        *.wild A 192.0.2.5\n*.wild TXT \"w\"\n*.wild MX 10 mail\n*.cw CNAME www\nexists.wild TXT \"e\"\na.b.ent A 192.0.2.6\n\
+        *.wild A 192.0.2.5\n*.wild TXT \"w\"\n*.wild MX 10 mail\n*.cw CNAME www\ntowild CNAME foo.wild\nmxns MX 10 ns1\nexists.wild TXT \"e\"\na.b.ent A 192.0.2.6\n\
         sub NS ns.sub\nns.sub A 192.0.2.7\n_s._tcp SRV 0 0 80 www\n";
     let mut zone = zone.to_string();
     for i in 0..12 {
         zone.push_str(&format!("big TXT \"{i:0>120}\"\n"));
     }
+    // A chain one longer than the general path follows.
+    for i in 0..10 {
+        zone.push_str(&format!("c{i} CNAME c{}\n", i + 1));
+    }
+    zone.push_str("c10 TXT \"end\"\n");
     std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone");
     let config = dir.path().join("hale.toml");
     std::fs::write(
@@ -188,6 +193,10 @@ fn fast_path_answers_as_the_general_path() {
         "x.wild.example.com.",
         "Deep.X.wild.example.com.",
         "x.cw.example.com.",
+        "towild.example.com.",
+        "mxns.example.com.",
+        "c0.example.com.",
+        "c2.example.com.",
         "exists.wild.example.com.",
         "wild.example.com.",
         "ent.example.com.",
@@ -257,6 +266,9 @@ fn fast_path_answers_as_the_general_path() {
                         fs.sort();
                         ss.sort();
                         assert_eq!(fs, ss, "{what}");
+                        let mut unique = fs.clone();
+                        unique.dedup();
+                        assert_eq!(unique, fs, "no record twice in a section: {what}");
                     }
                     assert_eq!(f.edns.is_some(), s.edns.is_some(), "{what}");
                 }

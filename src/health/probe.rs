@@ -299,14 +299,28 @@ impl Prober {
     /// The request and its checks: `Ok(reason)` for a pass, `Err(reason)` for a failure.
     async fn exchange(&self) -> Result<String, String> {
         let sent = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut request = self
-            .client
-            .get(self.url.clone())
-            .header(HOST, self.host_header.clone());
-        if sent % PROBES_PER_CONNECTION == PROBES_PER_CONNECTION - 1 {
-            request = request.header(reqwest::header::CONNECTION, "close");
-        }
-        let mut response = request.send().await.map_err(|e| describe(&e))?;
+        let last_on_connection = sent % PROBES_PER_CONNECTION == PROBES_PER_CONNECTION - 1;
+        let request = || {
+            let request = self
+                .client
+                .get(self.url.clone())
+                .header(HOST, self.host_header.clone());
+            match last_on_connection {
+                true => request.header(reqwest::header::CONNECTION, "close"),
+                false => request,
+            }
+        };
+        let first = request().send().await;
+        let mut response = match first {
+            Ok(response) => response,
+            // A kept-alive connection the backend closed as we sent on it
+            // (its idle timeout met our interval) says nothing about the
+            // backend: GET is idempotent, so ask once more on a new one.
+            Err(e) if sent % PROBES_PER_CONNECTION != 0 && !e.is_timeout() && !e.is_connect() => {
+                request().send().await.map_err(|e| describe(&e))?
+            }
+            Err(e) => return Err(describe(&e)),
+        };
 
         let status = response.status().as_u16();
         let status_ok = match &self.expect_status {
