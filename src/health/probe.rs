@@ -316,7 +316,11 @@ impl Prober {
             // A kept-alive connection the backend closed as we sent on it
             // (its idle timeout met our interval) says nothing about the
             // backend: GET is idempotent, so ask once more on a new one.
-            Err(e) if sent % PROBES_PER_CONNECTION != 0 && !e.is_timeout() && !e.is_connect() => {
+            Err(e)
+                if !sent.is_multiple_of(PROBES_PER_CONNECTION)
+                    && !e.is_timeout()
+                    && !e.is_connect() =>
+            {
                 request().send().await.map_err(|e| describe(&e))?
             }
             Err(e) => return Err(describe(&e)),
