@@ -150,17 +150,8 @@ fn resolve<'a>(
                 let Some(ns) = cut.get(RecordType::NS) else {
                     return (Rcode::ServFail, false);
                 };
-                let owner = cut_name;
-                for rdata in &ns.rdatas {
-                    s.authority.push(Rr {
-                        owner,
-                        rtype: RecordType::NS,
-                        ttl: ns.ttl,
-                        rdata,
-                    });
-                }
+                push_ns(view, zone, cut_name, ns, s);
                 s.glue_required = true;
-                add_glue(view, zone, ns, s);
                 // A referral is not authoritative; after a CNAME the answer part still is.
                 return (Rcode::NoError, hop > 0);
             }
@@ -311,6 +302,18 @@ fn add_apex_ns<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
     let Some(ns) = apex.get(RecordType::NS) else {
         return;
     };
+    push_ns(view, zone, owner, ns, s);
+    s.authority_optional = true;
+}
+
+/// An NS set in the authority section, with its glue.
+fn push_ns<'a>(
+    view: &'a View,
+    zone: &'a Zone,
+    owner: &'a Name,
+    ns: &'a crate::zones::Rrset,
+    s: &mut Sections<'a>,
+) {
     for rdata in &ns.rdatas {
         s.authority.push(Rr {
             owner,
@@ -319,7 +322,6 @@ fn add_apex_ns<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
             rdata,
         });
     }
-    s.authority_optional = true;
     add_glue(view, zone, ns, s);
 }
 
