@@ -9,7 +9,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -158,10 +157,8 @@ pub struct Running {
     token: CancellationToken,
     /// Every task, for draining.
     tracker: TaskTracker,
-    /// Tells the UDP worker threads to stop.
-    stop_udp: Arc<AtomicBool>,
     /// The UDP worker threads.
-    udp_threads: Vec<std::thread::JoinHandle<()>>,
+    udp: udp::Workers,
 }
 
 /// Binds every socket, then starts serving `loaded`. Nothing is left bound on error.
@@ -235,8 +232,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         });
     }
 
-    let stop_udp = Arc::new(AtomicBool::new(false));
-    let udp_threads = udp::spawn(udp, &shared, &stop_udp).map_err(ServerError::Thread)?;
+    let udp = udp::spawn(udp, &shared).map_err(ServerError::Thread)?;
     let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
     for listener in tcp {
         tracker.spawn(serve_tcp(
@@ -262,8 +258,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         admin_addr,
         token,
         tracker,
-        stop_udp,
-        udp_threads,
+        udp,
     })
 }
 
@@ -450,15 +445,9 @@ impl Running {
     /// Stops accepting, lets in-flight work finish (bounded by a grace period), stops probing.
     pub async fn shutdown(self) {
         self.token.cancel();
-        self.stop_udp.store(true, Ordering::Relaxed);
         self.shared.health.shutdown();
-        let threads = self.udp_threads;
-        // Each worker notices the flag within its receive timeout.
-        let joined = tokio::task::spawn_blocking(move || {
-            for t in threads {
-                let _ = t.join();
-            }
-        });
+        let udp = self.udp;
+        let joined = tokio::task::spawn_blocking(move || udp.stop());
         self.tracker.close();
         if tokio::time::timeout(DRAIN_GRACE, self.tracker.wait())
             .await

@@ -15,7 +15,6 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{debug, warn};
@@ -27,8 +26,6 @@ use crate::dns::{self, Rcode, Transport};
 const BATCH: usize = 32;
 /// Largest query we read; longer ones arrive cut and are answered FORMERR or dropped.
 const MAX_QUERY: usize = 4096;
-/// How often a blocked worker looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// Binds `count` sockets sharing `addr` with `SO_REUSEPORT`; with port 0 they
 /// all get the port the first one got.
@@ -44,7 +41,6 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
         // Room for bursts while a worker is busy with a batch.
         let _ = socket.set_recv_buffer_size(4 << 20);
         let _ = socket.set_send_buffer_size(4 << 20);
-        socket.set_read_timeout(Some(STOP_POLL))?;
         socket.bind(&addr.into())?;
         let socket: UdpSocket = socket.into();
         addr = socket.local_addr()?;
@@ -53,23 +49,54 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
     Ok(sockets)
 }
 
-/// Starts one worker thread per socket; they stop when `stop` is set.
-pub fn spawn(
-    sockets: Vec<UdpSocket>,
-    shared: &Arc<Shared>,
-    stop: &Arc<AtomicBool>,
-) -> io::Result<Vec<JoinHandle<()>>> {
-    sockets
-        .into_iter()
+/// The running workers.
+pub struct Workers {
+    /// Set before waking the workers to make them return.
+    stop: Arc<AtomicBool>,
+    /// Each worker's socket, shared so `stop` can wake a blocked receive.
+    sockets: Vec<Arc<UdpSocket>>,
+    /// The threads.
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// Starts one worker thread per socket.
+pub fn spawn(sockets: Vec<UdpSocket>, shared: &Arc<Shared>) -> io::Result<Workers> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sockets: Vec<Arc<UdpSocket>> = sockets.into_iter().map(Arc::new).collect();
+    let threads = sockets
+        .iter()
         .enumerate()
         .map(|(i, socket)| {
-            let shared = shared.clone();
-            let stop = stop.clone();
+            let (socket, shared, stop) = (socket.clone(), shared.clone(), stop.clone());
             std::thread::Builder::new()
                 .name(format!("hale-udp-{i}"))
-                .spawn(move || serve(socket, &shared, &stop))
+                .spawn(move || serve(&socket, &shared, &stop))
         })
-        .collect()
+        .collect::<io::Result<_>>()?;
+    Ok(Workers {
+        stop,
+        sockets,
+        threads,
+    })
+}
+
+impl Workers {
+    /// Stops every worker and waits for it; blocking, so call it off the runtime.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Shutting a UDP socket down wakes a receive blocked on it (it returns
+        // at once from then on), so workers need no receive timeout, and no
+        // timer is armed per receive.
+        for socket in &self.sockets {
+            // SAFETY: shutdown on a descriptor we own; it only changes socket state.
+            unsafe {
+                libc::shutdown(socket.as_raw_fd(), libc::SHUT_RDWR);
+            }
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Per-batch counts, added to the shared metrics once per batch so workers
@@ -80,7 +107,7 @@ struct Tally {
     dropped: u64,
 }
 
-fn serve(socket: UdpSocket, shared: &Shared, stop: &AtomicBool) {
+fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
     let fd = socket.as_raw_fd();
     let mut rx = vec![[0u8; MAX_QUERY]; BATCH];
     let mut tx: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(1232)).collect();
