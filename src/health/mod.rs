@@ -267,6 +267,8 @@ impl Target {
             names = ?names,
             old = up_down(old),
             new = up_down(new),
+            // The same change at a glance for people reading the log.
+            change = if new { "down → up" } else { "up → down" },
             reason = %reason,
             "health changed"
         );
