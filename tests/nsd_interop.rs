@@ -16,7 +16,9 @@
 //! only the header (rcode, flags) is compared: what goes into a truncated
 //! reply is the server's choice. The test prints one table row per query and
 //! then every difference with both replies, and fails when there is any.
-//! Without NSD it fails and says how to install it: it never skips.
+//! Without NSD it says how to install it and skips, so that `cargo test` works
+//! on a machine with only the Rust toolchain; with `HALE_REQUIRE_NSD=1` (as
+//! `.ci/run` sets, after installing NSD) a missing NSD fails the test instead.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -45,6 +47,16 @@ fn nsd_binary() -> PathBuf {
         return debian.to_path_buf();
     }
     PathBuf::from("nsd")
+}
+
+/// Whether the NSD binary can be run at all.
+fn nsd_available() -> bool {
+    Command::new(nsd_binary())
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
 }
 
 /// The zone both servers load. SOA TTL 7200 above MINIMUM 300, so negative
@@ -748,6 +760,12 @@ async fn exchange(addr: SocketAddr, probe: &Probe) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hale_answers_every_query_as_nsd_does() {
+    if !nsd_available() {
+        let why = "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary";
+        assert!(std::env::var_os("HALE_REQUIRE_NSD").is_none(), "{why}");
+        eprintln!("skipping the NSD comparison: {why}");
+        return;
+    }
     let config = "[server]\nlisten = [\"127.0.0.1:0\"]\nzones = [\"zones/example.com.zone\"]\n";
     let included = included();
     let hale = Hale::start(
