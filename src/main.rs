@@ -63,10 +63,14 @@ fn check(path: &Path) -> ExitCode {
     match Loaded::load(path) {
         Ok(loaded) => {
             let names: usize = loaded.zones.iter().map(|z| z.nodes().count()).sum();
+            let mut origins: Vec<String> =
+                loaded.zones.iter().map(|z| z.origin.to_ascii()).collect();
+            origins.sort();
             println!(
-                "{}: ok: {} zone(s), {} name(s), {} checked name(s), {} target(s)",
+                "{}: ok: {} zone(s) ({}), {} name(s), {} checked name(s), {} target(s)",
                 path.display(),
                 loaded.zones.len(),
+                origins.join(", "),
                 names,
                 loaded.checks.len(),
                 loaded.checks.target_specs().len()
