@@ -32,10 +32,9 @@ use tokio::time::Instant;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, Record, RecordType};
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 
-use crate::support::{Ask, DEADLINE, Hale, decode, free_dns_port};
+use crate::support::{Ask, DEADLINE, Hale, decode, free_dns_port, tcp_exchange};
 
 /// The NSD binary: `$NSD` when set, else the Debian path, else `nsd` on PATH.
 fn nsd_binary() -> PathBuf {
@@ -295,22 +294,7 @@ async fn udp(addr: SocketAddr, query: &[u8]) -> Vec<u8> {
 
 /// TCP exchange with the 2-byte length prefix.
 async fn tcp(addr: SocketAddr, query: &[u8]) -> Vec<u8> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let mut framed = (query.len() as u16).to_be_bytes().to_vec();
-        framed.extend_from_slice(query);
-        stream.write_all(&framed).await?;
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await?;
-        let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
-    };
-    match tokio::time::timeout(Duration::from_secs(10), exchange).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => panic!("TCP exchange with {addr} failed: {e}"),
-        Err(_) => panic!("no TCP answer from {addr} within 10 s"),
-    }
+    tcp_exchange(addr, query).await
 }
 
 /// How one query travels.

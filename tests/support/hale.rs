@@ -167,22 +167,7 @@ impl Hale {
 
     /// Sends raw bytes over TCP with the 2-byte length prefix; returns the raw answer.
     pub async fn tcp_exchange(&self, query: &[u8]) -> Vec<u8> {
-        let exchange = async {
-            let mut stream = TcpStream::connect(self.dns).await?;
-            let mut framed = (query.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(query);
-            stream.write_all(&framed).await?;
-            let mut len = [0u8; 2];
-            stream.read_exact(&mut len).await?;
-            let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
-            stream.read_exact(&mut answer).await?;
-            Ok::<_, std::io::Error>(answer)
-        };
-        match tokio::time::timeout(TCP_EXCHANGE, exchange).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => panic!("TCP exchange with {} failed: {e}", self.dns),
-            Err(_) => panic!("no TCP answer from {} within {TCP_EXCHANGE:?}", self.dns),
-        }
+        tcp_exchange(self.dns, query).await
     }
 
     async fn client_socket(&self) -> UdpSocket {
@@ -266,4 +251,25 @@ fn checked(ask: &Ask, msg: Message) -> Message {
         "RA must be clear: {msg:?}"
     );
     msg
+}
+
+/// Sends raw bytes to `addr` over TCP with the 2-byte length prefix and
+/// returns the raw answer; panics on failure or after [`TCP_EXCHANGE`].
+pub async fn tcp_exchange(addr: SocketAddr, query: &[u8]) -> Vec<u8> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(query);
+        stream.write_all(&framed).await?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await?;
+        let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    match tokio::time::timeout(TCP_EXCHANGE, exchange).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => panic!("TCP exchange with {addr} failed: {e}"),
+        Err(_) => panic!("no TCP answer from {addr} within {TCP_EXCHANGE:?}"),
+    }
 }
