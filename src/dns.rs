@@ -49,6 +49,18 @@ pub enum Rcode {
     BadVers = 16,
 }
 
+impl Transport {
+    /// The largest response this transport may carry, given the client's
+    /// EDNS UDP size (RFC 6891 §6.2.5: at least 512, and our own cap).
+    fn limit(self, edns_udp_size: Option<u16>) -> usize {
+        match (self, edns_udp_size) {
+            (Transport::Tcp, _) => u16::MAX as usize,
+            (Transport::Udp, Some(size)) => size.clamp(512, slow::MAX_UDP_PAYLOAD) as usize,
+            (Transport::Udp, None) => 512,
+        }
+    }
+}
+
 /// Answers one DNS message. Writes the response into `out` (cleared first)
 /// and returns its rcode, or `None` when the message deserves no response.
 pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>) -> Option<Rcode> {

@@ -5,7 +5,7 @@
 //! leaves to the general path by returning `None`: it never answers
 //! differently, only faster.
 
-use super::slow::{ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE, MAX_UDP_PAYLOAD};
+use super::slow::{ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE};
 use super::table::{Answer, rcode_of};
 use super::{Rcode, Transport};
 use crate::view::View;
@@ -19,8 +19,8 @@ fn general_only(qtype: u16) -> bool {
     matches!(qtype, 41 | 251..=255)
 }
 
-/// Answers `msg` from the table into `out`, or returns `None` untouched-ish
-/// (the general path clears `out` first).
+/// Answers `msg` from the table into `out`, or returns `None` for the
+/// general path to answer (it clears `out` first).
 pub(super) fn respond(
     view: &View,
     msg: &[u8],
@@ -88,11 +88,7 @@ pub(super) fn respond(
         }
         None
     };
-    let limit = match (transport, edns) {
-        (Transport::Tcp, _) => u16::MAX as usize,
-        (Transport::Udp, Some((size, _))) => size.clamp(512, MAX_UDP_PAYLOAD) as usize,
-        (Transport::Udp, None) => 512,
-    };
+    let limit = transport.limit(edns.map(|(size, _)| size));
 
     let answer = view.table.answer(&view.live, &key[..k], qtype, rotation)?;
 

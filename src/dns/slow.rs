@@ -41,13 +41,7 @@ pub(super) fn respond(
             return Some(rcode);
         }
     };
-    let limit = match transport {
-        Transport::Tcp => u16::MAX as usize,
-        Transport::Udp => match query.edns {
-            Some(e) => e.udp_size.clamp(512, MAX_UDP_PAYLOAD) as usize,
-            None => 512,
-        },
-    };
+    let limit = transport.limit(query.edns.map(|e| e.udp_size));
 
     if let Some(edns) = query.edns
         && edns.version > 0
