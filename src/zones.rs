@@ -161,6 +161,9 @@ impl Node {
                 }
             }
             None => {
+                // A Vec's first push reserves room for four: most names have
+                // one RRset, and at a million names the slack is ~100 MB.
+                self.rrsets.reserve_exact(1);
                 self.rrsets.push(Rrset {
                     rtype,
                     ttl,
