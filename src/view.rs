@@ -157,16 +157,11 @@ impl Checks {
                 let mut targets = |set: Option<&crate::zones::Rrset>| {
                     set.map(|set| {
                         let list = set
-                            .rdatas
                             .iter()
                             .filter_map(|rdata| {
-                                let ip = match rdata {
-                                    RData::A(a) => std::net::IpAddr::V4(a.0),
-                                    RData::AAAA(a) => std::net::IpAddr::V6(a.0),
-                                    _ => return None,
-                                };
+                                let ip = rdata.ip()?;
                                 let key = checks.add_target(check, name, ip);
-                                Some((rdata.clone(), key))
+                                Some((rdata.to_rdata(), key))
                             })
                             .collect();
                         (set.ttl.min(check.ttl), list)

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -138,7 +139,107 @@ pub struct Rrset {
     /// The TTL answers carry: the smallest in the set (RFC 2181 §5.2).
     pub ttl: u32,
     /// The records' data, in file order.
-    pub rdatas: Vec<RData>,
+    rdatas: Rdatas,
+}
+
+/// An RRset's data. Addresses, the bulk of big zones, are kept as bare
+/// addresses: hickory's `RData` takes 184 bytes whatever it holds.
+#[derive(Clone, Debug)]
+enum Rdatas {
+    /// A records.
+    V4(Vec<Ipv4Addr>),
+    /// AAAA records.
+    V6(Vec<Ipv6Addr>),
+    /// Everything else.
+    Other(Vec<RData>),
+}
+
+/// One record's data, borrowed from an [`Rrset`] or a health-checked set.
+#[derive(Clone, Copy, Debug)]
+pub enum RdataRef<'a> {
+    /// An A record.
+    V4(Ipv4Addr),
+    /// An AAAA record.
+    V6(Ipv6Addr),
+    /// Any record.
+    Full(&'a RData),
+}
+
+impl RdataRef<'_> {
+    /// The address of an A or AAAA record.
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        match *self {
+            RdataRef::V4(ip) => Some(ip.into()),
+            RdataRef::V6(ip) => Some(ip.into()),
+            RdataRef::Full(RData::A(a)) => Some(a.0.into()),
+            RdataRef::Full(RData::AAAA(a)) => Some(a.0.into()),
+            RdataRef::Full(_) => None,
+        }
+    }
+
+    /// The data as hickory's type.
+    pub fn to_rdata(&self) -> RData {
+        match *self {
+            RdataRef::V4(ip) => RData::A(ip.into()),
+            RdataRef::V6(ip) => RData::AAAA(ip.into()),
+            RdataRef::Full(r) => r.clone(),
+        }
+    }
+}
+
+impl Rrset {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        match &self.rdatas {
+            Rdatas::V4(v) => v.len(),
+            Rdatas::V6(v) => v.len(),
+            Rdatas::Other(v) => v.len(),
+        }
+    }
+
+    /// True for an empty set (never stored).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The records' data, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = RdataRef<'_>> {
+        let (v4, v6, other) = match &self.rdatas {
+            Rdatas::V4(v) => (&v[..], &[][..], &[][..]),
+            Rdatas::V6(v) => (&[][..], &v[..], &[][..]),
+            Rdatas::Other(v) => (&[][..], &[][..], &v[..]),
+        };
+        v4.iter()
+            .map(|ip| RdataRef::V4(*ip))
+            .chain(v6.iter().map(|ip| RdataRef::V6(*ip)))
+            .chain(other.iter().map(RdataRef::Full))
+    }
+
+    /// The data of types other than A and AAAA (empty for those).
+    pub fn others(&self) -> &[RData] {
+        match &self.rdatas {
+            Rdatas::Other(v) => v,
+            _ => &[],
+        }
+    }
+
+    fn push(&mut self, rdata: RData) {
+        match (&mut self.rdatas, rdata) {
+            (Rdatas::V4(v), RData::A(a)) if !v.contains(&a.0) => v.push(a.0),
+            (Rdatas::V6(v), RData::AAAA(a)) if !v.contains(&a.0) => v.push(a.0),
+            (Rdatas::Other(v), r) if !v.contains(&r) => v.push(r),
+            _ => {}
+        }
+    }
+
+    fn new(rtype: RecordType, ttl: u32, rdata: RData) -> Rrset {
+        let rdatas = match rdata {
+            RData::A(a) => Rdatas::V4(vec![a.0]),
+            RData::AAAA(a) => Rdatas::V6(vec![a.0]),
+            other => Rdatas::Other(vec![other]),
+        };
+        Rrset { rtype, ttl, rdatas }
+    }
 }
 
 /// One owner name: its RRsets, or none for an empty non-terminal.
@@ -156,19 +257,13 @@ impl Node {
         match self.rrsets.iter_mut().find(|s| s.rtype == rtype) {
             Some(set) => {
                 set.ttl = set.ttl.min(ttl);
-                if !set.rdatas.contains(&rdata) {
-                    set.rdatas.push(rdata);
-                }
+                set.push(rdata);
             }
             None => {
                 // A Vec's first push reserves room for four: most names have
                 // one RRset, and at a million names the slack is ~100 MB.
                 self.rrsets.reserve_exact(1);
-                self.rrsets.push(Rrset {
-                    rtype,
-                    ttl,
-                    rdatas: vec![rdata],
-                });
+                self.rrsets.push(Rrset::new(rtype, ttl, rdata));
                 self.rrsets.sort_by_key(|s| u16::from(s.rtype));
             }
         }

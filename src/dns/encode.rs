@@ -2,12 +2,13 @@
 //! resolver, encoded with hickory-proto's encoder, truncated to the
 //! transport's limit (TC) with optional data dropped first.
 
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::Rcode;
 use super::query::Query;
 use super::slow::ADVERTISED_UDP_PAYLOAD;
+use crate::zones::RdataRef;
 
 /// Room kept for the OPT record we append: root name, type, class, TTL, RDLENGTH.
 const OPT_LEN: usize = 11;
@@ -28,7 +29,7 @@ pub(super) struct Rr<'a> {
     /// TTL to send.
     pub(super) ttl: u32,
     /// Record data.
-    pub(super) rdata: &'a RData,
+    pub(super) rdata: RdataRef<'a>,
 }
 
 /// The sections of a response, before encoding.
@@ -174,7 +175,12 @@ fn emit_rr(enc: &mut BinEncoder<'_>, rr: &Rr<'_>) -> bool {
     let Ok(place) = enc.place::<u16>() else {
         return false;
     };
-    if rr.rdata.emit(enc).is_err() {
+    let written = match rr.rdata {
+        RdataRef::V4(ip) => enc.emit_vec(&ip.octets()),
+        RdataRef::V6(ip) => enc.emit_vec(&ip.octets()),
+        RdataRef::Full(rdata) => rdata.emit(enc),
+    };
+    if written.is_err() {
         return false;
     }
     let len = enc.len_since_place(&place);

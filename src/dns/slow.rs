@@ -10,7 +10,7 @@ use super::encode::{Rr, Sections, encode};
 use super::query::{Malformed, parse, write_header_only};
 use super::{Rcode, Transport};
 use crate::view::{Filter, View};
-use crate::zones::{Node, Zone};
+use crate::zones::{Node, RdataRef, Zone};
 
 /// Largest UDP payload we answer with, whatever the client offers.
 pub(super) const MAX_UDP_PAYLOAD: u16 = 4096;
@@ -182,8 +182,8 @@ fn resolve<'a>(
                 .or_else(|| node.rrsets.first());
             let before = s.answer.len();
             if let Some(set) = chosen {
-                push_set(view, owner, key, set.rtype, set.ttl, &set.rdatas, s);
-                add_additional(view, zone, set.rtype, &set.rdatas, s);
+                push_set(view, owner, key, set.rtype, set.ttl, set.iter(), s);
+                add_additional(view, zone, set.rtype, set.others(), s);
             }
             if s.answer.len() == before {
                 negative(zone, s);
@@ -197,12 +197,11 @@ fn resolve<'a>(
                     let start = rotation;
                     let n = rdatas.len();
                     for i in 0..n {
-                        let rdata = &rdatas[(start + i) % n];
                         s.answer.push(Rr {
                             owner,
                             rtype: qtype,
                             ttl,
-                            rdata,
+                            rdata: RdataRef::Full(&rdatas[(start + i) % n]),
                         });
                     }
                     add_apex_ns(view, zone, s);
@@ -217,8 +216,8 @@ fn resolve<'a>(
         }
 
         if let Some(set) = node.get(qtype) {
-            push_set(view, owner, key, qtype, set.ttl, &set.rdatas, s);
-            add_additional(view, zone, qtype, &set.rdatas, s);
+            push_set(view, owner, key, qtype, set.ttl, set.iter(), s);
+            add_additional(view, zone, qtype, set.others(), s);
             if !(qtype == RecordType::NS && *owner == zone.origin) {
                 add_apex_ns(view, zone, s);
             }
@@ -226,13 +225,13 @@ fn resolve<'a>(
         }
 
         if let Some(cname) = node.get(RecordType::CNAME)
-            && let Some(rdata) = cname.rdatas.first()
+            && let Some(rdata) = cname.others().first()
         {
             s.answer.push(Rr {
                 owner,
                 rtype: RecordType::CNAME,
                 ttl: cname.ttl,
-                rdata,
+                rdata: RdataRef::Full(rdata),
             });
             let RData::CNAME(target) = rdata else {
                 return (Rcode::NoError, true);
@@ -259,7 +258,7 @@ fn push_set<'a>(
     key: &Name,
     rtype: RecordType,
     ttl: u32,
-    rdatas: &'a [RData],
+    rdatas: impl Iterator<Item = RdataRef<'a>>,
     s: &mut Sections<'a>,
 ) {
     match view.filter(key, rtype) {
@@ -269,7 +268,7 @@ fn push_set<'a>(
                     owner,
                     rtype,
                     ttl,
-                    rdata,
+                    rdata: RdataRef::Full(rdata),
                 });
             }
             return;
@@ -308,12 +307,12 @@ fn push_ns<'a>(
     ns: &'a crate::zones::Rrset,
     s: &mut Sections<'a>,
 ) {
-    for rdata in &ns.rdatas {
+    for rdata in ns.others() {
         s.authority.push(Rr {
             owner,
             rtype: RecordType::NS,
             ttl: ns.ttl,
-            rdata,
+            rdata: RdataRef::Full(rdata),
         });
     }
     add_glue(view, zone, ns, s);
@@ -325,7 +324,7 @@ fn negative<'a>(zone: &'a Zone, s: &mut Sections<'a>) {
         owner: &zone.origin,
         rtype: RecordType::SOA,
         ttl: zone.negative_ttl,
-        rdata: &zone.soa.data,
+        rdata: RdataRef::Full(&zone.soa.data),
     });
 }
 
@@ -350,7 +349,7 @@ fn add_additional<'a>(
 
 /// Glue for a referral: addresses of name servers inside this zone's data.
 fn add_glue<'a>(view: &'a View, zone: &'a Zone, ns: &'a crate::zones::Rrset, s: &mut Sections<'a>) {
-    for rdata in &ns.rdatas {
+    for rdata in ns.others() {
         if let RData::NS(target) = rdata {
             add_addresses(view, zone, &target.0, s);
         }
@@ -382,14 +381,14 @@ fn add_addresses<'a>(view: &'a View, zone: &'a Zone, target: &'a Name, s: &mut S
                         owner,
                         rtype,
                         ttl,
-                        rdata,
+                        rdata: RdataRef::Full(rdata),
                     });
                 }
             }
             Some(_) => {}
             None => {
                 if let Some(set) = node.get(rtype) {
-                    for rdata in &set.rdatas {
+                    for rdata in set.iter() {
                         s.additional.push(Rr {
                             owner,
                             rtype,

@@ -24,7 +24,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::{Rcode, Transport, slow};
 use crate::view::{Filter, View, take_touched};
-use crate::zones::{Zone, label_count};
+use crate::zones::{RdataRef, Rrset, Zone, label_count};
 
 /// `Entry::checked` when the name is not health-checked.
 const NOT_CHECKED: u32 = u32::MAX;
@@ -243,7 +243,7 @@ impl Table {
                 .node(&zone.origin)
                 .and_then(|apex| apex.get(RecordType::NS))
                 .map(|ns| {
-                    ns.rdatas
+                    ns.others()
                         .iter()
                         .filter_map(|r| match r {
                             RData::NS(n) => Some(&n.0),
@@ -328,7 +328,7 @@ impl Table {
                         // Addresses, the bulk of big zones, need no general path.
                         let body = match (kind, set.rtype) {
                             (Kind::WithTail, RecordType::A | RecordType::AAAA) => {
-                                t.store_addresses(set.rtype, set.ttl, &set.rdatas)
+                                t.store_addresses(set.rtype, set.ttl, set)
                             }
                             _ => t.store(view, name, set.rtype, kind, &mut out),
                         };
@@ -424,17 +424,19 @@ impl Table {
 
     /// An answer section of A or AAAA records owned by the question's name,
     /// exactly as the general path writes it.
-    fn store_addresses(&mut self, rtype: RecordType, ttl: u32, rdatas: &[RData]) -> Body {
+    fn store_addresses(&mut self, rtype: RecordType, ttl: u32, set: &Rrset) -> Body {
         let off = self.arena.len() as u32;
-        for rdata in rdatas {
-            answer_rr(&mut self.arena, rtype, ttl, rdata);
+        for rdata in set.iter() {
+            if let Some(ip) = rdata.ip() {
+                answer_rr(&mut self.arena, rtype, ttl, ip);
+            }
         }
         Body {
             qtype: u16::from(rtype),
             kind: Kind::WithTail,
             off,
             len: self.arena.len() as u32 - off,
-            counts: [rdatas.len() as u16, 0, 0],
+            counts: [set.len() as u16, 0, 0],
             flags: AA,
             free: true,
         }
@@ -591,12 +593,10 @@ impl Live {
                             .map(|start| {
                                 let mut bytes = Vec::with_capacity(rdatas.len() * 28);
                                 for i in 0..rdatas.len() {
-                                    answer_rr(
-                                        &mut bytes,
-                                        rtype,
-                                        ttl,
-                                        &rdatas[(start + i) % rdatas.len()],
-                                    );
+                                    let rdata = RdataRef::Full(&rdatas[(start + i) % rdatas.len()]);
+                                    if let Some(ip) = rdata.ip() {
+                                        answer_rr(&mut bytes, rtype, ttl, ip);
+                                    }
                                 }
                                 bytes.into_boxed_slice()
                             })
@@ -611,11 +611,17 @@ impl Live {
 }
 
 /// One A/AAAA record owned by the question's name (a pointer to offset 12).
-fn answer_rr(out: &mut Vec<u8>, rtype: RecordType, ttl: u32, rdata: &RData) {
-    let data: &[u8] = match rdata {
-        RData::A(a) => &a.0.octets(),
-        RData::AAAA(a) => &a.0.octets(),
-        _ => return,
+fn answer_rr(out: &mut Vec<u8>, rtype: RecordType, ttl: u32, ip: std::net::IpAddr) {
+    let (v4, v6);
+    let data: &[u8] = match ip {
+        std::net::IpAddr::V4(ip) => {
+            v4 = ip.octets();
+            &v4
+        }
+        std::net::IpAddr::V6(ip) => {
+            v6 = ip.octets();
+            &v6
+        }
     };
     out.extend_from_slice(&[0xC0, 0x0C]);
     out.extend_from_slice(&u16::from(rtype).to_be_bytes());
@@ -641,11 +647,11 @@ fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
         let apex = zone.node(&zone.origin)?;
         let ns = apex.get(RecordType::NS)?;
         let mut w = FragWriter::new(&zone.origin);
-        for rdata in &ns.rdatas {
+        for rdata in ns.others() {
             w.rr(&zone.origin, RecordType::NS, ns.ttl, rdata);
         }
         let mut glue = 0u16;
-        for rdata in &ns.rdatas {
+        for rdata in ns.others() {
             let RData::NS(target) = rdata else { continue };
             if !zone.origin.zone_of(&target.0) {
                 continue;
@@ -659,14 +665,14 @@ fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
                     return None;
                 }
                 if let Some(set) = node.get(rtype) {
-                    for rdata in &set.rdatas {
-                        w.rr(owner, rtype, set.ttl, rdata);
+                    for rdata in set.iter() {
+                        w.rr(owner, rtype, set.ttl, &rdata.to_rdata());
                         glue += 1;
                     }
                 }
             }
         }
-        Some(w.finish([ns.rdatas.len() as u16, glue]))
+        Some(w.finish([ns.len() as u16, glue]))
     })();
     ZoneFrags {
         origin_len,
@@ -756,7 +762,7 @@ fn chain_types(zone: &Zone, name: &Name) -> Option<Vec<RecordType>> {
             return Some(Vec::new());
         }
         let node = zone.node(&at)?;
-        match node.get(RecordType::CNAME).and_then(|s| s.rdatas.first()) {
+        match node.get(RecordType::CNAME).and_then(|s| s.others().first()) {
             Some(RData::CNAME(target)) => at = target.0.clone(),
             _ => return Some(node.rrsets.iter().map(|s| s.rtype).collect()),
         }
