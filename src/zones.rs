@@ -146,6 +146,10 @@ pub struct Rrset {
 /// addresses: hickory's `RData` takes 184 bytes whatever it holds.
 #[derive(Clone, Debug)]
 enum Rdatas {
+    /// One A record: most names have just one, and a Vec of one costs an allocation.
+    One4(Ipv4Addr),
+    /// One AAAA record.
+    One6(Ipv6Addr),
     /// A records.
     V4(Vec<Ipv4Addr>),
     /// AAAA records.
@@ -191,6 +195,7 @@ impl Rrset {
     /// Number of records.
     pub fn len(&self) -> usize {
         match &self.rdatas {
+            Rdatas::One4(_) | Rdatas::One6(_) => 1,
             Rdatas::V4(v) => v.len(),
             Rdatas::V6(v) => v.len(),
             Rdatas::Other(v) => v.len(),
@@ -205,6 +210,8 @@ impl Rrset {
     /// The records' data, in file order.
     pub fn iter(&self) -> impl Iterator<Item = RdataRef<'_>> {
         let (v4, v6, other) = match &self.rdatas {
+            Rdatas::One4(ip) => (std::slice::from_ref(ip), &[][..], &[][..]),
+            Rdatas::One6(ip) => (&[][..], std::slice::from_ref(ip), &[][..]),
             Rdatas::V4(v) => (&v[..], &[][..], &[][..]),
             Rdatas::V6(v) => (&[][..], &v[..], &[][..]),
             Rdatas::Other(v) => (&[][..], &[][..], &v[..]),
@@ -225,6 +232,12 @@ impl Rrset {
 
     fn push(&mut self, rdata: RData) {
         match (&mut self.rdatas, rdata) {
+            (Rdatas::One4(first), RData::A(a)) if *first != a.0 => {
+                self.rdatas = Rdatas::V4(vec![*first, a.0]);
+            }
+            (Rdatas::One6(first), RData::AAAA(a)) if *first != a.0 => {
+                self.rdatas = Rdatas::V6(vec![*first, a.0]);
+            }
             (Rdatas::V4(v), RData::A(a)) if !v.contains(&a.0) => v.push(a.0),
             (Rdatas::V6(v), RData::AAAA(a)) if !v.contains(&a.0) => v.push(a.0),
             (Rdatas::Other(v), r) if !v.contains(&r) => v.push(r),
@@ -234,8 +247,8 @@ impl Rrset {
 
     fn new(rtype: RecordType, ttl: u32, rdata: RData) -> Rrset {
         let rdatas = match rdata {
-            RData::A(a) => Rdatas::V4(vec![a.0]),
-            RData::AAAA(a) => Rdatas::V6(vec![a.0]),
+            RData::A(a) => Rdatas::One4(a.0),
+            RData::AAAA(a) => Rdatas::One6(a.0),
             other => Rdatas::Other(vec![other]),
         };
         Rrset { rtype, ttl, rdatas }
