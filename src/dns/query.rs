@@ -74,55 +74,7 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
     if qdcount != 1 || ancount != 0 || nscount != 0 {
         return Err(formerr);
     }
-    let mut d = BinDecoder::new(msg);
-    d.read_slice(12).map_err(|_| Malformed::Drop)?;
-    let qname = Name::read(&mut d).map_err(|_| formerr_of(id, flags))?;
-    let qtype = d
-        .read_u16()
-        .map_err(|_| formerr_of(id, flags))?
-        .unverified();
-    let qclass = d
-        .read_u16()
-        .map_err(|_| formerr_of(id, flags))?
-        .unverified();
-
-    let mut edns = None;
-    for _ in 0..arcount {
-        let name = Name::read(&mut d).map_err(|_| formerr_of(id, flags))?;
-        let mut fixed = || -> Result<(u16, u16, u32, u16), Malformed> {
-            let t = d
-                .read_u16()
-                .map_err(|_| formerr_of(id, flags))?
-                .unverified();
-            let c = d
-                .read_u16()
-                .map_err(|_| formerr_of(id, flags))?
-                .unverified();
-            let ttl = d
-                .read_u32()
-                .map_err(|_| formerr_of(id, flags))?
-                .unverified();
-            let len = d
-                .read_u16()
-                .map_err(|_| formerr_of(id, flags))?
-                .unverified();
-            d.read_slice(len as usize)
-                .map_err(|_| formerr_of(id, flags))?;
-            Ok((t, c, ttl, len))
-        };
-        let (rtype, class, ttl, _) = fixed()?;
-        if rtype == u16::from(RecordType::OPT) {
-            // RFC 6891 §6.1.1: one OPT, owned by the root.
-            if edns.is_some() || !name.is_root() {
-                return Err(formerr_of(id, flags));
-            }
-            edns = Some(Edns {
-                udp_size: class,
-                version: (ttl >> 16) as u8,
-                dnssec_ok: ttl & 0x8000 != 0,
-            });
-        }
-    }
+    let (qname, qtype, qclass, edns) = read_body(msg, arcount).ok_or(formerr)?;
     Ok(Query {
         id,
         flags,
@@ -133,12 +85,35 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
     })
 }
 
-fn formerr_of(id: u16, flags: u16) -> Malformed {
-    Malformed::Reply {
-        id,
-        flags,
-        rcode: Rcode::FormErr,
+/// The question and the OPT record after the header; `None` for anything
+/// malformed (cut short, pointer loops, two OPTs, an OPT not owned by the root).
+fn read_body(msg: &[u8], arcount: u16) -> Option<(Name, u16, u16, Option<Edns>)> {
+    let mut d = BinDecoder::new(msg);
+    d.read_slice(12).ok()?;
+    let qname = Name::read(&mut d).ok()?;
+    let qtype = d.read_u16().ok()?.unverified();
+    let qclass = d.read_u16().ok()?.unverified();
+    let mut edns = None;
+    for _ in 0..arcount {
+        let name = Name::read(&mut d).ok()?;
+        let rtype = d.read_u16().ok()?.unverified();
+        let class = d.read_u16().ok()?.unverified();
+        let ttl = d.read_u32().ok()?.unverified();
+        let len = d.read_u16().ok()?.unverified();
+        d.read_slice(len as usize).ok()?;
+        if rtype == u16::from(RecordType::OPT) {
+            // RFC 6891 §6.1.1: one OPT, owned by the root.
+            if edns.is_some() || !name.is_root() {
+                return None;
+            }
+            edns = Some(Edns {
+                udp_size: class,
+                version: (ttl >> 16) as u8,
+                dnssec_ok: ttl & 0x8000 != 0,
+            });
+        }
     }
+    Some((qname, qtype, qclass, edns))
 }
 
 /// A response with no question: for queries we could not read, and NOTIMP.
