@@ -120,15 +120,22 @@ async fn status_json(State(shared): State<Arc<Shared>>) -> Json<Status> {
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::IntoResponse {
     let targets = shared.health().targets();
-    let body = shared.metrics().render(targets.values().map(|t| {
-        let status = t.status();
-        (
-            t.key().to_string(),
-            t.key().ip.to_string(),
-            status.healthy,
-            status.last.map(|l| l.latency_ms / 1000.0),
-        )
-    }));
+    let body = shared.metrics().render(
+        targets.values().map(|t| {
+            let status = t.status();
+            (
+                t.key().to_string(),
+                t.key().ip.to_string(),
+                status.healthy,
+                status.last.map(|l| l.latency_ms / 1000.0),
+            )
+        }),
+        &[(
+            "tcp_connections",
+            "TCP connections open",
+            shared.tcp_connections() as i64,
+        )],
+    );
     (
         [(
             axum::http::header::CONTENT_TYPE,

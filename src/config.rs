@@ -26,6 +26,46 @@ pub struct Config {
     pub admin: Option<SocketAddr>,
     /// Health checks, in file order.
     pub checks: Vec<Check>,
+    /// Limits on DNS over TCP.
+    pub tcp: TcpLimits,
+    /// Response rate limiting over UDP; `None` when off.
+    pub rrl: Option<Rrl>,
+}
+
+/// Limits on DNS over TCP (RFC 7766 §6.2.3): how many connections, and how
+/// long one may idle or take to send a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// Concurrent connections; at the cap the longest-idle one is closed for a new one.
+    pub max_connections: usize,
+    /// How long a connection may wait for its next query.
+    pub idle_timeout: Duration,
+    /// How long one message may take to arrive once begun, or to be taken once written.
+    pub message_timeout: Duration,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            max_connections: 256,
+            idle_timeout: Duration::from_secs(10),
+            message_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Response rate limiting per client prefix, as NSD's and Knot's RRL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rrl {
+    /// Responses per second each prefix gets in full.
+    pub responses_per_second: u32,
+    /// Every `slip`-th limited response goes out truncated (TC), the rest are
+    /// dropped; 0 drops them all, 1 truncates them all.
+    pub slip: u32,
+    /// IPv4 clients are grouped by this prefix length.
+    pub ipv4_prefix: u8,
+    /// IPv6 clients are grouped by this prefix length.
+    pub ipv6_prefix: u8,
 }
 
 /// What a health-checked name answers when none of its addresses is healthy.
@@ -107,6 +147,7 @@ pub enum ConfigError {
 struct RawConfig {
     server: RawServer,
     admin: Option<RawAdmin>,
+    rrl: Option<Spanned<RawRrl>>,
     #[serde(default)]
     defaults: RawSettings,
     #[serde(default)]
@@ -120,6 +161,35 @@ struct RawServer {
     listen: Vec<SocketAddr>,
     zones: Spanned<RawZones>,
     workers: Option<Spanned<usize>>,
+    tcp_max_connections: Option<Spanned<usize>>,
+    #[serde(default, with = "humantime_serde")]
+    tcp_idle_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    tcp_message_timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRrl {
+    responses_per_second: u32,
+    #[serde(default = "default_slip")]
+    slip: u32,
+    #[serde(default = "default_ipv4_prefix")]
+    ipv4_prefix: u8,
+    #[serde(default = "default_ipv6_prefix")]
+    ipv6_prefix: u8,
+}
+
+fn default_slip() -> u32 {
+    2
+}
+
+fn default_ipv4_prefix() -> u8 {
+    24
+}
+
+fn default_ipv6_prefix() -> u8 {
+    56
 }
 
 #[derive(Deserialize)]
@@ -373,8 +443,58 @@ impl Config {
             Some(w) => *w.get_ref(),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let defaults = TcpLimits::default();
+        let tcp = TcpLimits {
+            max_connections: match raw.server.tcp_max_connections {
+                Some(m) if *m.get_ref() == 0 || *m.get_ref() > 65536 => {
+                    return Err(err(
+                        m.span().start,
+                        "tcp_max_connections must be between 1 and 65536".into(),
+                    ));
+                }
+                Some(m) => *m.get_ref(),
+                None => defaults.max_connections,
+            },
+            idle_timeout: raw.server.tcp_idle_timeout.unwrap_or(defaults.idle_timeout),
+            message_timeout: raw
+                .server
+                .tcp_message_timeout
+                .unwrap_or(defaults.message_timeout),
+        };
+        if tcp.idle_timeout.is_zero() || tcp.message_timeout.is_zero() {
+            return Err(err(
+                0,
+                "[server] tcp_idle_timeout and tcp_message_timeout must be greater than zero"
+                    .into(),
+            ));
+        }
+        let rrl = match raw.rrl {
+            Some(r) => {
+                let at = r.span().start;
+                let r = r.into_inner();
+                if r.ipv4_prefix == 0 || r.ipv4_prefix > 32 {
+                    return Err(err(at, "[rrl] ipv4_prefix must be between 1 and 32".into()));
+                }
+                if r.ipv6_prefix == 0 || r.ipv6_prefix > 128 {
+                    return Err(err(
+                        at,
+                        "[rrl] ipv6_prefix must be between 1 and 128".into(),
+                    ));
+                }
+                // 0 responses per second is how a config turns RRL off.
+                (r.responses_per_second > 0).then_some(Rrl {
+                    responses_per_second: r.responses_per_second,
+                    slip: r.slip,
+                    ipv4_prefix: r.ipv4_prefix,
+                    ipv6_prefix: r.ipv6_prefix,
+                })
+            }
+            None => None,
+        };
         Ok(Config {
             path: path.to_path_buf(),
+            tcp,
+            rrl,
             workers,
             listen: raw.server.listen,
             zone_files,

@@ -9,6 +9,8 @@
 //! | `hale_queries_dropped_total` | counter | `transport`: messages that got no response (runts, responses) |
 //! | `hale_responses_truncated_total` | counter | UDP answers sent with TC |
 //! | `hale_reloads_total` | counter | `result` (ok, error) |
+//! | `hale_tcp_connections` | gauge | TCP connections open |
+//! | `hale_tcp_closed_total` | counter | `reason`: connections hale closed (idle_timeout, message_timeout, evicted, refused) |
 //! | `hale_zones` | gauge | zones loaded |
 //! | `hale_target_up` | gauge | `target`, `address`: 1 healthy, 0 not |
 //! | `hale_target_probe_latency_seconds` | gauge | `target`, `address`: last probe's latency |
@@ -57,6 +59,35 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Why hale closed a TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpClose {
+    /// No query within the idle timeout.
+    IdleTimeout,
+    /// A message took longer than the message timeout to arrive or be taken.
+    MessageTimeout,
+    /// Closed, while idle, to make room for a new connection at the cap.
+    Evicted,
+    /// A new connection closed at once: the cap was reached and every connection was busy.
+    Refused,
+}
+
+impl TcpClose {
+    fn label(self) -> &'static str {
+        match self {
+            TcpClose::IdleTimeout => "idle_timeout",
+            TcpClose::MessageTimeout => "message_timeout",
+            TcpClose::Evicted => "evicted",
+            TcpClose::Refused => "refused",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TargetLabels {
     target: String,
     address: String,
@@ -76,6 +107,8 @@ pub struct Metrics {
     reloads: Family<ResultLabels, Counter>,
     /// `hale_zones`.
     zones: Gauge,
+    /// `hale_tcp_closed_total`.
+    tcp_closed: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -116,6 +149,13 @@ impl Metrics {
         let zones = Gauge::default();
         registry.register("zones", "Zones loaded", zones.clone());
 
+        let tcp_closed = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "tcp_closed",
+            "TCP connections hale closed, by reason",
+            tcp_closed.clone(),
+        );
+
         let transports = ["udp", "tcp"];
         let queries = transports.map(|transport| {
             RCODES.map(|rcode| {
@@ -136,6 +176,7 @@ impl Metrics {
             truncated,
             reloads,
             zones,
+            tcp_closed,
         }
     }
 
@@ -180,18 +221,34 @@ impl Metrics {
         self.reloads.get_or_create(&ResultLabels { result }).inc();
     }
 
+    /// Counts a TCP connection hale closed.
+    pub fn tcp_closed(&self, why: TcpClose) {
+        self.tcp_closed
+            .get_or_create(&ReasonLabels {
+                reason: why.label(),
+            })
+            .inc();
+    }
+
     /// Sets the number of loaded zones.
     pub fn set_zones(&self, n: usize) {
         self.zones.set(n as i64);
     }
 
     /// Renders the OpenMetrics text, with target gauges from `targets`
-    /// (target, address, healthy, last latency in seconds).
+    /// (target, address, healthy, last latency in seconds) and `gauges`
+    /// (name, help, value) read at scrape time.
     pub fn render(
         &self,
         targets: impl Iterator<Item = (String, String, bool, Option<f64>)>,
+        gauges: &[(&'static str, &'static str, i64)],
     ) -> String {
         let mut scrape = Registry::with_prefix("hale");
+        for &(name, help, value) in gauges {
+            let gauge = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+            gauge.set(value);
+            scrape.register(name, help, gauge);
+        }
         let up = Family::<TargetLabels, Gauge>::default();
         let latency = Family::<TargetLabels, Gauge<f64, AtomicU64>>::default();
         for (target, address, healthy, last) in targets {

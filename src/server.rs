@@ -13,27 +13,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, error, info, warn};
+use tracing::{error, info, warn};
 
-use crate::dns::{self, Transport};
-
+mod tcp;
 mod udp;
 use crate::health::Health;
 use crate::load::{LoadError, Loaded};
 use crate::view::View;
 
-/// How long an idle TCP connection is kept open (RFC 7766 §6.2.3).
-const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one TCP message may take to arrive once its length is read, or
-/// to be taken by the client once written.
-const TCP_MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Concurrent TCP connections; further ones wait in the kernel's backlog.
-const MAX_TCP_CONNECTIONS: usize = 512;
 /// How long shutdown waits for in-flight work.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
@@ -70,6 +60,8 @@ pub struct Shared {
     metrics: crate::metrics::Metrics,
     /// The config file, read again on reload.
     config_path: PathBuf,
+    /// Open TCP connections and their cap.
+    tcp: Arc<tcp::Connections>,
 }
 
 impl Shared {
@@ -89,6 +81,11 @@ impl Shared {
     /// The metrics registry.
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.metrics
+    }
+
+    /// TCP connections open right now.
+    pub fn tcp_connections(&self) -> usize {
+        self.tcp.open()
     }
 
     /// The view queries are answered from right now.
@@ -126,6 +123,7 @@ impl Shared {
         if new.config.listen != loaded.config.listen || new.config.admin != loaded.config.admin {
             warn!("listen addresses changed; they take effect after a restart");
         }
+        self.tcp.set_limits(new.config.tcp);
         let targets = self.health.reconcile(new.checks.target_specs());
         self.view.store(Arc::new(new.checks.view_with(
             new.zones.clone(),
@@ -205,7 +203,9 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     );
     let metrics = crate::metrics::Metrics::new();
     metrics.set_zones(loaded.zones.len());
+    tcp::raise_fd_limit();
     let shared = Arc::new(Shared {
+        tcp: Arc::new(tcp::Connections::new(loaded.config.tcp)),
         metrics,
         view: ArcSwap::from_pointee(view),
         loaded: Mutex::new(Arc::new(loaded)),
@@ -233,14 +233,13 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     }
 
     let udp = udp::spawn(udp, &shared).map_err(ServerError::Thread)?;
-    let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
     for listener in tcp {
-        tracker.spawn(serve_tcp(
+        tracker.spawn(tcp::serve(
             listener,
             shared.clone(),
+            shared.tcp.clone(),
             token.clone(),
             tracker.clone(),
-            connections.clone(),
         ));
     }
     if let Some(listener) = admin_listener {
@@ -305,112 +304,6 @@ fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     TcpListener::from_std(listener)
-}
-
-async fn serve_tcp(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    token: CancellationToken,
-    tracker: TaskTracker,
-    connections: Arc<Semaphore>,
-) {
-    loop {
-        let permit = tokio::select! {
-            _ = token.cancelled() => return,
-            p = connections.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            _ = token.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok(r) => r,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    warn!(error = %e, "tcp accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let shared = shared.clone();
-        let token = token.clone();
-        tracker.spawn(async move {
-            if let Err(e) = serve_connection(stream, &shared, &token).await {
-                debug!(%peer, error = %e, "tcp connection ended");
-            }
-            drop(permit);
-        });
-    }
-}
-
-/// Answers length-prefixed queries in order until the peer closes, idles out,
-/// or shutdown begins (the message being answered is finished first).
-async fn serve_connection(
-    mut stream: TcpStream,
-    shared: &Shared,
-    token: &CancellationToken,
-) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let (reader, mut writer) = stream.split();
-    // Pipelined queries arrive several to a segment: read them from one buffer.
-    let mut reader = tokio::io::BufReader::with_capacity(16 * 1024, reader);
-    let mut buf = vec![0u8; 65535];
-    // Length-prefixed responses, sent with one write per burst of queries.
-    let mut framed = Vec::with_capacity(16 * 1024);
-    let mut out = Vec::with_capacity(4096);
-    loop {
-        let mut len = [0u8; 2];
-        tokio::select! {
-            _ = token.cancelled() => return Ok(()),
-            r = tokio::time::timeout(TCP_IDLE_TIMEOUT, reader.read_exact(&mut len)) => match r {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(()),
-            },
-        }
-        framed.clear();
-        let view = shared.view();
-        loop {
-            let size = u16::from_be_bytes(len) as usize;
-            let msg = &mut buf[..size];
-            match tokio::time::timeout(TCP_MESSAGE_TIMEOUT, reader.read_exact(msg)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(()),
-            }
-            match dns::respond(&view, msg, Transport::Tcp, &mut out) {
-                Some(rcode) => {
-                    shared.metrics.answered(Transport::Tcp, rcode, &out);
-                    framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-                    framed.extend_from_slice(&out);
-                }
-                None => shared.metrics.dropped(Transport::Tcp),
-            }
-            // Answer every query already received before writing (RFC 7766
-            // §6.2.1.1 pipelining), but never hold answers for ones to come.
-            let buffered = reader.buffer();
-            let whole = buffered.len() >= 2
-                && buffered.len() >= 2 + u16::from_be_bytes([buffered[0], buffered[1]]) as usize;
-            if !whole || framed.len() > 60 * 1024 {
-                break;
-            }
-            if reader.read_exact(&mut len).await.is_err() {
-                break;
-            }
-        }
-        drop(view);
-        // A client that stops reading must not hold its connection slot for ever.
-        tokio::select! {
-            _ = token.cancelled() => return Ok(()),
-            written = tokio::time::timeout(TCP_MESSAGE_TIMEOUT, writer.write_all(&framed)) => match written {
-                Ok(result) => result?,
-                Err(_) => return Ok(()),
-            },
-        }
-    }
 }
 
 impl Running {

@@ -18,3 +18,5 @@ mod errors;
 mod binary;
 // hale and NSD answer the same zone identically.
 mod nsd_interop;
+// DNS over TCP under pressure: connection cap, idle and message deadlines.
+mod tcp;

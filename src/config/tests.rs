@@ -115,3 +115,37 @@ fn zones_may_name_one_file() {
         "{e}"
     );
 }
+
+#[test]
+fn tcp_limits_and_rrl() {
+    let c = parse(SERVER).expect("valid");
+    assert_eq!(c.tcp, TcpLimits::default());
+    assert_eq!(c.tcp.max_connections, 256);
+    assert_eq!(c.rrl, None, "RRL is off by default");
+    let text = format!(
+        "{SERVER}tcp_max_connections = 10\ntcp_idle_timeout = \"3s\"\n\
+         [rrl]\nresponses_per_second = 20\n"
+    );
+    let c = parse(&text).expect("valid");
+    assert_eq!(c.tcp.max_connections, 10);
+    assert_eq!(c.tcp.idle_timeout, Duration::from_secs(3));
+    assert_eq!(
+        c.rrl,
+        Some(Rrl {
+            responses_per_second: 20,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56
+        })
+    );
+    let off = parse(&format!("{SERVER}[rrl]\nresponses_per_second = 0\n")).expect("valid");
+    assert_eq!(off.rrl, None);
+    assert!(err(&format!("{SERVER}tcp_max_connections = 0\n")).contains(":4: tcp_max_connections"));
+    assert!(
+        err(&format!(
+            "{SERVER}[rrl]\nresponses_per_second = 5\nipv4_prefix = 33\n"
+        ))
+        .contains("ipv4_prefix")
+    );
+    assert!(err(&format!("{SERVER}[rrl]\nslip = 2\n")).contains("responses_per_second"));
+}

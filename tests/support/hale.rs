@@ -171,9 +171,13 @@ impl Hale {
     }
 
     async fn client_socket(&self) -> UdpSocket {
-        let socket = UdpSocket::bind("127.0.0.1:0")
-            .await
-            .expect("bind udp client");
+        self.client_socket_from("127.0.0.1").await
+    }
+
+    /// A UDP socket bound to `ip` (any port) and connected to hale: a client
+    /// with its own source address.
+    pub async fn client_socket_from(&self, ip: &str) -> UdpSocket {
+        let socket = UdpSocket::bind((ip, 0)).await.expect("bind udp client");
         socket.connect(self.dns).await.expect("connect udp client");
         socket
     }
@@ -191,6 +195,25 @@ impl Hale {
         (status, response.text().await.expect("admin body"))
     }
 
+    /// The value of the metric sample `series` (name with its labels exactly
+    /// as rendered, e.g. `hale_tcp_connections`); panics when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let body = self.metrics_text().await;
+        sample(&body, series).unwrap_or_else(|| panic!("no {series} in /metrics:\n{body}"))
+    }
+
+    /// A counter sample such as `hale_tcp_closed_total{reason="evicted"}`:
+    /// labelled counters appear once first counted, so absent means 0.
+    pub async fn counter(&self, series: &str) -> f64 {
+        sample(&self.metrics_text().await, series).unwrap_or(0.0)
+    }
+
+    async fn metrics_text(&self) -> String {
+        let (code, body) = self.admin_get("/metrics").await;
+        assert_eq!(code, 200, "/metrics answered {code}: {body}");
+        body
+    }
+
     /// The `/status` document.
     pub async fn status(&self) -> serde_json::Value {
         let (code, body) = self.admin_get("/status").await;
@@ -204,6 +227,13 @@ impl Hale {
         find_target(&status, name, address)
             .unwrap_or_else(|| panic!("no target {address} of {name} in /status: {status:#}"))
     }
+}
+
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == series).then(|| value.parse::<f64>().ok())?
+    })
 }
 
 /// The `/status` entry of the target behind `address` of checked `name`.

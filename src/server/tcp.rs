@@ -1,0 +1,276 @@
+//! Owns DNS over TCP (RFC 7766): the accept loop, the register of open
+//! connections with its cap, and one task per connection answering
+//! length-prefixed queries in order.
+//!
+//! At the cap a new connection closes the one that has been idle longest
+//! (RFC 7766 §6.2.3 lets a server under pressure close idle connections), so
+//! thousands of idle clients never keep a fresh query from being answered;
+//! only when every open connection is busy is the new one closed instead.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, warn};
+
+use super::Shared;
+use crate::config::TcpLimits;
+use crate::dns::{self, Transport};
+use crate::metrics::TcpClose;
+
+/// The open connections and the limits new ones are admitted under.
+pub(super) struct Connections {
+    /// Locked on accept and on close only, never per query.
+    register: Mutex<Register>,
+    /// Origin of the idle clocks.
+    epoch: Instant,
+}
+
+struct Register {
+    limits: TcpLimits,
+    next_id: u64,
+    open: HashMap<u64, Arc<Conn>>,
+}
+
+/// What the register knows of one connection.
+struct Conn {
+    /// Reading, answering or writing a message: not to be evicted.
+    busy: AtomicBool,
+    /// When the connection last finished a message (ms since `epoch`).
+    idle_since: AtomicU64,
+    /// Cancelled to evict the connection.
+    close: CancellationToken,
+}
+
+/// Removes its connection from the register when the connection's task ends.
+struct Admitted {
+    connections: Arc<Connections>,
+    id: u64,
+    conn: Arc<Conn>,
+    limits: TcpLimits,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut register = self.connections.lock();
+        register.open.remove(&self.id);
+    }
+}
+
+impl Connections {
+    pub(super) fn new(limits: TcpLimits) -> Connections {
+        Connections {
+            register: Mutex::new(Register {
+                limits,
+                next_id: 0,
+                open: HashMap::new(),
+            }),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Applies reloaded limits to connections admitted from now on.
+    pub(super) fn set_limits(&self, limits: TcpLimits) {
+        self.lock().limits = limits;
+    }
+
+    /// Connections open right now.
+    pub(super) fn open(&self) -> usize {
+        self.lock().open.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Register> {
+        match self.register.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Registers a new connection, closing the longest-idle one at the cap;
+    /// `Err` when every open connection is busy.
+    fn admit(self: &Arc<Self>, shared: &Shared) -> Result<Admitted, ()> {
+        let mut register = self.lock();
+        if register.open.len() >= register.limits.max_connections {
+            let victim = register
+                .open
+                .iter()
+                .filter(|(_, c)| !c.busy.load(Ordering::Relaxed))
+                .min_by_key(|(_, c)| c.idle_since.load(Ordering::Relaxed))
+                .map(|(&id, _)| id);
+            let Some(victim) = victim.and_then(|id| register.open.remove(&id)) else {
+                shared.metrics().tcp_closed(TcpClose::Refused);
+                return Err(());
+            };
+            victim.close.cancel();
+            shared.metrics().tcp_closed(TcpClose::Evicted);
+        }
+        let id = register.next_id;
+        register.next_id += 1;
+        let conn = Arc::new(Conn {
+            busy: AtomicBool::new(false),
+            idle_since: AtomicU64::new(self.now_ms()),
+            close: CancellationToken::new(),
+        });
+        register.open.insert(id, conn.clone());
+        Ok(Admitted {
+            connections: self.clone(),
+            id,
+            conn,
+            limits: register.limits,
+        })
+    }
+}
+
+/// Accepts connections on `listener` until `token` is cancelled.
+pub(super) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    connections: Arc<Connections>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = token.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(error = %e, "tcp accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(admitted) = connections.admit(&shared) else {
+            debug!(%peer, "tcp connection refused: every connection is busy");
+            continue;
+        };
+        let shared = shared.clone();
+        let token = token.clone();
+        tracker.spawn(async move {
+            let reason = serve_connection(stream, peer, &shared, &token, &admitted).await;
+            if let Some(reason) = reason {
+                shared.metrics().tcp_closed(reason);
+            }
+            drop(admitted);
+        });
+    }
+}
+
+/// Answers length-prefixed queries in order until the peer closes, idles out,
+/// is evicted, or shutdown begins (the message being answered is finished
+/// first). Returns why hale closed it, if hale did.
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    token: &CancellationToken,
+    admitted: &Admitted,
+) -> Option<TcpClose> {
+    let limits = admitted.limits;
+    let conn = &admitted.conn;
+    let _ = stream.set_nodelay(true);
+    let (reader, mut writer) = stream.split();
+    // Pipelined queries arrive several to a segment: read them from one buffer.
+    let mut reader = tokio::io::BufReader::with_capacity(16 * 1024, reader);
+    let mut buf = vec![0u8; 65535];
+    // Length-prefixed responses, sent with one write per burst of queries.
+    let mut framed = Vec::with_capacity(16 * 1024);
+    let mut out = Vec::with_capacity(4096);
+    let ended = |e: std::io::Error| {
+        debug!(%peer, error = %e, "tcp connection ended");
+        None
+    };
+    loop {
+        let mut len = [0u8; 2];
+        tokio::select! {
+            _ = token.cancelled() => return None,
+            _ = conn.close.cancelled() => return None,
+            r = tokio::time::timeout(limits.idle_timeout, reader.read_exact(&mut len)) => match r {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+                Ok(Err(e)) => return ended(e),
+                Err(_) => return Some(TcpClose::IdleTimeout),
+            },
+        }
+        conn.busy.store(true, Ordering::Relaxed);
+        framed.clear();
+        let view = shared.view();
+        loop {
+            let size = u16::from_be_bytes(len) as usize;
+            let msg = &mut buf[..size];
+            // The whole message, however it trickles in, within one deadline.
+            match tokio::time::timeout(limits.message_timeout, reader.read_exact(msg)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return ended(e),
+                Err(_) => return Some(TcpClose::MessageTimeout),
+            }
+            match dns::respond(&view, msg, Transport::Tcp, &mut out) {
+                Some(rcode) => {
+                    shared.metrics().answered(Transport::Tcp, rcode, &out);
+                    framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
+                    framed.extend_from_slice(&out);
+                }
+                None => shared.metrics().dropped(Transport::Tcp),
+            }
+            // Answer every query already received before writing (RFC 7766
+            // §6.2.1.1 pipelining), but never hold answers for ones to come.
+            let buffered = reader.buffer();
+            let whole = buffered.len() >= 2
+                && buffered.len() >= 2 + u16::from_be_bytes([buffered[0], buffered[1]]) as usize;
+            if !whole || framed.len() > 60 * 1024 {
+                break;
+            }
+            if reader.read_exact(&mut len).await.is_err() {
+                break;
+            }
+        }
+        drop(view);
+        // A client that stops reading must not hold its connection slot for ever.
+        tokio::select! {
+            _ = token.cancelled() => return None,
+            written = tokio::time::timeout(limits.message_timeout, writer.write_all(&framed)) => match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return ended(e),
+                Err(_) => return Some(TcpClose::MessageTimeout),
+            },
+        }
+        conn.idle_since
+            .store(admitted.connections.now_ms(), Ordering::Relaxed);
+        conn.busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, as NSD and Knot do,
+/// so the TCP cap and not the default 1024 decides how many clients fit.
+pub(super) fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+                debug!("cannot raise the open-file limit");
+            }
+        }
+    }
+}
