@@ -18,6 +18,7 @@
 //! - [`server`]: wiring: sockets, signals, reload, shutdown.
 //! - [`admin`]: the HTTP admin listener.
 //! - [`metrics`]: Prometheus counters and gauges served by admin.
+//! - [`rrl`]: response rate limiting per client prefix for UDP.
 
 pub mod admin;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod dns;
 pub mod health;
 pub mod load;
 pub mod metrics;
+pub mod rrl;
 pub mod server;
 pub mod view;
 pub mod zones;

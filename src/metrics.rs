@@ -9,6 +9,7 @@
 //! | `hale_queries_dropped_total` | counter | `transport`: messages that got no response (runts, responses) |
 //! | `hale_responses_truncated_total` | counter | UDP answers sent with TC |
 //! | `hale_reloads_total` | counter | `result` (ok, error) |
+//! | `hale_rrl_limited_total` | counter | `action` (slipped, dropped): UDP responses RRL truncated or dropped |
 //! | `hale_tcp_connections` | gauge | TCP connections open |
 //! | `hale_tcp_closed_total` | counter | `reason`: connections hale closed (idle_timeout, message_timeout, evicted, refused) |
 //! | `hale_zones` | gauge | zones loaded |
@@ -56,6 +57,11 @@ struct TransportLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -109,6 +115,8 @@ pub struct Metrics {
     zones: Gauge,
     /// `hale_tcp_closed_total`.
     tcp_closed: Family<ReasonLabels, Counter>,
+    /// `hale_rrl_limited_total`: slipped, dropped.
+    rrl: [Counter; 2],
 }
 
 impl Default for Metrics {
@@ -156,6 +164,15 @@ impl Metrics {
             tcp_closed.clone(),
         );
 
+        let rrl_family = Family::<ActionLabels, Counter>::default();
+        registry.register(
+            "rrl_limited",
+            "UDP responses over the rate limit, by what was done with them",
+            rrl_family.clone(),
+        );
+        let rrl = ["slipped", "dropped"]
+            .map(|action| rrl_family.get_or_create(&ActionLabels { action }).clone());
+
         let transports = ["udp", "tcp"];
         let queries = transports.map(|transport| {
             RCODES.map(|rcode| {
@@ -177,6 +194,7 @@ impl Metrics {
             reloads,
             zones,
             tcp_closed,
+            rrl,
         }
     }
 
@@ -219,6 +237,16 @@ impl Metrics {
     pub fn reload(&self, ok: bool) {
         let result = if ok { "ok" } else { "error" };
         self.reloads.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Counts responses rate limiting truncated (slipped) or dropped.
+    pub fn rrl_limited(&self, slipped: u64, dropped: u64) {
+        if slipped > 0 {
+            self.rrl[0].inc_by(slipped);
+        }
+        if dropped > 0 {
+            self.rrl[1].inc_by(dropped);
+        }
     }
 
     /// Counts a TCP connection hale closed.

@@ -62,6 +62,10 @@ pub struct Shared {
     config_path: PathBuf,
     /// Open TCP connections and their cap.
     tcp: Arc<tcp::Connections>,
+    /// Response rate limiting for UDP.
+    rrl: crate::rrl::Limiter,
+    /// When the server started: the clock rate limiting counts seconds on.
+    started: tokio::time::Instant,
 }
 
 impl Shared {
@@ -124,6 +128,7 @@ impl Shared {
             warn!("listen addresses changed; they take effect after a restart");
         }
         self.tcp.set_limits(new.config.tcp);
+        self.rrl.set(new.config.rrl);
         let targets = self.health.reconcile(new.checks.target_specs());
         self.view.store(Arc::new(new.checks.view_with(
             new.zones.clone(),
@@ -206,6 +211,8 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     tcp::raise_fd_limit();
     let shared = Arc::new(Shared {
         tcp: Arc::new(tcp::Connections::new(loaded.config.tcp)),
+        rrl: crate::rrl::Limiter::new(loaded.config.rrl),
+        started: tokio::time::Instant::now(),
         metrics,
         view: ArcSwap::from_pointee(view),
         loaded: Mutex::new(Arc::new(loaded)),

@@ -20,3 +20,5 @@ mod binary;
 mod nsd_interop;
 // DNS over TCP under pressure: connection cap, idle and message deadlines.
 mod tcp;
+// Response rate limiting per client prefix.
+mod rrl;

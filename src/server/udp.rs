@@ -10,7 +10,7 @@
 
 use std::io;
 use std::mem::{MaybeUninit, size_of, zeroed};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 
 use super::Shared;
 use crate::dns::{self, Rcode, Transport};
+use crate::rrl::Verdict;
 
 /// Datagrams moved per syscall.
 const BATCH: usize = 32;
@@ -105,6 +106,9 @@ impl Workers {
 struct Tally {
     answered: Vec<(Rcode, bool)>,
     dropped: u64,
+    /// Responses rate limiting truncated and dropped.
+    slipped: u64,
+    limited: u64,
 }
 
 fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
@@ -160,6 +164,11 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
         let n = n as usize;
 
         let view = shared.view();
+        // Rate limiting counts per second; one clock read per batch.
+        let second = shared
+            .rrl
+            .enabled()
+            .then(|| shared.started.elapsed().as_secs());
         tx_iov.clear();
         tx_hdr.clear();
         answered.clear();
@@ -174,6 +183,19 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
             let out = &mut tx[i];
             match dns::respond(&view, &rx[i][..len], Transport::Udp, out) {
                 Some(rcode) => {
+                    if let (Some(second), Some(client)) = (second, peer_ip(&peers[i])) {
+                        match shared.rrl.check(client, second) {
+                            Verdict::Send => {}
+                            Verdict::Slip => {
+                                crate::rrl::truncate(out);
+                                tally.slipped += 1;
+                            }
+                            Verdict::Drop => {
+                                tally.limited += 1;
+                                continue;
+                            }
+                        }
+                    }
                     tally
                         .answered
                         .push((rcode, out.get(2).is_some_and(|b| b & 0x02 != 0)));
@@ -200,8 +222,13 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
         shared
             .metrics()
             .tally(Transport::Udp, &tally.answered, tally.dropped);
+        if tally.slipped + tally.limited > 0 {
+            shared.metrics().rrl_limited(tally.slipped, tally.limited);
+        }
         tally.answered.clear();
         tally.dropped = 0;
+        tally.slipped = 0;
+        tally.limited = 0;
     }
 }
 
@@ -225,6 +252,27 @@ fn send_all(fd: libc::c_int, hdrs: &mut [libc::mmsghdr]) {
             continue;
         }
         sent += n.max(1) as usize;
+    }
+}
+
+/// The source address of a received datagram.
+fn peer_ip(peer: &libc::sockaddr_storage) -> Option<IpAddr> {
+    match peer.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the kernel wrote a sockaddr_in for AF_INET; storage is large and aligned enough.
+            let sin =
+                unsafe { &*(peer as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(IpAddr::from(
+                u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+            ))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for AF_INET6 and sockaddr_in6.
+            let sin6 =
+                unsafe { &*(peer as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Some(IpAddr::from(sin6.sin6_addr.s6_addr))
+        }
+        _ => None,
     }
 }
 
