@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::error;
 
+use crate::guard::GuardStatus;
 use crate::health::TargetStatus;
 use crate::server::Shared;
 
@@ -30,6 +31,19 @@ pub struct Status {
     pub zones: Vec<ZoneStatus>,
     /// Every health-checked name.
     pub checks: Vec<NameStatus>,
+    /// The mass-failure guard, with its canary if one is configured.
+    pub mass_failure: MassFailureStatus,
+}
+
+/// The mass-failure guard in `/status`.
+#[derive(Serialize)]
+pub struct MassFailureStatus {
+    /// Engaged, why and since when.
+    #[serde(flatten)]
+    pub guard: GuardStatus,
+    /// The canary target, if configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<TargetEntry>,
 }
 
 /// One zone in `/status`.
@@ -90,10 +104,24 @@ pub fn status(shared: &Shared) -> Status {
                 .collect(),
         })
         .collect();
+    let canary = loaded
+        .config
+        .mass_failure
+        .canary
+        .as_ref()
+        .map(|spec| TargetEntry {
+            address: spec.key.ip.to_string(),
+            target: spec.key.to_string(),
+            status: targets.get(&spec.key).map(|t| t.status()),
+        });
     Status {
         version: env!("CARGO_PKG_VERSION"),
         zones,
         checks,
+        mass_failure: MassFailureStatus {
+            guard: shared.guard().status(),
+            canary,
+        },
     }
 }
 
@@ -130,11 +158,18 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::Into
                 status.last.map(|l| l.latency_ms / 1000.0),
             )
         }),
-        &[(
-            "tcp_connections",
-            "TCP connections open",
-            shared.tcp_connections() as i64,
-        )],
+        &[
+            (
+                "tcp_connections",
+                "TCP connections open",
+                shared.tcp_connections() as i64,
+            ),
+            (
+                "mass_failure",
+                "1 while the mass-failure guard holds answers",
+                i64::from(shared.guard().engaged()),
+            ),
+        ],
     );
     (
         [(

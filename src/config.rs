@@ -9,7 +9,7 @@ use hickory_proto::rr::Name;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::health::{Schedule, Scheme};
+use crate::health::{Schedule, Scheme, TargetKey, TargetSpec};
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -30,6 +30,26 @@ pub struct Config {
     pub tcp: TcpLimits,
     /// Response rate limiting over UDP; `None` when off.
     pub rrl: Option<Rrl>,
+    /// When hale distrusts its own probes.
+    pub mass_failure: MassFailure,
+}
+
+/// The mass-failure guard: when (nearly) every target fails at once, the
+/// fault is more likely hale's own network than every backend, so hale keeps
+/// the answers it had.
+#[derive(Clone, Debug)]
+pub struct MassFailure {
+    /// Off: every verdict is published as it comes.
+    pub enabled: bool,
+    /// Share of all targets that must be down (0 < share ≤ 1).
+    pub share: f64,
+    /// ... spread over at least this many checked names.
+    pub min_names: usize,
+    /// Targets that went down within this span before the guard engaged are
+    /// kept in answers: they fell with the rest.
+    pub window: Duration,
+    /// A URL that should always pass; while it fails the guard is engaged.
+    pub canary: Option<TargetSpec>,
 }
 
 /// Limits on DNS over TCP (RFC 7766 §6.2.3): how many connections, and how
@@ -148,6 +168,7 @@ struct RawConfig {
     server: RawServer,
     admin: Option<RawAdmin>,
     rrl: Option<Spanned<RawRrl>>,
+    mass_failure: Option<Spanned<RawMassFailure>>,
     #[serde(default)]
     defaults: RawSettings,
     #[serde(default)]
@@ -178,6 +199,22 @@ struct RawRrl {
     ipv4_prefix: u8,
     #[serde(default = "default_ipv6_prefix")]
     ipv6_prefix: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMassFailure {
+    #[serde(default = "default_true")]
+    enabled: bool,
+    share: Option<f64>,
+    min_names: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    window: Option<Duration>,
+    canary: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_slip() -> u32 {
@@ -491,10 +528,61 @@ impl Config {
             }
             None => None,
         };
+        let default_schedule = Schedule {
+            interval: raw.defaults.interval.unwrap_or(Duration::from_secs(5)),
+            timeout: raw.defaults.timeout.unwrap_or(Duration::from_secs(2)),
+            rise: raw
+                .defaults
+                .rise
+                .as_ref()
+                .map_or(2, |r| *r.get_ref())
+                .max(1),
+            fall: raw
+                .defaults
+                .fall
+                .as_ref()
+                .map_or(3, |f| *f.get_ref())
+                .max(1),
+        };
+        let mass_failure = match raw.mass_failure {
+            Some(m) => {
+                let at = m.span().start;
+                let m = m.into_inner();
+                let share = m.share.unwrap_or(1.0);
+                if !(share > 0.0 && share <= 1.0) {
+                    return Err(err(
+                        at,
+                        "[mass_failure] share must be above 0 and at most 1".into(),
+                    ));
+                }
+                let canary = match m.canary {
+                    Some(url) => Some(
+                        canary_spec(&url, default_schedule.clone())
+                            .map_err(|msg| err(at, format!("[mass_failure] canary: {msg}")))?,
+                    ),
+                    None => None,
+                };
+                MassFailure {
+                    enabled: m.enabled,
+                    share,
+                    min_names: m.min_names.unwrap_or(2),
+                    window: m.window.unwrap_or(Duration::from_secs(60)),
+                    canary,
+                }
+            }
+            None => MassFailure {
+                enabled: true,
+                share: 1.0,
+                min_names: 2,
+                window: Duration::from_secs(60),
+                canary: None,
+            },
+        };
         Ok(Config {
             path: path.to_path_buf(),
             tcp,
             rrl,
+            mass_failure,
             workers,
             listen: raw.server.listen,
             zone_files,
@@ -512,6 +600,41 @@ impl Config {
             msg,
         }
     }
+}
+
+/// The probe target behind a canary URL, which must name an IP address (a
+/// canary that needs DNS to be found would fail with the resolver).
+fn canary_spec(url: &str, schedule: Schedule) -> Result<TargetSpec, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad URL {url:?}: {e}"))?;
+    let scheme = match parsed.scheme() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => return Err(format!("scheme {other:?} is not http or https")),
+    };
+    let host = parsed.host_str().unwrap_or("");
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| format!("{url:?} must name an IP address, not a host name"))?;
+    let mut path = parsed.path().to_string();
+    if let Some(query) = parsed.query() {
+        path = format!("{path}?{query}");
+    }
+    Ok(TargetSpec {
+        key: TargetKey {
+            ip,
+            scheme,
+            port: parsed.port_or_known_default().unwrap_or(80),
+            path,
+            host: ip.to_string(),
+            expect_status: None,
+            expect_body: None,
+            tls_verify: false,
+        },
+        schedule,
+        names: vec!["(mass-failure canary)".into()],
+    })
 }
 
 /// A value usable as Host header and TLS server name.

@@ -18,11 +18,13 @@
 //! - [`server`]: wiring: sockets, signals, reload, shutdown.
 //! - [`admin`]: the HTTP admin listener.
 //! - [`metrics`]: Prometheus counters and gauges served by admin.
+//! - [`guard`]: the mass-failure guard that keeps answers when every probe fails at once.
 //! - [`rrl`]: response rate limiting per client prefix for UDP.
 
 pub mod admin;
 pub mod config;
 pub mod dns;
+pub mod guard;
 pub mod health;
 pub mod load;
 pub mod metrics;

@@ -66,6 +66,8 @@ pub struct Shared {
     rrl: crate::rrl::Limiter,
     /// When the server started: the clock rate limiting counts seconds on.
     started: tokio::time::Instant,
+    /// Holds answers when every probe fails at once.
+    guard: crate::guard::Guard,
 }
 
 impl Shared {
@@ -87,6 +89,26 @@ impl Shared {
         &self.metrics
     }
 
+    /// The mass-failure guard.
+    pub fn guard(&self) -> &crate::guard::Guard {
+        &self.guard
+    }
+
+    /// A view of `loaded` with the targets' health, unless the mass-failure
+    /// guard holds the verdicts from before a wave of failures.
+    fn build_view(&self, loaded: &Loaded, targets: &crate::health::Targets) -> View {
+        let (zones, table) = (loaded.zones.clone(), loaded.table.clone());
+        match self
+            .guard
+            .judge(&loaded.config.mass_failure, &loaded.checks, targets)
+        {
+            Some(frozen) => loaded.checks.view_judged(zones, table, &|key| {
+                frozen.get(key).copied().unwrap_or(true)
+            }),
+            None => loaded.checks.view_with(zones, table, targets),
+        }
+    }
+
     /// TCP connections open right now.
     pub fn tcp_connections(&self) -> usize {
         self.tcp.open()
@@ -104,9 +126,7 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner(),
         };
         let targets = self.health.targets();
-        let view = loaded
-            .checks
-            .view_with(loaded.zones.clone(), loaded.table.clone(), &targets);
+        let view = self.build_view(&loaded, &targets);
         self.view.store(Arc::new(view));
     }
 
@@ -129,12 +149,8 @@ impl Shared {
         }
         self.tcp.set_limits(new.config.tcp);
         self.rrl.set(new.config.rrl);
-        let targets = self.health.reconcile(new.checks.target_specs());
-        self.view.store(Arc::new(new.checks.view_with(
-            new.zones.clone(),
-            new.table.clone(),
-            &targets,
-        )));
+        let targets = self.health.reconcile(target_specs(&new));
+        self.view.store(Arc::new(self.build_view(&new, &targets)));
         info!(
             zones = new.zones.len(),
             checked_names = new.checks.len(),
@@ -196,7 +212,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
 
     let (changes_tx, mut changes_rx) = tokio::sync::watch::channel(0u64);
     let health = Health::new(changes_tx).map_err(|e| ServerError::Health(e.to_string()))?;
-    let targets = health.reconcile(loaded.checks.target_specs());
+    let targets = health.reconcile(target_specs(&loaded));
     let view = loaded
         .checks
         .view_with(loaded.zones.clone(), loaded.table.clone(), &targets);
@@ -213,6 +229,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         tcp: Arc::new(tcp::Connections::new(loaded.config.tcp)),
         rrl: crate::rrl::Limiter::new(loaded.config.rrl),
         started: tokio::time::Instant::now(),
+        guard: crate::guard::Guard::default(),
         metrics,
         view: ArcSwap::from_pointee(view),
         loaded: Mutex::new(Arc::new(loaded)),
@@ -266,6 +283,17 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         tracker,
         udp,
     })
+}
+
+/// Every target to probe: the checks' and the mass-failure canary.
+fn target_specs(loaded: &Loaded) -> Vec<crate::health::TargetSpec> {
+    let mut specs = loaded.checks.target_specs();
+    if let Some(canary) = &loaded.config.mass_failure.canary
+        && !specs.iter().any(|s| s.key == canary.key)
+    {
+        specs.push(canary.clone());
+    }
+    specs
 }
 
 /// Binds the UDP sockets (one per worker) and TCP on the same address; with

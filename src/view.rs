@@ -276,13 +276,30 @@ impl Checks {
             .with_table(table, &self.order())
     }
 
+    /// [`Checks::view_with`] with verdicts from `healthy` instead of the
+    /// targets' own (the mass-failure guard's frozen ones).
+    pub fn view_judged(
+        &self,
+        zones: Arc<ZoneSet>,
+        table: Arc<Table>,
+        healthy: &dyn Fn(&TargetKey) -> bool,
+    ) -> View {
+        self.judged(zones, healthy).with_table(table, &self.order())
+    }
+
     fn view_without_table(&self, zones: Arc<ZoneSet>, targets: &Targets) -> View {
+        self.judged(zones, &|key| {
+            targets.get(key).is_none_or(|t| t.is_healthy())
+        })
+    }
+
+    fn judged(&self, zones: Arc<ZoneSet>, healthy: &dyn Fn(&TargetKey) -> bool) -> View {
         let filter = |set: &Option<(u32, Vec<(RData, TargetKey)>)>| {
             set.as_ref().map(|(ttl, list)| Filtered {
                 ttl: *ttl,
                 healthy: list
                     .iter()
-                    .filter(|(_, key)| targets.get(key).is_none_or(|t| t.is_healthy()))
+                    .filter(|(_, key)| healthy(key))
                     .map(|(rdata, _)| rdata.clone())
                     .collect(),
                 all: list.iter().map(|(rdata, _)| rdata.clone()).collect(),

@@ -22,3 +22,5 @@ mod nsd_interop;
 mod tcp;
 // Response rate limiting per client prefix.
 mod rrl;
+// The mass-failure guard and its canary.
+mod mass_failure;

@@ -149,3 +149,29 @@ fn tcp_limits_and_rrl() {
     );
     assert!(err(&format!("{SERVER}[rrl]\nslip = 2\n")).contains("responses_per_second"));
 }
+
+#[test]
+fn mass_failure_guard() {
+    let c = parse(SERVER).expect("valid");
+    let m = &c.mass_failure;
+    assert!(m.enabled && m.share == 1.0 && m.min_names == 2 && m.canary.is_none());
+    let text = format!(
+        "{SERVER}[defaults]\ninterval = \"1s\"\n[mass_failure]\nshare = 0.5\n\
+         canary = \"https://[::1]:8443/ok?x=1\"\n"
+    );
+    let c = parse(&text).expect("valid");
+    let canary = c.mass_failure.canary.expect("canary");
+    assert_eq!(
+        canary.key.to_string(),
+        "https://[::1]:8443/ok?x=1 (host ::1)"
+    );
+    assert_eq!(canary.schedule.interval, Duration::from_secs(1));
+    assert_eq!(c.mass_failure.share, 0.5);
+    assert!(err(&format!("{SERVER}[mass_failure]\nshare = 0\n")).contains("share"));
+    assert!(
+        err(&format!(
+            "{SERVER}[mass_failure]\ncanary = \"http://canary.example/\"\n"
+        ))
+        .contains(":4: [mass_failure] canary: \"http://canary.example/\" must name an IP address")
+    );
+}

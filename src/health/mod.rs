@@ -204,6 +204,11 @@ impl Target {
         self.healthy.load(Ordering::Acquire)
     }
 
+    /// When the verdict last changed (or the target was created).
+    pub fn changed_at(&self) -> SystemTime {
+        self.lock().since
+    }
+
     /// A consistent snapshot for the admin /status page.
     pub fn status(&self) -> TargetStatus {
         let st = self.lock();

@@ -1,0 +1,165 @@
+//! Owns the mass-failure guard. When more than `share` of all targets are
+//! down at once across at least `min_names` checked names, or the canary
+//! fails, the likelier fault is hale's own network (a cut uplink, a firewall
+//! change), not every backend at the same moment: publishing those verdicts
+//! would withdraw every address from the answers of every name. So hale keeps
+//! answering as it did before the wave, says so loudly in the log, in
+//! `/status` and in `hale_mass_failure`, and follows the probes again as soon
+//! as the condition clears.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use tracing::{error, warn};
+
+use crate::config::MassFailure;
+use crate::health::{TargetKey, Targets};
+use crate::view::Checks;
+
+/// The guard's memory between health changes.
+#[derive(Default)]
+pub struct Guard {
+    state: Mutex<Option<Engaged>>,
+}
+
+/// An engaged guard: the verdicts answers keep following.
+struct Engaged {
+    since: SystemTime,
+    reason: String,
+    frozen: Arc<HashMap<TargetKey, bool>>,
+}
+
+/// The guard's state for `/status`.
+#[derive(Clone, Debug, Serialize)]
+pub struct GuardStatus {
+    /// True while answers are held.
+    pub engaged: bool,
+    /// Why, while engaged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Since when, while engaged (RFC 3339 UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+}
+
+impl Guard {
+    /// Judges the targets' current verdicts; returns the verdicts answers
+    /// must follow instead, or `None` to follow the targets themselves.
+    pub fn judge(
+        &self,
+        settings: &MassFailure,
+        checks: &Checks,
+        targets: &Targets,
+    ) -> Option<Arc<HashMap<TargetKey, bool>>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let trigger = if settings.enabled {
+            trigger(settings, checks, targets)
+        } else {
+            None
+        };
+        match (trigger, state.as_ref()) {
+            (Some(_), Some(engaged)) => Some(engaged.frozen.clone()),
+            (Some(reason), None) => {
+                let frozen = Arc::new(before_the_wave(settings, checks, targets));
+                error!(
+                    reason = %reason,
+                    "mass failure: suspecting hale's own network, not the backends; \
+                     answers keep the health from before the failures until it clears"
+                );
+                *state = Some(Engaged {
+                    since: SystemTime::now(),
+                    reason,
+                    frozen: frozen.clone(),
+                });
+                Some(frozen)
+            }
+            (None, Some(engaged)) => {
+                warn!(was = %engaged.reason, "mass failure over: answers follow the probes again");
+                *state = None;
+                None
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// True while answers are held.
+    pub fn engaged(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// The state for `/status`.
+    pub fn status(&self) -> GuardStatus {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        GuardStatus {
+            engaged: state.is_some(),
+            reason: state.as_ref().map(|e| e.reason.clone()),
+            since: state
+                .as_ref()
+                .map(|e| humantime::format_rfc3339_millis(e.since).to_string()),
+        }
+    }
+}
+
+/// Why the guard should hold answers now, if it should.
+fn trigger(settings: &MassFailure, checks: &Checks, targets: &Targets) -> Option<String> {
+    if let Some(canary) = &settings.canary
+        && targets.get(&canary.key).is_some_and(|t| !t.is_healthy())
+    {
+        return Some(format!("canary {} is down", canary.key));
+    }
+    let down = |key: &TargetKey| targets.get(key).is_some_and(|t| !t.is_healthy());
+    let mut all = std::collections::HashSet::new();
+    let mut down_keys = std::collections::HashSet::new();
+    let mut names_down = 0;
+    for (_, keys) in checks.entries() {
+        let mut any = false;
+        for key in keys {
+            all.insert(key);
+            if down(key) {
+                down_keys.insert(key);
+                any = true;
+            }
+        }
+        names_down += usize::from(any);
+    }
+    let share = down_keys.len() as f64 / all.len().max(1) as f64;
+    (!down_keys.is_empty() && share >= settings.share && names_down >= settings.min_names).then(
+        || {
+            format!(
+                "{} of {} targets down across {names_down} checked names",
+                down_keys.len(),
+                all.len()
+            )
+        },
+    )
+}
+
+/// The verdicts from before the wave: targets that went down within
+/// `window` count as healthy, ones down for longer stay down.
+fn before_the_wave(
+    settings: &MassFailure,
+    checks: &Checks,
+    targets: &Targets,
+) -> HashMap<TargetKey, bool> {
+    let now = SystemTime::now();
+    let mut verdicts = HashMap::new();
+    for (_, keys) in checks.entries() {
+        for key in keys {
+            let healthy = targets.get(key).is_none_or(|t| {
+                // A verdict changed "in the future" (clock stepped back) is recent too.
+                t.is_healthy()
+                    || match now.duration_since(t.changed_at()) {
+                        Ok(down_for) => down_for <= settings.window,
+                        Err(_) => true,
+                    }
+            });
+            verdicts.insert(key.clone(), healthy);
+        }
+    }
+    verdicts
+}
