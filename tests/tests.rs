@@ -24,3 +24,5 @@ mod tcp;
 mod rrl;
 // The mass-failure guard and its canary.
 mod mass_failure;
+// Hostile backends, one probe in flight, flapping.
+mod hostile;

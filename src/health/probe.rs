@@ -335,26 +335,35 @@ impl Prober {
             return Err(format!("status {status}"));
         }
 
-        // Without an expected body there is nothing to learn from it; reading
-        // it anyway would only let a slow or endless body fail a good status.
-        let Some(needle) = self.expect_body.as_deref() else {
-            return Ok(format!("status {status}"));
-        };
-        let needle = needle.as_bytes();
+        // With `expect_body`, the verdict is known as soon as the needle
+        // shows up in the first 64 KiB (the rest is never read). Without it,
+        // the whole body must arrive within the timeout and fit in 64 KiB: a
+        // health endpoint that trickles, streams or stops mid-body is not
+        // healthy, whatever its status line said.
+        let needle = self.expect_body.as_deref().map(str::as_bytes);
         let mut body: Vec<u8> = Vec::new();
+        let mut length = 0;
         loop {
-            if contains(&body, needle) {
+            if let Some(needle) = needle
+                && contains(&body, needle)
+            {
                 return Ok(format!("status {status}"));
-            }
-            if body.len() >= MAX_BODY {
-                return Err("body mismatch".to_string());
             }
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    let room = MAX_BODY - body.len();
-                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    let room = MAX_BODY - length;
+                    length += chunk.len();
+                    if let Some(needle) = needle {
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                        if length >= MAX_BODY && !contains(&body, needle) {
+                            return Err("body mismatch".to_string());
+                        }
+                    } else if length > MAX_BODY {
+                        return Err("body larger than 64 KiB".to_string());
+                    }
                 }
-                Ok(None) => return Err("body mismatch".to_string()),
+                Ok(None) if needle.is_some() => return Err("body mismatch".to_string()),
+                Ok(None) => return Ok(format!("status {status}")),
                 Err(e) => return Err(describe(&e)),
             }
         }

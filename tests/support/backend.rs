@@ -32,6 +32,20 @@ pub enum Mode {
     /// Not listening: connections are refused. Leaving this mode listens
     /// again on the same address.
     Closed,
+    /// 200 announcing 100 bytes of body, sent one byte a second.
+    Trickle,
+    /// 200 with a 100 MB body, sent as fast as the prober takes it.
+    Huge,
+    /// 302 to the very path asked.
+    RedirectLoop,
+    /// 200 announcing 100 bytes, then the connection closes after 2.
+    CutMidBody,
+    /// The connection closes in the middle of the response headers.
+    CutMidHeaders,
+    /// Bytes that are not HTTP at all.
+    Garbage,
+    /// 200 `ok` and 503 in turn, one each per request.
+    Flapping,
 }
 
 /// What the backend remembers about its requests.
@@ -219,7 +233,7 @@ async fn serve(mut stream: TcpStream, seen: &Seen) -> io::Result<()> {
         }
     }
     *seen.last_path.lock().unwrap() = Some(path.clone());
-    seen.requests.fetch_add(1, Ordering::SeqCst);
+    let nth = seen.requests.fetch_add(1, Ordering::SeqCst);
 
     let mode = seen.mode.lock().unwrap().clone();
     let (status, extra, body) = match mode {
@@ -237,7 +251,51 @@ async fn serve(mut stream: TcpStream, seen: &Seen) -> io::Result<()> {
         Mode::Redirect if path == "/elsewhere" => (200, "", "ok"),
         Mode::Redirect => (302, "Location: /elsewhere\r\n", ""),
         Mode::WrongBody => (200, "", "nope"),
+        Mode::Flapping if nth % 2 == 0 => (200, "", "ok"),
+        Mode::Flapping => (503, "", "failing"),
         Mode::Closed => return Ok(()),
+        Mode::Trickle => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n";
+            stream.write_all(head.as_bytes()).await?;
+            for _ in 0..100 {
+                stream.write_all(b"o").await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            return Ok(());
+        }
+        Mode::Huge => {
+            let total = 100 * 1024 * 1024;
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n");
+            stream.write_all(head.as_bytes()).await?;
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..total / chunk.len() {
+                stream.write_all(&chunk).await?;
+            }
+            return Ok(());
+        }
+        Mode::RedirectLoop => {
+            let response = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(response.as_bytes()).await?;
+            return stream.shutdown().await;
+        }
+        Mode::CutMidBody => {
+            let response = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok";
+            stream.write_all(response.as_bytes()).await?;
+            return stream.shutdown().await;
+        }
+        Mode::CutMidHeaders => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Le").await?;
+            return stream.shutdown().await;
+        }
+        Mode::Garbage => {
+            stream
+                .write_all(b"\x16\x03\x01\xff\xfe garbage \x00\r\n\r\nok")
+                .await?;
+            return stream.shutdown().await;
+        }
     };
     let response = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
