@@ -32,6 +32,8 @@ pub struct Config {
     pub rrl: Option<Rrl>,
     /// When hale distrusts its own probes.
     pub mass_failure: MassFailure,
+    /// Clients allowed zone transfers (AXFR, IXFR) over TCP; empty: nobody.
+    pub transfer_allow: Vec<ipnet::IpNet>,
 }
 
 /// The mass-failure guard: when (nearly) every target fails at once, the
@@ -169,6 +171,7 @@ struct RawConfig {
     admin: Option<RawAdmin>,
     rrl: Option<Spanned<RawRrl>>,
     mass_failure: Option<Spanned<RawMassFailure>>,
+    transfer: Option<RawTransfer>,
     #[serde(default)]
     defaults: RawSettings,
     #[serde(default)]
@@ -211,6 +214,13 @@ struct RawMassFailure {
     #[serde(default, with = "humantime_serde")]
     window: Option<Duration>,
     canary: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransfer {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
 }
 
 fn default_true() -> bool {
@@ -578,8 +588,28 @@ impl Config {
                 canary: None,
             },
         };
+        let mut transfer_allow = Vec::new();
+        for entry in raw.transfer.map(|t| t.allow).unwrap_or_default() {
+            let text = entry.get_ref().trim();
+            let net = match text.parse::<ipnet::IpNet>() {
+                Ok(net) => net.trunc(),
+                Err(_) => match text.parse::<std::net::IpAddr>() {
+                    Ok(ip) => ipnet::IpNet::from(ip),
+                    Err(_) => {
+                        return Err(err(
+                            entry.span().start,
+                            format!(
+                                "[transfer] allow: {text:?} is not an address or prefix (192.0.2.1, 2001:db8::/32)"
+                            ),
+                        ));
+                    }
+                },
+            };
+            transfer_allow.push(net);
+        }
         Ok(Config {
             path: path.to_path_buf(),
+            transfer_allow,
             tcp,
             rrl,
             mass_failure,

@@ -15,6 +15,7 @@ mod fast;
 mod query;
 mod slow;
 pub mod table;
+mod transfer;
 
 use std::cell::Cell;
 
@@ -69,6 +70,18 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
         return Some(rcode);
     }
     slow::respond(view, msg, transport, rotation, out)
+}
+
+/// True when `msg` is a well-formed zone transfer query (AXFR or IXFR, class
+/// IN): over TCP, a client the config allows gets [`transfer`]'s messages.
+pub fn is_transfer(msg: &[u8]) -> bool {
+    transfer::is_transfer(msg)
+}
+
+/// The messages of a zone transfer answering `msg`, or `None` when it asks
+/// for no zone we serve ([`respond`] then answers it: REFUSED).
+pub fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
+    transfer::transfer(view, msg)
 }
 
 /// The general path alone, for tests that compare both paths.

@@ -10,6 +10,7 @@
 //! | `hale_responses_truncated_total` | counter | UDP answers sent with TC |
 //! | `hale_reloads_total` | counter | `result` (ok, error) |
 //! | `hale_rrl_limited_total` | counter | `action` (slipped, dropped): UDP responses RRL truncated or dropped |
+//! | `hale_transfers_total` | counter | zone transfers sent |
 //! | `hale_tcp_connections` | gauge | TCP connections open |
 //! | `hale_tcp_closed_total` | counter | `reason`: connections hale closed (idle_timeout, message_timeout, evicted, refused) |
 //! | `hale_zones` | gauge | zones loaded |
@@ -117,6 +118,8 @@ pub struct Metrics {
     tcp_closed: Family<ReasonLabels, Counter>,
     /// `hale_rrl_limited_total`: slipped, dropped.
     rrl: [Counter; 2],
+    /// `hale_transfers_total`.
+    transfers: Counter,
 }
 
 impl Default for Metrics {
@@ -173,6 +176,9 @@ impl Metrics {
         let rrl = ["slipped", "dropped"]
             .map(|action| rrl_family.get_or_create(&ActionLabels { action }).clone());
 
+        let transfers = Counter::default();
+        registry.register("transfers", "Zone transfers sent", transfers.clone());
+
         let transports = ["udp", "tcp"];
         let queries = transports.map(|transport| {
             RCODES.map(|rcode| {
@@ -195,6 +201,7 @@ impl Metrics {
             zones,
             tcp_closed,
             rrl,
+            transfers,
         }
     }
 
@@ -247,6 +254,11 @@ impl Metrics {
         if dropped > 0 {
             self.rrl[1].inc_by(dropped);
         }
+    }
+
+    /// Counts a zone transfer sent.
+    pub fn transfer(&self) {
+        self.transfers.inc();
     }
 
     /// Counts a TCP connection hale closed.

@@ -147,7 +147,8 @@ impl Shared {
         if new.config.listen != loaded.config.listen || new.config.admin != loaded.config.admin {
             warn!("listen addresses changed; they take effect after a restart");
         }
-        self.tcp.set_limits(new.config.tcp);
+        self.tcp
+            .set_limits(new.config.tcp, new.config.transfer_allow.clone());
         self.rrl.set(new.config.rrl);
         let targets = self.health.reconcile(target_specs(&new));
         self.view.store(Arc::new(self.build_view(&new, &targets)));
@@ -226,7 +227,10 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     metrics.set_zones(loaded.zones.len());
     tcp::raise_fd_limit();
     let shared = Arc::new(Shared {
-        tcp: Arc::new(tcp::Connections::new(loaded.config.tcp)),
+        tcp: Arc::new(tcp::Connections::new(
+            loaded.config.tcp,
+            loaded.config.transfer_allow.clone(),
+        )),
         rrl: crate::rrl::Limiter::new(loaded.config.rrl),
         started: tokio::time::Instant::now(),
         guard: crate::guard::Guard::default(),

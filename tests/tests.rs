@@ -26,3 +26,5 @@ mod rrl;
 mod mass_failure;
 // Hostile backends, one probe in flight, flapping.
 mod hostile;
+// Zone transfers to allowed clients.
+mod transfer;

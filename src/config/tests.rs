@@ -175,3 +175,18 @@ fn mass_failure_guard() {
         .contains(":4: [mass_failure] canary: \"http://canary.example/\" must name an IP address")
     );
 }
+
+#[test]
+fn transfer_acl() {
+    assert!(parse(SERVER).expect("valid").transfer_allow.is_empty());
+    let c = parse(&format!(
+        "{SERVER}[transfer]\nallow = [\"192.0.2.1\", \"10.1.2.3/8\", \"2001:db8::/32\"]\n"
+    ))
+    .expect("valid");
+    let nets: Vec<String> = c.transfer_allow.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["192.0.2.1/32", "10.0.0.0/8", "2001:db8::/32"]);
+    assert!(
+        err(&format!("{SERVER}[transfer]\nallow = [\"nope\"]\n"))
+            .contains(":5: [transfer] allow: \"nope\" is not an address or prefix")
+    );
+}

@@ -21,6 +21,7 @@ const TC: u16 = 0x0200;
 const RD: u16 = 0x0100;
 
 /// One record to write: owner, type, TTL, data.
+#[derive(Clone, Copy)]
 pub(super) struct Rr<'a> {
     /// Owner name (the question's own name when it is the owner, for compression).
     pub(super) owner: &'a Name,
@@ -164,7 +165,8 @@ pub(super) fn encode(
     Some(rcode)
 }
 
-fn emit_rr(enc: &mut BinEncoder<'_>, rr: &Rr<'_>) -> bool {
+/// Writes one record; false when the encoder failed.
+pub(super) fn emit_rr(enc: &mut BinEncoder<'_>, rr: &Rr<'_>) -> bool {
     let head = rr.owner.emit(enc).is_ok()
         && enc.emit_u16(u16::from(rr.rtype)).is_ok()
         && enc.emit_u16(1).is_ok()

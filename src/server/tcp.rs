@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -35,6 +36,8 @@ pub(super) struct Connections {
 
 struct Register {
     limits: TcpLimits,
+    /// Clients allowed zone transfers.
+    transfer_allow: Arc<Vec<IpNet>>,
     next_id: u64,
     open: HashMap<u64, Arc<Conn>>,
 }
@@ -55,6 +58,15 @@ struct Admitted {
     id: u64,
     conn: Arc<Conn>,
     limits: TcpLimits,
+    transfer_allow: Arc<Vec<IpNet>>,
+}
+
+impl Admitted {
+    /// Whether `peer` may transfer zones.
+    fn transfer_allowed(&self, peer: SocketAddr) -> bool {
+        let ip = peer.ip().to_canonical();
+        self.transfer_allow.iter().any(|net| net.contains(&ip))
+    }
 }
 
 impl Drop for Admitted {
@@ -65,10 +77,11 @@ impl Drop for Admitted {
 }
 
 impl Connections {
-    pub(super) fn new(limits: TcpLimits) -> Connections {
+    pub(super) fn new(limits: TcpLimits, transfer_allow: Vec<IpNet>) -> Connections {
         Connections {
             register: Mutex::new(Register {
                 limits,
+                transfer_allow: Arc::new(transfer_allow),
                 next_id: 0,
                 open: HashMap::new(),
             }),
@@ -76,9 +89,11 @@ impl Connections {
         }
     }
 
-    /// Applies reloaded limits to connections admitted from now on.
-    pub(super) fn set_limits(&self, limits: TcpLimits) {
-        self.lock().limits = limits;
+    /// Applies reloaded limits and transfer ACL to connections admitted from now on.
+    pub(super) fn set_limits(&self, limits: TcpLimits, transfer_allow: Vec<IpNet>) {
+        let mut register = self.lock();
+        register.limits = limits;
+        register.transfer_allow = Arc::new(transfer_allow);
     }
 
     /// Connections open right now.
@@ -128,6 +143,7 @@ impl Connections {
             id,
             conn,
             limits: register.limits,
+            transfer_allow: register.transfer_allow.clone(),
         })
     }
 }
@@ -217,13 +233,39 @@ async fn serve_connection(
                 Ok(Err(e)) => return ended(e),
                 Err(_) => return Some(TcpClose::MessageTimeout),
             }
-            match dns::respond(&view, msg, Transport::Tcp, &mut out) {
-                Some(rcode) => {
-                    shared.metrics().answered(Transport::Tcp, rcode, &out);
-                    framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-                    framed.extend_from_slice(&out);
+            if dns::is_transfer(msg)
+                && admitted.transfer_allowed(peer)
+                && let Some(messages) = dns::transfer(&view, msg)
+            {
+                // Whatever was answered before goes first, then the transfer,
+                // each message under its own write deadline.
+                for message in std::iter::once(std::mem::take(&mut framed)).chain(
+                    messages.into_iter().map(|m| {
+                        let mut f = Vec::with_capacity(m.len() + 2);
+                        f.extend_from_slice(&(m.len() as u16).to_be_bytes());
+                        f.extend_from_slice(&m);
+                        f
+                    }),
+                ) {
+                    match tokio::time::timeout(limits.message_timeout, writer.write_all(&message))
+                        .await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => return ended(e),
+                        Err(_) => return Some(TcpClose::MessageTimeout),
+                    }
                 }
-                None => shared.metrics().dropped(Transport::Tcp),
+                shared.metrics().transfer();
+                tracing::info!(%peer, "zone transfer sent");
+            } else {
+                match dns::respond(&view, msg, Transport::Tcp, &mut out) {
+                    Some(rcode) => {
+                        shared.metrics().answered(Transport::Tcp, rcode, &out);
+                        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
+                        framed.extend_from_slice(&out);
+                    }
+                    None => shared.metrics().dropped(Transport::Tcp),
+                }
             }
             // Answer every query already received before writing (RFC 7766
             // §6.2.1.1 pipelining), but never hold answers for ones to come.

@@ -251,7 +251,7 @@ async fn serve(mut stream: TcpStream, seen: &Seen) -> io::Result<()> {
         Mode::Redirect if path == "/elsewhere" => (200, "", "ok"),
         Mode::Redirect => (302, "Location: /elsewhere\r\n", ""),
         Mode::WrongBody => (200, "", "nope"),
-        Mode::Flapping if nth % 2 == 0 => (200, "", "ok"),
+        Mode::Flapping if nth.is_multiple_of(2) => (200, "", "ok"),
         Mode::Flapping => (503, "", "failing"),
         Mode::Closed => return Ok(()),
         Mode::Trickle => {

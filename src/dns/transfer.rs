@@ -1,0 +1,122 @@
+//! Owns zone transfers: AXFR (RFC 5936), and IXFR answered with the whole
+//! zone in AXFR form (RFC 1995 §4), so standard secondaries can serve hale's
+//! health-filtered zones. Only over TCP, only to clients the config allows
+//! (the caller checks); everyone else gets the general path's REFUSED.
+//!
+//! The transfer carries what a query would see right now: checked names
+//! hold their healthy addresses (all of them when `when_all_down = "all"`
+//! and none is healthy; none under "none" or "servfail").
+
+use hickory_proto::rr::RecordType;
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+
+use super::encode::{Rr, emit_rr};
+use super::query::{Query, parse};
+use crate::view::{Filter, View};
+use crate::zones::RdataRef;
+
+/// A message is closed once it passes this size (RFC 5936 leaves it to us;
+/// 16 KiB keeps each one well inside the 64 KiB limit).
+const MESSAGE_TARGET: usize = 16 * 1024;
+const QR: u16 = 0x8000;
+const AA: u16 = 0x0400;
+
+/// True when `msg` is a well-formed AXFR or IXFR query.
+pub(super) fn is_transfer(msg: &[u8]) -> bool {
+    parse(msg).is_ok_and(|q| is_transfer_type(q.qtype) && q.qclass == 1)
+}
+
+fn is_transfer_type(qtype: u16) -> bool {
+    qtype == u16::from(RecordType::AXFR) || qtype == u16::from(RecordType::IXFR)
+}
+
+/// The transfer's messages for an allowed client, or `None` when `msg` is
+/// not a transfer of a zone we serve (the general path answers it).
+pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let query = parse(msg).ok()?;
+    if !is_transfer_type(query.qtype) || query.qclass != 1 {
+        return None;
+    }
+    let zone = view.zones.find(&query.qname)?;
+    if zone.origin != query.qname {
+        return None;
+    }
+    let soa = Rr {
+        owner: &zone.origin,
+        rtype: RecordType::SOA,
+        ttl: zone.soa.ttl,
+        rdata: RdataRef::Full(&zone.soa.data),
+    };
+    let mut rrs = vec![soa];
+    for (name, node) in zone.nodes() {
+        for rrset in &node.rrsets {
+            if rrset.rtype == RecordType::SOA {
+                continue;
+            }
+            match view.filter(name, rrset.rtype) {
+                Some(Filter::Records(ttl, records)) => {
+                    rrs.extend(records.iter().map(|rdata| Rr {
+                        owner: name,
+                        rtype: rrset.rtype,
+                        ttl,
+                        rdata: RdataRef::Full(rdata),
+                    }));
+                }
+                Some(Filter::NoData | Filter::ServFail) => {}
+                None => rrs.extend(rrset.iter().map(|rdata| Rr {
+                    owner: name,
+                    rtype: rrset.rtype,
+                    ttl: rrset.ttl,
+                    rdata,
+                })),
+            }
+        }
+    }
+    rrs.push(Rr { ..rrs[0] });
+    Some(pack(&query, &rrs))
+}
+
+/// Packs records into consecutive messages (the question in the first
+/// only), each with its own name compression.
+fn pack(query: &Query, rrs: &[Rr<'_>]) -> Vec<Vec<u8>> {
+    let mut messages = Vec::new();
+    let mut rest = rrs;
+    while !rest.is_empty() {
+        let first = messages.is_empty();
+        let mut out = Vec::with_capacity(MESSAGE_TARGET + 1024);
+        let mut count = 0u16;
+        {
+            let mut enc = BinEncoder::new(&mut out);
+            let _ = enc.emit_vec(&[0; 12]);
+            if first {
+                let _ = query.qname.emit(&mut enc);
+                let _ = enc.emit_u16(query.qtype);
+                let _ = enc.emit_u16(query.qclass);
+            }
+            while let Some(rr) = rest.first() {
+                let mark = enc.offset();
+                if !(emit_rr(&mut enc, rr) && enc.offset() <= u16::MAX as usize) {
+                    enc.set_offset(mark);
+                    enc.trim();
+                    if count == 0 {
+                        // Fits in no message: a zone file cannot hold such a record.
+                        tracing::warn!(owner = %rr.owner, "record too large for a transfer; skipped");
+                        rest = &rest[1..];
+                    }
+                    break;
+                }
+                count += 1;
+                rest = &rest[1..];
+                if enc.offset() >= MESSAGE_TARGET {
+                    break;
+                }
+            }
+        }
+        out[0..2].copy_from_slice(&query.id.to_be_bytes());
+        out[2..4].copy_from_slice(&(QR | AA).to_be_bytes());
+        out[4..6].copy_from_slice(&u16::from(first).to_be_bytes());
+        out[6..8].copy_from_slice(&count.to_be_bytes());
+        messages.push(out);
+    }
+    messages
+}
