@@ -275,6 +275,9 @@ struct RawSettings {
     expect_status: Option<Spanned<Vec<u16>>>,
     expect_body: Option<String>,
     tls_verify: Option<bool>,
+    flap_damping: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    flap_half_life: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -296,6 +299,9 @@ struct RawCheck {
     expect_status: Option<Spanned<Vec<u16>>>,
     expect_body: Option<String>,
     tls_verify: Option<bool>,
+    flap_damping: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    flap_half_life: Option<Duration>,
 }
 
 fn default_listen() -> Vec<SocketAddr> {
@@ -404,6 +410,18 @@ impl Config {
                 Some(s) => *s.get_ref(),
                 None => 30,
             };
+            let half_life = c.flap_half_life.or(d.flap_half_life);
+            if half_life.is_some_and(|h| h.is_zero()) {
+                return Err(err(
+                    check_offset,
+                    "flap_half_life must be greater than zero".into(),
+                ));
+            }
+            let flap_half_life = c
+                .flap_damping
+                .or(d.flap_damping)
+                .unwrap_or(false)
+                .then(|| half_life.unwrap_or(Duration::from_secs(60)));
             let scheme = c.scheme.or(d.scheme).unwrap_or(Scheme::Http);
             let port = c.port.or(d.port).unwrap_or(match scheme {
                 Scheme::Http => 80,
@@ -457,6 +475,7 @@ impl Config {
                     timeout,
                     rise,
                     fall,
+                    flap_half_life,
                 },
                 ttl,
                 when_all_down: c
@@ -553,6 +572,7 @@ impl Config {
                 .as_ref()
                 .map_or(3, |f| *f.get_ref())
                 .max(1),
+            flap_half_life: None,
         };
         let mass_failure = match raw.mass_failure {
             Some(m) => {

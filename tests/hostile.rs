@@ -178,3 +178,54 @@ async fn flapping_faster_than_rise_and_fall_never_changes_the_answer() {
     assert_eq!(target["healthy"], true, "{target:#}");
     hale.shutdown().await;
 }
+
+/// With `flap_damping`, a target whose verdict keeps flipping (rise = fall =
+/// 1 here, so every probe flips it) is held out of answers even while its
+/// probes pass, and comes back once it has settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flap_damping_holds_a_flapping_target_until_it_settles() {
+    let b = backends(2).await;
+    let zone = format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
+        b[0].ip(),
+        b[1].ip()
+    );
+    let config = format!(
+        "{SERVER}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\n\
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n\
+         flap_damping = true\nflap_half_life = \"500ms\"\n",
+        b[0].port()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let h = &hale;
+    let flapper = &b[0];
+    let steady: Ipv4Addr = b[1].ip().parse().expect("ipv4");
+    flapper.set_mode(Mode::Flapping).await;
+    eventually(
+        "the flapping target is held and out of the answer",
+        || async {
+            hale.target_status("www.example.com.", &flapper.ip()).await["flap_held"] == true
+                && answered(h, "www.example.com").await == [steady]
+        },
+    )
+    .await;
+    // Held: out of the answer whatever its latest probe said.
+    let first = flapper.requests();
+    let start = Instant::now();
+    while flapper.requests() < first + 6 {
+        assert!(
+            start.elapsed() < crate::support::DEADLINE,
+            "probing stalled"
+        );
+        assert_eq!(answered(h, "www.example.com").await, [steady]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    flapper.set_mode(Mode::Healthy).await;
+    eventually("released once settled", || async move {
+        answered(h, "www.example.com").await.len() == 2
+    })
+    .await;
+    let target = hale.target_status("www.example.com.", &flapper.ip()).await;
+    assert_eq!(target["flap_held"], false, "{target:#}");
+    hale.shutdown().await;
+}

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info};
 
 pub use probe::{MAX_BODY, ProbeResult};
-pub use state::{Hysteresis, Transition};
+pub use state::{Damping, Hysteresis, Transition};
 
 use probe::{Prober, TlsConfigs};
 
@@ -103,6 +103,8 @@ pub struct Schedule {
     pub rise: u32,
     /// Consecutive failures to become unhealthy.
     pub fall: u32,
+    /// Flap damping's half-life; `None`: off.
+    pub flap_half_life: Option<Duration>,
 }
 
 /// One target as the configuration wants it.
@@ -146,6 +148,11 @@ pub struct TargetStatus {
     pub consecutive_passes: u32,
     /// Failures since the last pass.
     pub consecutive_failures: u32,
+    /// Held down by flap damping (its probes may pass meanwhile).
+    pub flap_held: bool,
+    /// Flap damping's penalty (0 without damping): 1 per flip, halved every
+    /// half-life; held at 2.5, released below 0.75.
+    pub flap_penalty: f64,
 }
 
 /// One probed (ip, scheme, port, path, host, expectations) and its state.
@@ -166,6 +173,10 @@ pub struct Target {
 struct TargetState {
     /// Rise/fall counters and verdict.
     hysteresis: Hysteresis,
+    /// Flap damping on top of the hysteresis verdict.
+    damping: Damping,
+    /// Origin of the damping clock.
+    epoch: tokio::time::Instant,
     /// Current timing; a reload may change it.
     schedule: Schedule,
     /// Current owner names; a reload may change them.
@@ -184,6 +195,8 @@ impl Target {
             healthy: AtomicBool::new(true),
             state: Mutex::new(TargetState {
                 hysteresis: Hysteresis::new(schedule.rise, schedule.fall),
+                damping: Damping::default(),
+                epoch: tokio::time::Instant::now(),
                 schedule,
                 names: spec.names,
                 since: SystemTime::now(),
@@ -213,12 +226,14 @@ impl Target {
     pub fn status(&self) -> TargetStatus {
         let st = self.lock();
         TargetStatus {
-            healthy: st.hysteresis.is_healthy(),
+            healthy: st.hysteresis.is_healthy() && !st.damping.held(),
             since: st.since,
             names: st.names.clone(),
             last: st.last.clone(),
             consecutive_passes: st.hysteresis.consecutive_passes(),
             consecutive_failures: st.hysteresis.consecutive_failures(),
+            flap_held: st.damping.held(),
+            flap_penalty: (st.damping.penalty() * 100.0).round() / 100.0,
         }
     }
 
@@ -258,11 +273,33 @@ impl Target {
         );
         let mut st = self.lock();
         let transition = st.hysteresis.record(result.ok);
-        let reason = result.reason.clone();
+        let mut reason = result.reason.clone();
         st.last = Some(result);
-        let Some(Transition { old, new }) = transition else {
-            return;
+        let was_held = st.damping.held();
+        let held = match st.schedule.flap_half_life {
+            Some(half_life) => {
+                let now = st.epoch.elapsed();
+                st.damping.update(now, half_life, transition.is_some())
+            }
+            None => {
+                st.damping = Damping::default();
+                false
+            }
         };
+        let old = self.healthy.load(Ordering::Acquire);
+        let new = st.hysteresis.is_healthy() && !held;
+        if old == new {
+            if held && !was_held {
+                info!(target = %self.key, penalty = st.damping.penalty(), "flap damping: held down");
+            }
+            return;
+        }
+        if held != was_held {
+            reason = match held {
+                true => format!("flap damping: held down ({reason})"),
+                false => "flap damping: released, settled".to_string(),
+            };
+        }
         st.since = SystemTime::now();
         self.healthy.store(new, Ordering::Release);
         let names = st.names.clone();
@@ -500,6 +537,7 @@ mod tests {
                 timeout: Duration::from_millis(500),
                 rise: 2,
                 fall: 2,
+                flap_half_life: None,
             },
             names: names.iter().map(|n| n.to_string()).collect(),
         }

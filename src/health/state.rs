@@ -1,5 +1,8 @@
 //! The rise/fall hysteresis that turns a stream of probe results into one
-//! healthy flag. Pure (no clock, no I/O) so every edge is unit-tested.
+//! healthy flag, and the optional flap damping on top of it. Pure (no clock,
+//! no I/O: times are passed in) so every edge is unit-tested.
+
+use std::time::Duration;
 
 /// A flip of the healthy flag, returned by [`Hysteresis::record`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,9 +86,80 @@ impl Hysteresis {
     }
 }
 
+/// Penalty added by each flip of the hysteresis verdict.
+const FLIP_PENALTY: f64 = 1.0;
+/// A target whose penalty reaches this is held down (three flips within a
+/// third of a half-life; flips once a half-life settle at 2 and never hold)...
+const HOLD_AT: f64 = 2.5;
+/// ... until the penalty has decayed below this (about two half-lives).
+const RELEASE_BELOW: f64 = 0.75;
+
+/// Flap damping, as BGP route flap damping (RFC 2439): every flip adds a
+/// penalty that halves every `half_life`; a target whose penalty reaches
+/// [`HOLD_AT`] (three flips in quick succession) is held down until it has
+/// settled, however its probes go meanwhile.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Damping {
+    /// Penalty as of `at`.
+    penalty: f64,
+    /// When `penalty` was last brought up to date (any monotonic origin).
+    at: Duration,
+    /// Held down.
+    held: bool,
+}
+
+impl Damping {
+    /// Brings the penalty up to `now`, adds a flip's worth if `flipped`, and
+    /// decides whether the target is held; returns that.
+    pub fn update(&mut self, now: Duration, half_life: Duration, flipped: bool) -> bool {
+        let elapsed = now.saturating_sub(self.at).as_secs_f64();
+        let half_life = half_life.as_secs_f64().max(0.001);
+        self.penalty *= 0.5f64.powf(elapsed / half_life);
+        self.at = now;
+        if flipped {
+            self.penalty += FLIP_PENALTY;
+        }
+        if self.penalty >= HOLD_AT {
+            self.held = true;
+        } else if self.penalty < RELEASE_BELOW {
+            self.held = false;
+        }
+        self.held
+    }
+
+    /// Whether the target is held down.
+    pub fn held(&self) -> bool {
+        self.held
+    }
+
+    /// The penalty as of the last update.
+    pub fn penalty(&self) -> f64 {
+        self.penalty
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_quick_flips_hold_a_target_until_it_settles() {
+        let half = Duration::from_secs(60);
+        let s = Duration::from_secs;
+        let mut d = Damping::default();
+        assert!(!d.update(s(0), half, true));
+        assert!(!d.update(s(10), half, true));
+        assert!(d.update(s(20), half, true), "third flip within a minute");
+        // Results without flips only let the penalty decay: 2.69 → 0.75 takes 1.8 half-lives.
+        assert!(d.update(s(80), half, false));
+        assert!(d.update(s(120), half, false), "still held: {}", d.penalty());
+        assert!(!d.update(s(140), half, false), "released: {}", d.penalty());
+        // Flips spread out never add up to a hold.
+        let mut d = Damping::default();
+        for minute in 0..30 {
+            assert!(!d.update(s(minute * 60), half, true), "at minute {minute}");
+        }
+    }
 
     const DOWN: Option<Transition> = Some(Transition {
         old: true,
