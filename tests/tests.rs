@@ -28,3 +28,5 @@ mod mass_failure;
 mod hostile;
 // Zone transfers to allowed clients.
 mod transfer;
+// Malformed and hostile packets over UDP and TCP, one table row each.
+mod wire;

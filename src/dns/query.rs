@@ -71,10 +71,10 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
             rcode: Rcode::NotImp,
         });
     }
-    if qdcount != 1 || ancount != 0 || nscount != 0 {
+    if qdcount != 1 || ancount != 0 {
         return Err(formerr);
     }
-    let (qname, qtype, qclass, edns) = read_body(msg, arcount).ok_or(formerr)?;
+    let (qname, qtype, qclass, edns) = read_body(msg, nscount, arcount).ok_or(formerr)?;
     Ok(Query {
         id,
         flags,
@@ -85,22 +85,30 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
     })
 }
 
+/// Authority records an IXFR query may carry: RFC 1995 §3 sends one, the
+/// client's SOA; NSD allows up to 64 as well.
+const MAX_IXFR_AUTHORITY: u16 = 64;
+
 /// The question and the OPT record after the header; `None` for anything
-/// malformed (cut short, pointer loops, two OPTs, an OPT not owned by the root).
-fn read_body(msg: &[u8], arcount: u16) -> Option<(Name, u16, u16, Option<Edns>)> {
+/// malformed (cut short, pointer loops, two OPTs, an OPT not owned by the
+/// root, authority records in anything but an IXFR query).
+fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<(Name, u16, u16, Option<Edns>)> {
     let mut d = BinDecoder::new(msg);
     d.read_slice(12).ok()?;
     let qname = Name::read(&mut d).ok()?;
     let qtype = d.read_u16().ok()?.unverified();
     let qclass = d.read_u16().ok()?.unverified();
+    // An IXFR query carries the client's SOA in authority (RFC 1995 §3);
+    // reading it as malformed answered a real IXFR with FORMERR.
+    if nscount > 0 && (qtype != u16::from(RecordType::IXFR) || nscount > MAX_IXFR_AUTHORITY) {
+        return None;
+    }
+    for _ in 0..nscount {
+        read_record(&mut d)?;
+    }
     let mut edns = None;
     for _ in 0..arcount {
-        let name = Name::read(&mut d).ok()?;
-        let rtype = d.read_u16().ok()?.unverified();
-        let class = d.read_u16().ok()?.unverified();
-        let ttl = d.read_u32().ok()?.unverified();
-        let len = d.read_u16().ok()?.unverified();
-        d.read_slice(len as usize).ok()?;
+        let (name, rtype, class, ttl) = read_record(&mut d)?;
         if rtype == u16::from(RecordType::OPT) {
             // RFC 6891 §6.1.1: one OPT, owned by the root.
             if edns.is_some() || !name.is_root() {
@@ -114,6 +122,17 @@ fn read_body(msg: &[u8], arcount: u16) -> Option<(Name, u16, u16, Option<Edns>)>
         }
     }
     Some((qname, qtype, qclass, edns))
+}
+
+/// One resource record's owner, type, class and TTL; its data is skipped.
+fn read_record(d: &mut BinDecoder<'_>) -> Option<(Name, u16, u16, u32)> {
+    let name = Name::read(d).ok()?;
+    let rtype = d.read_u16().ok()?.unverified();
+    let class = d.read_u16().ok()?.unverified();
+    let ttl = d.read_u32().ok()?.unverified();
+    let len = d.read_u16().ok()?.unverified();
+    d.read_slice(len as usize).ok()?;
+    Some((name, rtype, class, ttl))
 }
 
 /// A response with no question: for queries we could not read, and NOTIMP.
