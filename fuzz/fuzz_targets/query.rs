@@ -1,0 +1,236 @@
+//! The query path: raw bytes in, response bytes out, over UDP and TCP, for
+//! two views of one realistic zone set (every target healthy, and some down).
+//!
+//! Invariants, for every input:
+//! - no panic (and no hang: libFuzzer's `-timeout`);
+//! - shorter than a header, or QR set: no response;
+//! - otherwise a response whose ID is the query's, with QR set, that
+//!   `hickory_proto::op::Message::from_vec` parses;
+//! - an opcode other than QUERY: NOTIMP, header only, only QR and the opcode set;
+//! - over UDP at most 4096 bytes, and at most 512 when the query has no
+//!   additional records (so no OPT);
+//! - the general path alone (`respond_slow`) answers as `respond` does: the
+//!   same bytes, or the same header, question, OPT and records per section,
+//!   compared as the project's own unit test compares the two paths: as
+//!   sorted lists (health-checked answers rotate from one call to the next)
+//!   of records in lower case (the table's stored sections point into the
+//!   question for the zone's name, so they carry the case asked; the general
+//!   path writes the zone's case).
+
+#![no_main]
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use hale::dns::{Transport, respond, respond_slow};
+use hale::load::Loaded;
+use hale::view::View;
+use hickory_proto::op::Message;
+use libfuzzer_sys::fuzz_target;
+
+/// The zone the queries are answered from: SOA, NS, A/AAAA, MX, TXT, SRV,
+/// CNAME chains (in zone, out of zone, dangling, looping), wildcards, an
+/// empty non-terminal, a delegation with glue and DS, a child zone we also
+/// serve, three health-checked names, and RRsets too big for 512, 1232 and
+/// 4096 bytes.
+fn zone() -> String {
+    let mut z = String::from(
+        r#"$ORIGIN example.com.
+$TTL 300
+@         SOA   ns1 hostmaster 2026112201 3600 900 1209600 60
+@         NS    ns1
+@         NS    ns2.example.net.
+@         MX    10 mail
+@         TXT   "v=spf1 -all"
+@         A     192.0.2.1
+@         AAAA  2001:db8::1
+ns1       A     192.0.2.53
+ns1       AAAA  2001:db8::53
+mail      A     192.0.2.25
+www    60 A     192.0.2.80
+www    60 A     192.0.2.81
+www    60 A     192.0.2.82
+www    60 AAAA  2001:db8::80
+www       TXT   "checked"
+sf        A     192.0.2.90
+sf        A     192.0.2.91
+nd        A     192.0.2.95
+nd        AAAA  2001:db8::95
+alias     CNAME alias2
+alias2    CNAME www
+outside   CNAME www.example.net.
+dangling  CNAME nothere
+loop1     CNAME loop2
+loop2     CNAME loop1
+*.wild    A     192.0.2.99
+*.wild    AAAA  2001:db8::99
+*.wild    TXT   "wild"
+*.wild    MX    10 mail
+real.wild TXT   "real"
+*.cw      CNAME www
+a.b.ent   A     192.0.2.7
+sub       NS    ns.sub
+sub       NS    ns.elsewhere.net.
+sub       DS    12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1AB7C8A4A0C1E9A4A8A2B9C1
+ns.sub    A     192.0.2.100
+ns.sub    AAAA  2001:db8::100
+child     NS    ns1.child
+child     DS    54321 13 2 0C1E9A4A8A2B9C149FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE1AB7C8A4A
+ns1.child A     192.0.2.110
+_http._tcp SRV  10 5 80 www
+_null._tcp SRV  0 0 0 .
+"#,
+    );
+    for i in 0..30 {
+        z.push_str(&format!("big TXT \"{i:02}{}\"\n", "x".repeat(98)));
+    }
+    for i in 0..24 {
+        z.push_str(&format!("huge TXT \"{i:02}{}\"\n", "y".repeat(198)));
+    }
+    z
+}
+
+const CHILD_ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n\
+    ns1 A 192.0.2.110\nwww A 192.0.2.111\n";
+
+const CONFIG: &str = r#"[server]
+zones = "zones"
+
+[[check]]
+names = ["www.example.com."]
+port = 18080
+
+[[check]]
+names = ["sf.example.com."]
+port = 18080
+when_all_down = "servfail"
+
+[[check]]
+names = ["nd.example.com."]
+port = 18080
+when_all_down = "none"
+"#;
+
+/// Every target healthy, and a degraded view: one of www's three A
+/// addresses and its only AAAA down (fail open), `sf` and `nd` all down.
+struct Views {
+    healthy: View,
+    degraded: View,
+}
+
+fn views() -> &'static Views {
+    static VIEWS: OnceLock<Views> = OnceLock::new();
+    VIEWS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zones = dir.path().join("zones");
+        std::fs::create_dir(&zones).expect("zones dir");
+        std::fs::write(zones.join("example.com.zone"), zone()).expect("write zone");
+        std::fs::write(zones.join("child.example.com.zone"), CHILD_ZONE).expect("write zone");
+        let config = dir.path().join("hale.toml");
+        std::fs::write(&config, CONFIG).expect("write config");
+        let loaded = Loaded::load(&config).expect("the fixture loads");
+        let healthy = loaded.checks.view_with(
+            loaded.zones.clone(),
+            loaded.table.clone(),
+            &Default::default(),
+        );
+        let down: [IpAddr; 6] = [
+            "192.0.2.81".parse().unwrap(),
+            "2001:db8::80".parse().unwrap(),
+            "192.0.2.90".parse().unwrap(),
+            "192.0.2.91".parse().unwrap(),
+            "192.0.2.95".parse().unwrap(),
+            "2001:db8::95".parse().unwrap(),
+        ];
+        let degraded =
+            loaded
+                .checks
+                .view_judged(loaded.zones.clone(), loaded.table.clone(), &|key| {
+                    !down.contains(&key.ip)
+                });
+        Views { healthy, degraded }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let views = views();
+    let mut out = Vec::with_capacity(4096);
+    let mut slow = Vec::with_capacity(4096);
+    for view in [&views.healthy, &views.degraded] {
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let rcode = respond(view, data, transport, &mut out);
+            let slow_rcode = respond_slow(view, data, transport, &mut slow);
+            assert_eq!(
+                rcode, slow_rcode,
+                "respond and respond_slow disagree on the rcode"
+            );
+            if rcode.is_none() {
+                assert!(
+                    data.len() < 12 || data[2] & 0x80 != 0,
+                    "no response to a query with a full header and QR clear"
+                );
+                continue;
+            }
+            check_response(data, &out, transport);
+            if out != slow {
+                same_content(&out, &slow);
+            }
+        }
+    }
+});
+
+fn check_response(query: &[u8], resp: &[u8], transport: Transport) {
+    assert!(query.len() >= 12, "a response to a runt");
+    assert_eq!(query[2] & 0x80, 0, "a response to a response (QR=1)");
+    assert!(resp.len() >= 12, "response shorter than a header");
+    assert_eq!(
+        resp[..2],
+        query[..2],
+        "response ID differs from the query's"
+    );
+    assert_ne!(resp[2] & 0x80, 0, "QR not set in the response");
+    if transport == Transport::Udp {
+        assert!(resp.len() <= 4096, "UDP response of {} bytes", resp.len());
+        if query[10..12] == [0, 0] {
+            assert!(
+                resp.len() <= 512,
+                "UDP response of {} bytes to a query without OPT",
+                resp.len()
+            );
+        }
+    }
+    let opcode = (query[2] >> 3) & 0xF;
+    if opcode != 0 {
+        // RFC 8906 §3.1.4: NOTIMP, empty sections, only QR and the opcode.
+        assert_eq!(resp.len(), 12, "NOTIMP with sections");
+        assert_eq!(resp[2], 0x80 | (opcode << 3), "NOTIMP flags");
+        assert_eq!(resp[3], 4, "NOTIMP rcode and flags");
+    }
+    if let Err(e) = Message::from_vec(resp) {
+        panic!("the response does not parse: {e}\nresponse: {resp:02x?}");
+    }
+}
+
+/// Both paths' responses hold the same header, question, OPT and records
+/// (in any order within a section, and in any case).
+fn same_content(fast: &[u8], slow: &[u8]) {
+    let f = Message::from_vec(fast).expect("respond's response parses");
+    let s = Message::from_vec(slow).expect("respond_slow's response parses");
+    assert_eq!(
+        f.metadata, s.metadata,
+        "headers differ: {fast:02x?} vs {slow:02x?}"
+    );
+    assert_eq!(f.queries, s.queries, "questions differ");
+    assert_eq!(f.edns, s.edns, "OPT differs");
+    for (what, a, b) in [
+        ("answer", &f.answers, &s.answers),
+        ("authority", &f.authorities, &s.authorities),
+        ("additional", &f.additionals, &s.additionals),
+    ] {
+        let mut a: Vec<String> = a.iter().map(|r| r.to_string().to_lowercase()).collect();
+        let mut b: Vec<String> = b.iter().map(|r| r.to_string().to_lowercase()).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{what} sections differ");
+    }
+}
