@@ -655,7 +655,7 @@ impl Config {
 /// The probe target behind a canary URL, which must name an IP address (a
 /// canary that needs DNS to be found would fail with the resolver).
 fn canary_spec(url: &str, schedule: Schedule) -> Result<TargetSpec, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad URL {url:?}: {e}"))?;
+    let parsed = url::Url::parse(url).map_err(|e| format!("bad URL {url:?}: {e}"))?;
     let scheme = match parsed.scheme() {
         "http" => Scheme::Http,
         "https" => Scheme::Https,
@@ -692,7 +692,7 @@ fn valid_host(host: &str) -> bool {
     if host.parse::<std::net::IpAddr>().is_ok() {
         return true;
     }
-    let Ok(url) = reqwest::Url::parse(&format!("http://{host}/")) else {
+    let Ok(url) = url::Url::parse(&format!("http://{host}/")) else {
         return false;
     };
     url.port().is_none()

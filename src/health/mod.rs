@@ -127,9 +127,6 @@ pub enum HealthError {
     /// rustls refused the TLS client configuration.
     #[error("building TLS configuration for health probes: {0}")]
     Tls(#[from] rustls::Error),
-    /// reqwest refused to build an HTTP client.
-    #[error("building HTTP client for health probes: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// Snapshot of one target for the admin /status page.
