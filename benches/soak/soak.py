@@ -67,6 +67,11 @@ class Backend:
             daemon_threads = True
             allow_reuse_address = True
 
+            def handle_error(self, request, client_address):
+                # hale closes a kept-alive connection without reading on when
+                # a probe fails; the reset that causes is not news here.
+                pass
+
         self.server = Server((ip, port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
