@@ -446,7 +446,7 @@ type Parsed = Vec<(Name, RecordType, DNSClass, u32, RData)>;
 fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> {
     let (_, sets) = Parser::new(text, Some(path.to_path_buf()), hint)
         .parse()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| explain(e.to_string()))?;
     // The map is ordered by (name, type): records of one name stay together,
     // which the checks and the node index below rely on.
     let mut out = Vec::with_capacity(sets.len());
@@ -459,68 +459,55 @@ fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> 
     Ok(out)
 }
 
+/// Longest parser message kept: hickory quotes the offending token, and a
+/// 50 MB garbage line must not make a 50 MB error.
+const MAX_MESSAGE: usize = 200;
+
+/// hickory's message, said plainly where it misleads, and cut short.
+fn explain(msg: String) -> String {
+    let mut msg = match msg.rsplit_once("record type string unknown: ") {
+        // A number where the type should be: a TTL past 32 bits (`4294967296`,
+        // `7102w`) that the parser went on to read as a type. No type starts
+        // with a digit.
+        Some((_, word)) if word.starts_with(|c: char| c.is_ascii_digit()) => {
+            format!("TTL {word} exceeds {MAX_TTL} (RFC 2181)")
+        }
+        Some((_, word)) if word.len() > 4 && word[..4].eq_ignore_ascii_case("TYPE") => {
+            format!("unknown record type {word}: RFC 3597 generic types are not supported")
+        }
+        _ => msg,
+    };
+    if msg.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !msg.is_char_boundary(end) {
+            end -= 1;
+        }
+        msg.truncate(end);
+        msg.push('…');
+    }
+    msg
+}
+
 /// Files smaller than this are parsed in one piece: threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 20;
 
-/// Parses a large zone file in pieces on every core, or returns `None` when
-/// it cannot be split safely (small, `$INCLUDE`, no `$TTL`) or any piece
-/// fails; the caller then parses the whole file in one piece.
-///
-/// Pieces start at lines that begin with an owner name outside parentheses
-/// and quotes, each prefixed with the `$ORIGIN` and `$TTL` in force there, so
-/// every piece means what it meant in the whole file.
+/// Parses a large zone file in pieces on every core ([`split_points`]), or
+/// returns `None` when it cannot be split safely (small, `$INCLUDE`, no
+/// `$TTL`); the caller then parses the whole file in one piece. When a piece
+/// fails, the error is the offset where the first failing piece starts and
+/// its message: the pieces before it parsed, so this is the whole file's
+/// first error.
 fn parse_parallel(
     text: &str,
     path: &Path,
     hint: &Option<Name>,
     threads: usize,
     min: usize,
-) -> Option<Parsed> {
+) -> Option<Result<Parsed, (usize, String)>> {
     if text.len() < min || threads < 2 {
         return None;
     }
-    let target = text.len() / threads + 1;
-    let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
-    // The directives in force, as written: hickory reads `$ORIGIN` without
-    // the current origin, so repeating the text keeps its meaning.
-    let mut origin: Option<String> = None;
-    let mut ttl: Option<String> = None;
-    let (mut depth, mut quoted) = (0usize, false);
-    let mut line_start = 0usize;
-    for line in text.split_inclusive('\n') {
-        let start = line_start;
-        line_start += line.len();
-        if depth == 0 && !quoted {
-            let mut words = line.split_whitespace();
-            match line.as_bytes().first() {
-                Some(b'$') => match words.next().map(str::to_ascii_uppercase).as_deref() {
-                    Some("$ORIGIN") => origin = words.next().map(str::to_owned),
-                    Some("$TTL") => ttl = words.next().map(str::to_owned),
-                    _ => return None,
-                },
-                Some(b) if !b.is_ascii_whitespace() && *b != b';' => {
-                    let since = start - pieces.last().map_or(0, |p| p.0);
-                    if let (Some(ttl), true) = (&ttl, since >= target) {
-                        let origin = origin.as_ref().map(|o| format!("$ORIGIN {o}\n"));
-                        pieces.push((start, format!("{}$TTL {ttl}\n", origin.unwrap_or_default())));
-                    }
-                }
-                _ => {}
-            }
-        }
-        let mut escaped = false;
-        for b in line.bytes() {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => quoted = !quoted,
-                b';' if !quoted => break,
-                b'(' if !quoted => depth += 1,
-                b')' if !quoted => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
-    }
+    let pieces = split_points(text, text.len() / threads + 1)?;
     if pieces.len() < 2 {
         return None;
     }
@@ -530,23 +517,23 @@ fn parse_parallel(
         .map(|p| p.0)
         .chain([text.len()])
         .collect();
-    let results: Vec<Option<Parsed>> = std::thread::scope(|scope| {
+    let results: Vec<Option<Result<Parsed, String>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = pieces
             .iter()
             .zip(&ends)
             .map(|((start, prefix), end)| {
                 let piece = format!("{prefix}{}", &text[*start..*end]);
-                scope.spawn(move || parse(&piece, path, hint.clone()).ok())
+                scope.spawn(move || parse(&piece, path, hint.clone()))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
+        handles.into_iter().map(|h| h.join().ok()).collect()
     });
     let mut all = Vec::new();
-    for r in results {
-        all.extend(r?);
+    for (result, (start, _)) in results.into_iter().zip(&pieces) {
+        match result? {
+            Ok(records) => all.extend(records),
+            Err(msg) => return Some(Err((*start, msg))),
+        }
     }
     // A second SOA or CNAME for one name is an error or a replacement in one
     // parse (hickory decides); pieces would keep both. Let one parse decide.
@@ -556,7 +543,46 @@ fn parse_parallel(
             return None;
         }
     }
-    Some(all)
+    Some(Ok(all))
+}
+
+/// Where `text` can be cut into pieces of about `target` bytes that each
+/// parse on their own: `(offset, prefix)` pairs, the first at 0, each prefix
+/// repeating the `$ORIGIN` and `$TTL` in force there. `None` when it cannot
+/// be cut safely (`$INCLUDE` or another directive).
+///
+/// Pieces start at lines that begin with an owner name outside parentheses
+/// and quotes, once a `$TTL` is known, so every piece means what it meant in
+/// the whole file, and a piece that fails is where the whole file fails.
+fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
+    let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
+    // The directives in force, as written: hickory reads `$ORIGIN` without
+    // the current origin, so repeating the text keeps its meaning.
+    let mut origin: Option<String> = None;
+    let mut ttl: Option<String> = None;
+    // Lines that start outside parentheses and quotes, as hickory's lexer
+    // reads them: a cut anywhere else would make a piece fail (or mean
+    // something else) where the whole file does not.
+    for start in std::iter::once(0).chain(scan::record_ends(text)) {
+        let line = text[start..].split('\n').next().unwrap_or_default();
+        let mut words = line.split_whitespace();
+        match line.as_bytes().first() {
+            Some(b'$') => match words.next() {
+                Some("$ORIGIN") => origin = words.next().map(str::to_owned),
+                Some("$TTL") => ttl = words.next().map(str::to_owned),
+                _ => return None,
+            },
+            Some(b) if !b.is_ascii_whitespace() && *b != b';' => {
+                let since = start - pieces.last().map_or(0, |p| p.0);
+                if let (Some(ttl), true) = (&ttl, since >= target) {
+                    let origin = origin.as_ref().map(|o| format!("$ORIGIN {o}\n"));
+                    pieces.push((start, format!("{}$TTL {ttl}\n", origin.unwrap_or_default())));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(pieces)
 }
 
 /// Record-level checks that can be pinned to a line.
@@ -593,39 +619,68 @@ fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> 
             ));
         }
     }
-    // CNAME and other data (RFC 1034 §3.6.2); a name's records are adjacent.
-    for run in records.chunk_by(|a, b| same(&a.0, &b.0)) {
-        let cname = run.iter().any(|r| r.1 == RecordType::CNAME);
-        if let Some(other) = run.iter().find(|r| r.1 != RecordType::CNAME)
-            && cname
-        {
-            return Err(format!(
-                "{} has a CNAME and other data ({})",
-                other.0, other.1
-            ));
-        }
-    }
+    // CNAME and other data: checked on the nodes, where a name's records
+    // meet wherever their lines are (see `load_zone`).
     Ok(())
 }
 
-/// The smallest number of leading lines of `text` that reproduce `msg`, so a
-/// parser error without a position still names its line.
+/// The line where the error `msg` is: the first line of the shortest run of
+/// whole records from the start of `text` that reproduces it, so a parser
+/// error without a position still names its line. Prefixes end between
+/// records only: one cut inside a record's parentheses or quotes fails by
+/// itself ("unclosed list"), which may be the very message searched for
+/// (an unclosed parenthesis on line 12 was reported at the SOA's on line 3).
 fn error_line(text: &str, msg: &str, fails_with: impl Fn(&str) -> Option<String>) -> usize {
-    let ends: Vec<usize> = text
-        .match_indices('\n')
-        .map(|(i, _)| i + 1)
-        .chain(std::iter::once(text.len()))
-        .collect();
-    let (mut lo, mut hi) = (1usize, ends.len());
+    let mut ends = scan::record_ends(text);
+    if ends.last() != Some(&text.len()) {
+        ends.push(text.len());
+    }
+    // The first end whose prefix fails; the whole text is taken to.
+    let (mut lo, mut hi) = (0usize, ends.len() - 1);
     while lo < hi {
         let mid = (lo + hi) / 2;
-        if fails_with(&text[..ends[mid - 1]]).as_deref() == Some(msg) {
+        if fails_with(&text[..ends[mid]]).as_deref() == Some(msg) {
             hi = mid;
         } else {
             lo = mid + 1;
         }
     }
-    lo
+    let start = if lo == 0 { 0 } else { ends[lo - 1] };
+    1 + text[..start].bytes().filter(|&b| b == b'\n').count()
+}
+
+/// Bytes per piece when locating an error in a big file ...
+const LOCATE_PIECE: usize = 64 << 10;
+/// ... and the size from which a file is searched in pieces.
+const LOCATE_MIN: usize = 4 * LOCATE_PIECE;
+
+/// The line of `msg` in `text`. [`error_line`] parses one prefix per step,
+/// so an error near the end of a 200,000-record file took twenty parses of
+/// nearly all of it (12 s; minutes at a million records). A big file is cut
+/// into pieces that parse on their own ([`split_points`]) and only the first
+/// piece failing the same way is searched; when none does (the error needs
+/// two far-apart lines), the whole file is.
+///
+/// `from` is an offset the error is known not to precede.
+fn find_line(text: &str, msg: &str, from: usize, fails: &impl Fn(&str) -> Option<String>) -> usize {
+    if text.len() >= LOCATE_MIN
+        && let Some(pieces) = split_points(text, LOCATE_PIECE)
+        && pieces.len() > 1
+    {
+        let ends = pieces.iter().skip(1).map(|p| p.0).chain([text.len()]);
+        for ((start, prefix), end) in pieces.iter().zip(ends) {
+            if end <= from {
+                continue;
+            }
+            let piece = &text[*start..end];
+            let in_piece = |p: &str| fails(&format!("{prefix}{p}"));
+            if in_piece(piece).as_deref() == Some(msg) {
+                let before = text[..*start].bytes().filter(|&b| b == b'\n').count();
+                return before + error_line(piece, msg, in_piece);
+            }
+        }
+    }
+    error_line(text, msg, fails)
 }
 
 /// Pins an error to its line, following one `$INCLUDE` level: when the
@@ -635,9 +690,10 @@ fn locate(
     path: &Path,
     text: &str,
     msg: String,
+    from: usize,
     fails: impl Fn(&str) -> Option<String>,
 ) -> ZoneError {
-    let line = error_line(text, &msg, &fails);
+    let line = find_line(text, &msg, from, &fails);
     let invalid = |path: &Path, line: usize, msg: String| ZoneError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -663,11 +719,111 @@ fn locate(
     invalid(&file, inner, context)
 }
 
+/// Owner and type of the records an error between two records looks at.
+type Seen = Vec<(Name, RecordType)>;
+
+/// Locates an error that takes two records, which may be far apart (a CNAME
+/// and other data at one name, two SOAs): the first line by which the
+/// records read so far, the `relevant` ones, make `done` true. A big file is
+/// parsed once, in pieces on every core; then only the piece where `done`
+/// turns true is searched line by line. (Searching the whole file parses a
+/// prefix per step: at 200,000 records that took minutes.)
+fn locate_pair(
+    path: &Path,
+    text: &str,
+    hint: &Option<Name>,
+    msg: String,
+    relevant: impl Fn(&Name, RecordType) -> bool + Sync,
+    done: impl Fn(&Seen) -> bool,
+) -> ZoneError {
+    let keep = |text: &str| -> Option<Seen> {
+        let records = parse(text, path, hint.clone()).ok()?;
+        Some(
+            records
+                .into_iter()
+                .filter(|r| relevant(&r.0, r.1))
+                .map(|r| (r.0, r.1))
+                .collect(),
+        )
+    };
+    if text.len() >= LOCATE_MIN
+        && let Some(pieces) = split_points(text, LOCATE_PIECE)
+        && pieces.len() > 1
+    {
+        let ends: Vec<usize> = pieces
+            .iter()
+            .skip(1)
+            .map(|p| p.0)
+            .chain([text.len()])
+            .collect();
+        let piece_text = |i: usize| format!("{}{}", pieces[i].1, &text[pieces[i].0..ends[i]]);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_thread = pieces.len().div_ceil(cores);
+        let found: Vec<Option<Seen>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..pieces.len())
+                .step_by(per_thread)
+                .map(|first| {
+                    let (keep, piece_text) = (&keep, &piece_text);
+                    let last = (first + per_thread).min(pieces.len());
+                    scope.spawn(move || {
+                        (first..last)
+                            .map(|i| keep(&piece_text(i)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            // A thread lost to a panic leaves its pieces unknown (`None`).
+            handles
+                .into_iter()
+                .zip((0..pieces.len()).step_by(per_thread))
+                .flat_map(|(h, first)| {
+                    let count = per_thread.min(pieces.len() - first);
+                    h.join().unwrap_or_else(|_| vec![None; count])
+                })
+                .collect()
+        });
+        let mut seen = Seen::new();
+        for (i, piece) in found.iter().enumerate() {
+            // A piece that does not parse alone, or lost to a panic: search the whole file.
+            let Some(piece) = piece else { break };
+            let before = seen.len();
+            seen.extend(piece.iter().cloned());
+            if !done(&seen) {
+                continue;
+            }
+            seen.truncate(before);
+            let (start, prefix) = &pieces[i];
+            let lines_before = text[..*start].bytes().filter(|&b| b == b'\n').count();
+            let line = error_line(&text[*start..ends[i]], &msg, |p| {
+                let mut all = seen.clone();
+                all.extend(keep(&format!("{prefix}{p}"))?);
+                done(&all).then(|| msg.clone())
+            });
+            return ZoneError::Invalid {
+                path: path.to_path_buf(),
+                line: lines_before + line,
+                msg,
+            };
+        }
+    }
+    let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
+        Ok(r) => {
+            let seen: Seen = r
+                .into_iter()
+                .filter(|r| relevant(&r.0, r.1))
+                .map(|r| (r.0, r.1))
+                .collect();
+            done(&seen).then(|| msg.clone())
+        }
+        Err(e) => Some(e),
+    };
+    locate(path, text, msg.clone(), 0, fails)
+}
+
 fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ZoneError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = scan::read_text(path)?;
+    // Before hickory follows any `$INCLUDE` or misreads `\#` data.
+    scan::check(path, &text)?;
     let invalid = |line: usize, msg: String| ZoneError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -678,21 +834,31 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let t0 = tokio::time::Instant::now();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parsed = match parse_parallel(&text, path, &hint, cores, PARALLEL_MIN) {
-        Some(records) => Ok(records),
-        // Small, unusual or broken: one parser over the whole file says exactly what and where.
-        None => parse(&text, path, hint.clone()),
+        Some(result) => result,
+        // Small or unusual: one parser over the whole file.
+        None => parse(&text, path, hint.clone()).map_err(|msg| (0, msg)),
     };
     let records = match parsed {
         Ok(r) => r,
-        Err(msg) => {
+        Err((from, msg)) => {
             let fails = |prefix: &str| parse(prefix, path, hint.clone()).err();
-            return Err(locate(path, &text, msg, fails));
+            return Err(locate(path, &text, msg, from, fails));
         }
     };
 
     tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file parsed");
     // The apex is where the SOA is.
     let soas: Vec<_> = records.iter().filter(|r| r.1 == RecordType::SOA).collect();
+    // Two at different names (hickory rejects two at one name): the apex
+    // would be whichever sorts first, and the error would fall on every
+    // record of the other zone. Name both, at the line of the second.
+    if let [a, b, ..] = soas[..] {
+        let msg = format!("two SOA records, at {} and {}: one zone per file", a.0, b.0);
+        let is_soa = |_: &Name, t: RecordType| t == RecordType::SOA;
+        return Err(locate_pair(path, &text, &hint, msg, is_soa, |seen| {
+            seen.len() > 1
+        }));
+    }
     let Some(soa) = soas.first() else {
         return Err(invalid(1, "zone has no SOA record".into()));
     };
@@ -703,7 +869,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
             Ok(r) => check_records(&r, Some(&origin)).err(),
             Err(e) => Some(e),
         };
-        return Err(locate(path, &text, msg, fails));
+        return Err(locate(path, &text, msg, 0, fails));
     }
     if !records
         .iter()
@@ -748,14 +914,18 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     tracing::debug!(ms = t2.elapsed().as_millis() as u64, "nodes built");
     for (name, node) in nodes.iter_mut() {
         node.is_cut = *name != origin && node.get(RecordType::NS).is_some();
-        // Across parallel chunks a CNAME may meet other data only here.
-        if node.get(RecordType::CNAME).is_some() && node.rrsets.len() > 1 {
-            let msg = format!("{name} has a CNAME and other data");
-            let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
-                Ok(r) => check_records(&r, Some(&origin)).err().map(|_| msg.clone()),
-                Err(e) => Some(e),
+        // CNAME and other data (RFC 1034 §3.6.2). Its two lines may be far
+        // apart, in pieces parsed apart: `locate_pair` finds the second.
+        if node.get(RecordType::CNAME).is_some()
+            && let Some(other) = node.rrsets.iter().find(|s| s.rtype != RecordType::CNAME)
+        {
+            let msg = format!("{name} has a CNAME and other data ({})", other.rtype);
+            let here = |n: &Name, _: RecordType| same(n, name);
+            let both = |seen: &Seen| {
+                seen.iter().any(|r| r.1 == RecordType::CNAME)
+                    && seen.iter().any(|r| r.1 != RecordType::CNAME)
             };
-            return Err(locate(path, &text, msg.clone(), fails));
+            return Err(locate_pair(path, &text, &hint, msg, here, both));
         }
     }
 
@@ -768,5 +938,6 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     })
 }
 
+mod scan;
 #[cfg(test)]
 mod tests;

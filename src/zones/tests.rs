@@ -172,7 +172,9 @@ fn parallel_parse_matches_the_whole_file() {
     let path = Path::new("example.com.zone");
     let hint = origin_from_file_name(path);
     let mut whole = parse(&text, path, hint.clone()).expect("whole parse");
-    let mut pieces = parse_parallel(&text, path, &hint, 3, 10_000).expect("split parse");
+    let mut pieces = parse_parallel(&text, path, &hint, 3, 10_000)
+        .expect("split")
+        .expect("pieces parse");
     let key =
         |r: &(Name, RecordType, DNSClass, u32, RData)| format!("{} {} {} {}", r.0, r.1, r.3, r.4);
     whole.sort_by_key(key);
@@ -181,4 +183,33 @@ fn parallel_parse_matches_the_whole_file() {
     whole.dedup_by_key(|r| key(r));
     assert_eq!(whole.len(), pieces.len());
     assert!(whole.iter().zip(&pieces).all(|(a, b)| key(a) == key(b)));
+}
+
+/// An error in a big file is found from the piece that fails, at its line,
+/// without parsing a prefix of the whole file per step.
+#[test]
+fn a_failing_piece_gives_the_first_error_and_its_line() {
+    let mut text = String::from(
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h ( 1 2 3 4\n 5 )\n@ NS ns1\nns1 A 192.0.2.1\n",
+    );
+    for i in 0..15_000 {
+        text.push_str(&format!("h{i} A 10.0.{}.{}\n", (i / 256) % 256, i % 256));
+    }
+    let bad_line = text.lines().count() + 1;
+    text.push_str("bad A 192.0.2.300\n");
+    for i in 0..3_000 {
+        text.push_str(&format!("later{i} A 192.0.2.300\n"));
+    }
+    let path = Path::new("example.com.zone");
+    let hint = origin_from_file_name(path);
+    let Some(Err((from, msg))) = parse_parallel(&text, path, &hint, 3, 10_000) else {
+        panic!("a piece fails");
+    };
+    assert!(
+        from > 0 && from < text.find("bad A").expect("bad"),
+        "{from}"
+    );
+    let fails = |p: &str| parse(p, path, hint.clone()).err();
+    assert_eq!(find_line(&text, &msg, from, &fails), bad_line);
+    assert_eq!(find_line(&text, &msg, 0, &fails), bad_line);
 }
