@@ -30,3 +30,5 @@ mod hostile;
 mod transfer;
 // Malformed and hostile packets over UDP and TCP, one table row each.
 mod wire;
+// Hostile zone files at start-up and on reload: rejected with file and line, or served right.
+mod zone_hardening;
