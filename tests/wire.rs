@@ -127,6 +127,25 @@ fn option(code: u16, data: &[u8]) -> Vec<u8> {
     .concat()
 }
 
+/// Additional records starting at offset `at`: one whose RDATA is a root
+/// label followed by pointers, each to the one before, then `owners`
+/// records whose owner is a pointer to the last of them, so that reading
+/// each owner follows `pointers` pointers in all.
+fn pointer_chain(at: usize, pointers: usize, owners: usize) -> Vec<u8> {
+    let root = at + 11; // past the first record's root owner and fixed fields
+    let pointer_at = |i: usize| if i == 0 { root } else { root + 1 + 2 * (i - 1) };
+    let mut chain = vec![0u8];
+    for i in 1..pointers {
+        chain.extend_from_slice(&(0xc000 | pointer_at(i - 1) as u16).to_be_bytes());
+    }
+    let owner = (0xc000 | pointer_at(pointers - 1) as u16).to_be_bytes();
+    let mut out = rr(&[0], 65000, IN, 0, &chain);
+    for _ in 0..owners {
+        out.extend_from_slice(&rr(&owner, 65000, IN, 0, &[]));
+    }
+    out
+}
+
 /// A name of exactly `octets` wire octets ending in `example.com.`.
 fn long_name(octets: usize) -> String {
     // example.com. takes 13 octets; fill the rest with labels of up to 63.
@@ -248,6 +267,8 @@ fn table() -> Vec<Row> {
     // 63-octet label plus a pointer to it: 269 octets once decompressed.
     let q205 = format!("{0}.{0}.{0}.example.com", "q".repeat(63));
     let over_255_owner = [&[63][..], &[b'd'; 63], &[0xc0, 12]].concat();
+    // The root label at the end of the question's name.
+    let question_root = [0xc0, (12 + www.len() - 5) as u8];
 
     vec![
         row(
@@ -462,7 +483,47 @@ fn table() -> Vec<Row> {
             ),
             FormErr,
         ),
+        // Long compression chains: a name never needs more than 127 pointers.
+        row(
+            "additional owner behind 100 chained pointers (allowed, ignored)",
+            msg(
+                0,
+                [1, 0, 0, 2],
+                &[&www, &pointer_chain(12 + www.len(), 100, 1)],
+            ),
+            WWW_A,
+        ),
+        row(
+            "additional owner behind 200 chained pointers",
+            msg(
+                0,
+                [1, 0, 0, 2],
+                &[&www, &pointer_chain(12 + www.len(), 200, 1)],
+            ),
+            FormErr,
+        ),
+        row(
+            "3,000 records owned by a chain of 10,000 pointers (56 KB)",
+            msg(
+                0,
+                [1, 0, 0, 3_001],
+                &[&www, &pointer_chain(12 + www.len(), 10_000, 3_000)],
+            ),
+            // hale reads UDP queries of up to 4 KB; longer ones are dropped.
+            Dropped,
+        )
+        .tcp(FormErr),
         // OPT (RFC 6891 §6.1.1: at most one, owned by the root).
+        row(
+            "OPT owned by a pointer to a root label (still the root)",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &rr(&question_root, OPT, 1232, 0, &[])],
+            ),
+            WWW_A,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
         row(
             "two OPT records",
             msg(0, [1, 0, 0, 2], &[&www, &opt(0, 0, &[]), &opt(0, 0, &[])]),
