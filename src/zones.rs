@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, Restrict};
 use hickory_proto::serialize::txt::Parser;
 
 /// Largest TTL RFC 2181 §8 allows.
@@ -472,7 +472,13 @@ fn explain(msg: String) -> String {
         Some((_, word)) if word.starts_with(|c: char| c.is_ascii_digit()) => {
             format!("TTL {word} exceeds {MAX_TTL} (RFC 2181)")
         }
-        Some((_, word)) if word.len() > 4 && word[..4].eq_ignore_ascii_case("TYPE") => {
+        // `get`, not slicing: the fourth byte may sit inside a UTF-8 character (found by fuzzing).
+        Some((_, word))
+            if word.len() > 4
+                && word
+                    .get(..4)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("TYPE")) =>
+        {
             format!("unknown record type {word}: RFC 3597 generic types are not supported")
         }
         _ => msg,
@@ -594,6 +600,16 @@ fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> 
         scratch.clear();
         if let Err(e) = rdata.emit(&mut BinEncoder::new(&mut scratch)) {
             return Err(format!("{name} {rtype}: cannot be sent: {e}"));
+        }
+        // And some it writes in a form no reader takes back (an empty TXT,
+        // a CAA tag with characters RFC 8659 forbids: found by fuzzing), so
+        // resolvers would reject every answer holding it.
+        if scratch.is_empty() {
+            return Err(format!("{name} {rtype}: has no data"));
+        }
+        let length = Restrict::new(scratch.len() as u16);
+        if let Err(e) = RData::read(&mut BinDecoder::new(&scratch), *rtype, length) {
+            return Err(format!("{name} {rtype}: data the wire cannot carry: {e}"));
         }
         if *class != DNSClass::IN {
             return Err(format!(

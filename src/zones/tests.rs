@@ -213,3 +213,27 @@ fn a_failing_piece_gives_the_first_error_and_its_line() {
     assert_eq!(find_line(&text, &msg, from, &fails), bad_line);
     assert_eq!(find_line(&text, &msg, 0, &fails), bad_line);
 }
+
+/// Inputs the `load` fuzz target failed on (fuzz/artifacts-found): data the
+/// parser takes but no DNS reader takes back, and a type word with a
+/// multi-byte character, are errors at their line, never answers or panics.
+#[test]
+fn fuzz_findings_are_errors_at_their_line() {
+    let head = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+    for (line, why) in [
+        ("empty TXT", "has no data"),
+        ("a CAA 0 x@y \"v\"", "wire cannot carry"),
+        ("www xxx\u{e9} 192.0.2.1", ""),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "example.com.zone", &format!("{head}{line}\n"));
+        let e = match ZoneSet::load(&[file]) {
+            Ok(_) => panic!("{line:?} should be rejected"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("example.com.zone:6:") && e.contains(why),
+            "{line:?}: {e}"
+        );
+    }
+}
