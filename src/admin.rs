@@ -187,16 +187,25 @@ async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
          <style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}\
          .up{color:#070}.down{color:#b00}</style><h1>hale</h1>",
     );
-    html.push_str(&format!(
-        "<p>version {}</p><h2>Checked names</h2>",
-        s.version
-    ));
+    html.push_str(&format!("<p>version {}</p>", s.version));
+    if s.mass_failure.guard.engaged {
+        html.push_str(&format!(
+            "<p class=down><b>Mass failure: answers are held</b> since {}: {}</p>",
+            escape(s.mass_failure.guard.since.as_deref().unwrap_or_default()),
+            escape(s.mass_failure.guard.reason.as_deref().unwrap_or_default()),
+        ));
+    }
+    html.push_str("<h2>Checked names</h2>");
     html.push_str("<table><tr><th>name</th><th>address</th><th>state</th><th>since</th><th>last result</th></tr>");
     for name in &s.checks {
         for t in &name.targets {
             let (state, since, last) = match &t.status {
                 Some(st) => (
-                    if st.healthy { "up" } else { "down" },
+                    match (st.healthy, st.flap_held) {
+                        (true, _) => "up",
+                        (false, true) => "down (flapping)",
+                        (false, false) => "down",
+                    },
                     humantime::format_rfc3339_seconds(st.since).to_string(),
                     st.last
                         .as_ref()
@@ -206,9 +215,10 @@ async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
                 None => ("up", String::new(), String::new()),
             };
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td class={state}>{state}</td><td>{since}</td><td>{last}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class={}>{state}</td><td>{since}</td><td>{last}</td></tr>",
                 escape(&name.name),
                 escape(&t.address),
+                if state == "up" { "up" } else { "down" },
             ));
         }
     }
