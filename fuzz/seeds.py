@@ -17,7 +17,8 @@ dotted labels).
 
 load: the repository's config/hale.toml and zones/example.com.zone joined
 by a line "%%", and variants ($INCLUDE, $TTL, parentheses, wildcards, bad
-TTLs and the zone and config errors of issue #4 item 8).
+TTLs and the zone and config errors of issue #4 item 8), and the inputs in
+artifacts-found/ that failed once.
 """
 
 import pathlib
@@ -347,6 +348,10 @@ def load_seeds():
     s["unclosed-quote-and-paren"] = CONFIG + SEP + HEAD + b'x TXT ( "open\n'
     s["escapes-in-names"] = CONFIG + SEP + HEAD + b"a\\.b A 192.0.2.1\n\\065\\066 A 192.0.2.2\n"
     s["empty-zone"] = CONFIG + SEP
+    # What the fuzzer found once (artifacts-found/), replayed on every run.
+    for found in sorted((HERE / "artifacts-found").glob("load-*")):
+        if not found.name.endswith("-as-found"):
+            s["found-" + found.name[len("load-"):]] = found.read_bytes()
     return s
 
 
