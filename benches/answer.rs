@@ -66,6 +66,14 @@ fn answer_path(c: &mut Criterion) {
             query("www.example.org.", RecordType::A),
         ),
         ("ANY (general path)", query("bench.test.", RecordType::ANY)),
+        (
+            "NXDOMAIN, 120 labels deep",
+            query(&format!("{}bench.test.", "a.".repeat(120)), RecordType::A),
+        ),
+        (
+            "NXDOMAIN, 120 labels deep, ANY (general path)",
+            query(&format!("{}bench.test.", "a.".repeat(120)), RecordType::ANY),
+        ),
     ];
     let mut out = Vec::with_capacity(1232);
     for (what, q) in &cases {

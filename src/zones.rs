@@ -342,17 +342,21 @@ impl Zone {
     }
 
     /// The longest existing ancestor of `name` (which itself does not exist).
+    /// Walks down from the apex: every ancestor of a node exists (empty
+    /// non-terminals included), so the walk stops at the first gap, and a
+    /// 127-label query costs a few lookups instead of one per label.
     pub fn closest_encloser(&self, name: &Name) -> Name {
         let apex_labels = label_count(&self.origin);
-        let mut n = label_count(name);
-        while n > apex_labels {
-            n -= 1;
+        let labels = label_count(name);
+        let mut encloser = self.origin.clone();
+        for n in apex_labels + 1..labels {
             let ancestor = name.trim_to(n);
-            if self.nodes.contains_key(&ancestor) {
-                return ancestor;
+            if !self.nodes.contains_key(&ancestor) {
+                break;
             }
+            encloser = ancestor;
         }
-        self.origin.clone()
+        encloser
     }
 }
 
@@ -361,6 +365,8 @@ impl Zone {
 pub struct ZoneSet {
     /// Zones by origin (lower case).
     zones: HashMap<Name, Arc<Zone>>,
+    /// Labels of the deepest origin.
+    max_labels: usize,
 }
 
 impl ZoneSet {
@@ -378,12 +384,15 @@ impl ZoneSet {
             }
             zones.insert(zone.origin.clone(), Arc::new(zone));
         }
-        Ok(ZoneSet { zones })
+        let max_labels = zones.keys().map(label_count).max().unwrap_or(0);
+        Ok(ZoneSet { zones, max_labels })
     }
 
     /// The zone with the longest origin that contains `name` (lower case).
     pub fn find(&self, name: &Name) -> Option<&Arc<Zone>> {
-        let mut n = label_count(name);
+        // No zone is deeper than the deepest origin: start there, so a
+        // 127-label query costs a few lookups, not one per label.
+        let mut n = label_count(name).min(self.max_labels);
         loop {
             let candidate = name.trim_to(n);
             if let Some(z) = self.zones.get(&candidate) {

@@ -237,3 +237,32 @@ fn fuzz_findings_are_errors_at_their_line() {
         );
     }
 }
+
+#[test]
+fn closest_encloser_and_zone_of_deep_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "example.com.zone", GOOD);
+    let set = ZoneSet::load(&[file]).expect("loads");
+    let zone = set.find(&name("a.b.c.example.com.")).expect("zone");
+    let deep = format!("{}x.y.a.b.c.example.com.", "q.".repeat(100));
+    assert_eq!(
+        zone.closest_encloser(&name(&deep)),
+        name("a.b.c.example.com.")
+    );
+    assert_eq!(
+        zone.closest_encloser(&name("x.b.c.example.com.")),
+        name("b.c.example.com.")
+    );
+    assert_eq!(
+        zone.closest_encloser(&name("nope.example.com.")),
+        name("example.com.")
+    );
+    assert_eq!(
+        set.find(&name(&deep)).map(|z| z.origin.clone()),
+        Some(name("example.com."))
+    );
+    assert!(
+        set.find(&name(&format!("{}example.org.", "q.".repeat(100))))
+            .is_none()
+    );
+}
