@@ -897,13 +897,36 @@ xXVxMgTejhxmy8bDjADxk+NDStHLoNGsVxRjORtuNHjceIMdr5RQ+F6P
     /// What the TLS server saw: (SNI, request head) per connection that completed a handshake.
     type Seen = Arc<std::sync::Mutex<Vec<(Option<String>, String)>>>;
 
+    /// An expired self-signed certificate for www.example.test (valid 2020-01-01 to 2020-01-02).
+    const EXPIRED_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBZjCCAQugAwIBAgIUXdw2wXn1PGfb0U/jSL7stn53P9MwCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQd3d3LmV4YW1wbGUudGVzdDAeFw0yMDAxMDEwMDAwMDBaFw0y
+MDAxMDIwMDAwMDBaMBsxGTAXBgNVBAMMEHd3dy5leGFtcGxlLnRlc3QwWTATBgcq
+hkjOPQIBBggqhkjOPQMBBwNCAATJoTKZiw84OJmciYc7uAHeNQaFVsgm2t9d4lP7
+dUURPZ1lI+9me2aoRkPO2+xeWoyqkArR8sAZCjRqeC6eJQLeoy0wKzAbBgNVHREE
+FDASghB3d3cuZXhhbXBsZS50ZXN0MAwGA1UdEwEB/wQCMAAwCgYIKoZIzj0EAwID
+SQAwRgIhAMiiya3/7wsjpr/+dpAzXo7WPUzP7ST6EltnJSryqc6LAiEA/O1KSR6w
+Ldkdqg2qiEcIOMMuAWH8xx7QHcLne9iwtMU=
+-----END CERTIFICATE-----
+";
+    const EXPIRED_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgJVcx7Z9fqxLGxE7e
+alq3CLz4w/G1ENShCORefz6LfT6hRANCAATJoTKZiw84OJmciYc7uAHeNQaFVsgm
+2t9d4lP7dUURPZ1lI+9me2aoRkPO2+xeWoyqkArR8sAZCjRqeC6eJQLe
+-----END PRIVATE KEY-----
+";
+
     fn tls_server() -> (SocketAddr, Seen) {
+        tls_server_with(CERT, KEY)
+    }
+
+    fn tls_server_with(cert: &str, key: &str) -> (SocketAddr, Seen) {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         use std::io::{Read, Write};
 
-        let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
-        let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
+        let cert = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -972,6 +995,22 @@ xXVxMgTejhxmy8bDjADxk+NDStHLoNGsVxRjORtuNHjceIMdr5RQ+F6P
         assert!(!r.ok);
         assert!(r.reason.starts_with("tls: "), "{r:?}");
         assert!(r.reason.contains("UnknownIssuer"), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn https_with_verification_rejects_an_expired_certificate() {
+        let (addr, _seen) = tls_server_with(EXPIRED_CERT, EXPIRED_KEY);
+        let mut k = key(addr, "www.example.test");
+        k.scheme = Scheme::Https;
+        let r = prober(&k).probe(T).await;
+        assert!(!r.ok, "{r:?}");
+        assert!(
+            r.reason.starts_with("tls: invalid peer certificate"),
+            "{r:?}"
+        );
+        // Without verification (self-signed backends), the handshake itself is sound.
+        k.tls_verify = false;
+        assert!(prober(&k).probe(T).await.ok);
     }
 
     #[tokio::test]
