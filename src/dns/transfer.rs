@@ -21,8 +21,28 @@ const MESSAGE_TARGET: usize = 16 * 1024;
 const QR: u16 = 0x8000;
 const AA: u16 = 0x0400;
 
-/// True when `msg` is a well-formed AXFR or IXFR query.
+/// True when `msg` is a well-formed AXFR or IXFR query. Every TCP query
+/// asks this, so the question's type is read in place first and only a
+/// transfer query is parsed in full.
 pub(super) fn is_transfer(msg: &[u8]) -> bool {
+    let mut at = 12;
+    loop {
+        match msg.get(at) {
+            Some(0) => break,
+            // A compressed question is legal but rare: parse it properly.
+            Some(len) if *len >= 0xC0 => return parse_is_transfer(msg),
+            Some(len) => at += 1 + *len as usize,
+            None => return false,
+        }
+    }
+    let qtype = match msg.get(at + 1..at + 3) {
+        Some(t) => u16::from_be_bytes([t[0], t[1]]),
+        None => return false,
+    };
+    is_transfer_type(qtype) && parse_is_transfer(msg)
+}
+
+fn parse_is_transfer(msg: &[u8]) -> bool {
     parse(msg).is_ok_and(|q| is_transfer_type(q.qtype) && q.qclass == 1)
 }
 
