@@ -98,17 +98,20 @@ impl Limiter {
         };
         let hash = self.hasher.hash_one(key);
         let bucket = &self.buckets[hash as usize & (BUCKETS - 1)];
+        // A bucket: prefix tag (24 bits) | second (16 bits) | count (24 bits).
+        // 16 bits of the second: a bucket idle for exactly 256 s must not
+        // carry its old count on (it did with 8, found in review).
         let tag = (hash >> 40) & 0xFF_FFFF;
-        let second = now & 0xFF;
+        let second = now & 0xFFFF;
         let mut current = bucket.load(Ordering::Relaxed);
         let count = loop {
-            let same = current >> 40 == tag && (current >> 32) & 0xFF == second;
+            let same = current >> 40 == tag && (current >> 24) & 0xFFFF == second;
             let count = if same {
-                (current as u32).saturating_add(1)
+                ((current & 0xFF_FFFF) as u32 + 1).min(0xFF_FFFF)
             } else {
                 1
             };
-            let next = tag << 40 | second << 32 | u64::from(count);
+            let next = tag << 40 | second << 24 | u64::from(count);
             match bucket.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => break count,
@@ -185,6 +188,15 @@ mod tests {
             "another prefix is unaffected"
         );
         assert_eq!(l.check(a, 8), Verdict::Send, "a new second starts afresh");
+        let l = limiter(10, 3);
+        for _ in 0..40 {
+            l.check(a, 7);
+        }
+        assert_eq!(
+            l.check(a, 7 + 256),
+            Verdict::Send,
+            "256 s later is not the same second"
+        );
     }
 
     #[test]

@@ -582,11 +582,18 @@ fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
         let line = text[start..].split('\n').next().unwrap_or_default();
         let mut words = line.split_whitespace();
         match line.as_bytes().first() {
-            Some(b'$') => match words.next() {
-                Some("$ORIGIN") => origin = words.next().map(str::to_owned),
-                Some("$TTL") => ttl = words.next().map(str::to_owned),
-                _ => return None,
-            },
+            Some(b'$') => {
+                match words.next() {
+                    Some("$ORIGIN") => origin = words.next().map(str::to_owned),
+                    Some("$TTL") => ttl = words.next().map(str::to_owned),
+                    _ => return None,
+                }
+                // `$TTL 60 $ORIGIN sub.` is two directives on one line; the
+                // prefixes above would miss the second: parse in one piece.
+                if words.next().is_some_and(|w| !w.starts_with(';')) {
+                    return None;
+                }
+            }
             Some(b) if !b.is_ascii_whitespace() && *b != b';' => {
                 let since = start - pieces.last().map_or(0, |p| p.0);
                 if let (Some(ttl), true) = (&ttl, since >= target) {

@@ -28,9 +28,9 @@ async fn hostile_backends_fail_and_disturb_nothing_else() {
         (Mode::Trickle, "timeout after 1s"),
         (Mode::Huge, "body larger than 64 KiB"),
         (Mode::RedirectLoop, "status 302"),
-        (Mode::CutMidBody, ""),
-        (Mode::CutMidHeaders, ""),
-        (Mode::Garbage, ""),
+        (Mode::CutMidBody, "http: "),
+        (Mode::CutMidHeaders, "http: "),
+        (Mode::Garbage, "http: "),
     ];
     let b = backends(modes.len() + 2).await;
     let (good, spare) = (&b[modes.len()], &b[modes.len() + 1]);

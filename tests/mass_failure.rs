@@ -15,7 +15,7 @@ use crate::support::{
 fn config(port: u16, names: &[&str], guard: &str) -> String {
     let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
     format!(
-        "{SERVER}\n[defaults]\ninterval = \"100ms\"\ntimeout = \"300ms\"\nrise = 1\nfall = 1\n\
+        "{SERVER}\n[defaults]\ninterval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n\
          when_all_down = \"none\"\n\n[[check]]\nnames = [{}]\nport = {port}\npath = \"/healthz\"\n\n{guard}\n",
         names.join(", ")
     )

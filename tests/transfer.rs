@@ -72,7 +72,7 @@ async fn allowed_clients_get_the_health_filtered_zone() {
     let config = format!(
         "{SERVER}\n[transfer]\nallow = [\"127.0.0.0/30\", \"::1\"]\n\n\
          [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"300ms\"\nrise = 1\nfall = 1\n",
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
         b[0].port()
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;

@@ -44,7 +44,7 @@ struct Register {
 
 /// What the register knows of one connection.
 struct Conn {
-    /// Reading, answering or writing a message: not to be evicted.
+    /// Answering or writing: not to be evicted.
     busy: AtomicBool,
     /// When the connection last finished a message (ms since `epoch`).
     idle_since: AtomicU64,
@@ -58,14 +58,15 @@ struct Admitted {
     id: u64,
     conn: Arc<Conn>,
     limits: TcpLimits,
-    transfer_allow: Arc<Vec<IpNet>>,
 }
 
 impl Admitted {
-    /// Whether `peer` may transfer zones.
+    /// Whether `peer` may transfer zones, by the list in force now (a reload
+    /// that removes a client applies to its open connections too).
     fn transfer_allowed(&self, peer: SocketAddr) -> bool {
+        let allow = self.connections.lock().transfer_allow.clone();
         let ip = peer.ip().to_canonical();
-        self.transfer_allow.iter().any(|net| net.contains(&ip))
+        allow.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -143,7 +144,6 @@ impl Connections {
             id,
             conn,
             limits: register.limits,
-            transfer_allow: register.transfer_allow.clone(),
         })
     }
 }
@@ -221,18 +221,24 @@ async fn serve_connection(
                 Err(_) => return Some(TcpClose::IdleTimeout),
             },
         }
-        conn.busy.store(true, Ordering::Relaxed);
         framed.clear();
         let view = shared.view();
         loop {
             let size = u16::from_be_bytes(len) as usize;
             let msg = &mut buf[..size];
             // The whole message, however it trickles in, within one deadline.
-            match tokio::time::timeout(limits.message_timeout, reader.read_exact(msg)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return ended(e),
-                Err(_) => return Some(TcpClose::MessageTimeout),
+            // A connection still waiting for its message stays evictable, so
+            // connections that send a length and stall cannot hold every
+            // slot (found in review); only answering and writing are busy.
+            tokio::select! {
+                _ = conn.close.cancelled() => return None,
+                r = tokio::time::timeout(limits.message_timeout, reader.read_exact(msg)) => match r {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return ended(e),
+                    Err(_) => return Some(TcpClose::MessageTimeout),
+                },
             }
+            conn.busy.store(true, Ordering::Relaxed);
             if dns::is_transfer(msg)
                 && admitted.transfer_allowed(peer)
                 && let Some(messages) = dns::transfer(&view, msg)

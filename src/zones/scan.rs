@@ -342,6 +342,19 @@ fn scan(text: &str) -> Scan {
                         S::List
                     }
                     '$' => {
+                        // hickory's parser is back at a line start after the
+                        // value of `$TTL` or `$ORIGIN`, so `$TTL 60 $INCLUDE f`
+                        // includes `f`: such an include is checked like one
+                        // at the start of a line (found in review).
+                        if let Some(rest) = text[at..].strip_prefix("$INCLUDE")
+                            && !rest.starts_with(|c: char| c.is_ascii_uppercase())
+                            && let Some(path) = include_path(rest)
+                        {
+                            out.includes.push(Include {
+                                line: includes.at(at),
+                                path,
+                            });
+                        }
                         chars.next();
                         while chars.next_if(|&(_, c)| c.is_ascii_uppercase()).is_some() {}
                         S::Rest

@@ -266,3 +266,40 @@ fn closest_encloser_and_zone_of_deep_names() {
             .is_none()
     );
 }
+
+/// hickory follows `$INCLUDE` after `$TTL`/`$ORIGIN` on the same line: the
+/// folder check must see it there too (found in review).
+#[test]
+fn an_include_after_another_directive_is_checked_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+    let file = write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{head}$TTL 60 $INCLUDE /etc/hostname\n"),
+    );
+    let e = ZoneSet::load(&[file]).expect_err("escaping include");
+    let e = e.to_string();
+    assert!(
+        e.contains("example.com.zone:6:") && e.contains("$INCLUDE"),
+        "{e}"
+    );
+}
+
+/// Two directives on one line would be half-seen by the piece prefixes, so
+/// such a file is parsed in one piece (found in review).
+#[test]
+fn two_directives_on_a_line_are_not_split() {
+    let mut text = String::from(
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n",
+    );
+    for i in 0..200 {
+        text.push_str(&format!("a{i} A 192.0.2.1\n"));
+    }
+    assert!(split_points(&text, 100).is_some_and(|p| p.len() > 1));
+    text.push_str("$TTL 60 $ORIGIN sub.example.com.\n");
+    for i in 0..200 {
+        text.push_str(&format!("h{i} A 192.0.2.1\n"));
+    }
+    assert!(split_points(&text, 100).is_none());
+}
