@@ -304,6 +304,30 @@ fn scan(text: &str) -> Scan {
         pos: 0,
         line: 1,
     };
+    // Records an `$INCLUDE` directive starting at byte `at`.
+    let mut include_at = |at: usize, out: &mut Scan| {
+        if let Some(rest) = text[at..].strip_prefix("$INCLUDE")
+            && !rest.starts_with(|c: char| c.is_ascii_uppercase())
+            && let Some(path) = include_path(rest)
+        {
+            out.includes.push(Include {
+                line: includes.at(at),
+                path,
+            });
+        }
+    };
+    // hickory's lexer is back at a line start once a `$TTL` or `$ORIGIN`
+    // has its value, so `$TTL 60 $INCLUDE f` includes `f` (found in review):
+    // this follows where on such a line the scan is.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Directive {
+        None,
+        /// `$TTL` or `$ORIGIN` read, its value not yet.
+        Named,
+        /// ... and its value: a `$` now starts a directive.
+        Valued,
+    }
+    let mut directive = Directive::None;
     let mut state = S::Line;
     // The next token is the first of its line: an owner, not record data.
     let mut first = false;
@@ -317,15 +341,7 @@ fn scan(text: &str) -> Scan {
                     S::Rest
                 }
                 _ => {
-                    if let Some(rest) = text[at..].strip_prefix("$INCLUDE")
-                        && !rest.starts_with(|c: char| c.is_ascii_uppercase())
-                        && let Some(path) = include_path(rest)
-                    {
-                        out.includes.push(Include {
-                            line: includes.at(at),
-                            path,
-                        });
-                    }
+                    include_at(at, &mut out);
                     first = true;
                     S::Rest
                 }
@@ -346,15 +362,18 @@ fn scan(text: &str) -> Scan {
                         // value of `$TTL` or `$ORIGIN`, so `$TTL 60 $INCLUDE f`
                         // includes `f`: such an include is checked like one
                         // at the start of a line (found in review).
-                        if let Some(rest) = text[at..].strip_prefix("$INCLUDE")
-                            && !rest.starts_with(|c: char| c.is_ascii_uppercase())
-                            && let Some(path) = include_path(rest)
-                        {
-                            out.includes.push(Include {
-                                line: includes.at(at),
-                                path,
-                            });
+                        let word_end = text[at + 1..]
+                            .find(|c: char| !c.is_ascii_uppercase())
+                            .map_or(text.len(), |n| at + 1 + n);
+                        let word = &text[at + 1..word_end];
+                        if !owner && directive == Directive::Valued && word == "INCLUDE" {
+                            include_at(at, &mut out);
                         }
+                        // (At a line's start the Line state has recorded an include.)
+                        directive = match (owner || directive == Directive::Valued, word) {
+                            (true, "TTL" | "ORIGIN") => Directive::Named,
+                            _ => Directive::None,
+                        };
                         chars.next();
                         while chars.next_if(|&(_, c)| c.is_ascii_uppercase()).is_some() {}
                         S::Rest
@@ -369,11 +388,17 @@ fn scan(text: &str) -> Scan {
                         chars.next();
                         S::Rest
                     }
-                    c if !c.is_control() && c != ')' => S::Chars {
-                        list: false,
-                        start: at,
-                        owner,
-                    },
+                    c if !c.is_control() && c != ')' => {
+                        directive = match directive {
+                            Directive::Named => Directive::Valued,
+                            _ => Directive::None,
+                        };
+                        S::Chars {
+                            list: false,
+                            start: at,
+                            owner,
+                        }
+                    }
                     _ => break,
                 }
             }
@@ -444,6 +469,7 @@ fn scan(text: &str) -> Scan {
                 '\n' => {
                     chars.next();
                     out.ends.push(at + 1);
+                    directive = Directive::None;
                     S::Line
                 }
                 _ => break,
@@ -494,6 +520,32 @@ mod tests {
             .into_iter()
             .map(|i| (i.line, i.path.unwrap_or_else(|e| format!("error: {e}"))))
             .collect()
+    }
+
+    #[test]
+    fn an_include_after_a_directive_value_on_the_same_line_is_found() {
+        let found = includes(
+            "$TTL 60 $INCLUDE a.inc
+$ORIGIN x. $TTL 5 $INCLUDE b.inc
+",
+        );
+        assert_eq!(found, [(1, "a.inc".to_string()), (2, "b.inc".to_string())]);
+        // Not after record data, nor after a directive without its value.
+        assert!(
+            includes(
+                "www TXT $INCLUDE a.inc
+$TTL
+"
+            )
+            .is_empty()
+        );
+        assert!(
+            includes(
+                "$TTL 60 www $INCLUDE a.inc
+"
+            )
+            .is_empty()
+        );
     }
 
     #[test]
