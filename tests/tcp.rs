@@ -241,3 +241,44 @@ async fn clients_that_stop_reading_are_cut() {
     writer.abort();
     hale.shutdown().await;
 }
+
+/// At the cap, the client prefix with the most connections loses its own
+/// idle ones first: a flood from one /24 does not close another client's
+/// connection, even one idle far longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_flood_evicts_its_own_connections_first() {
+    let hale = Hale::start(
+        &config("tcp_max_connections = 20\ntcp_idle_timeout = \"60s\""),
+        &[("example.com.zone", &zone())],
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.1.5:0".parse().expect("addr"))
+        .expect("bind another /24");
+    let mut patient = socket.connect(hale.dns_addr()).await.expect("connect");
+    let h = &hale;
+    eventually("the patient client is admitted", || async move {
+        h.metric("hale_tcp_connections").await == 1.0
+    })
+    .await;
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        flood.push(TcpStream::connect(hale.dns_addr()).await.expect("connect"));
+    }
+    eventually("the flood is at the cap", || async move {
+        h.counter("hale_tcp_closed_total{reason=\"evicted\"}").await >= 80.0
+    })
+    .await;
+    let q = Ask::new("www.example.com", RecordType::A).to_bytes();
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    patient.write_all(&framed).await.expect("write");
+    let mut len = [0u8; 2];
+    tokio::time::timeout(Duration::from_secs(10), patient.read_exact(&mut len))
+        .await
+        .expect("answer in time")
+        .expect("the patient client's connection was kept");
+    drop(flood);
+    hale.shutdown().await;
+}

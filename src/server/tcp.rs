@@ -44,6 +44,8 @@ struct Register {
 
 /// What the register knows of one connection.
 struct Conn {
+    /// The client's /24 (IPv4) or /56 (IPv6), as RRL groups clients.
+    prefix: u128,
     /// Answering or writing: not to be evicted.
     busy: AtomicBool,
     /// When the connection last finished a message (ms since `epoch`).
@@ -113,17 +115,40 @@ impl Connections {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Registers a new connection, closing the longest-idle one at the cap;
-    /// `Err` when every open connection is busy.
-    fn admit(self: &Arc<Self>, shared: &Shared) -> Result<Admitted, ()> {
+    /// Registers a new connection from `peer`. At the cap it closes the
+    /// longest-idle connection of the client prefix holding the most
+    /// connections (the newcomer's included), so one source flooding
+    /// connections evicts its own before anyone else's; `Err` when every
+    /// connection it could close is busy.
+    fn admit(self: &Arc<Self>, shared: &Shared, peer: SocketAddr) -> Result<Admitted, ()> {
+        let prefix = client_prefix(peer);
         let mut register = self.lock();
         if register.open.len() >= register.limits.max_connections {
-            let victim = register
-                .open
-                .iter()
-                .filter(|(_, c)| !c.busy.load(Ordering::Relaxed))
-                .min_by_key(|(_, c)| c.idle_since.load(Ordering::Relaxed))
-                .map(|(&id, _)| id);
+            let mut per_prefix: HashMap<u128, usize> = HashMap::new();
+            *per_prefix.entry(prefix).or_default() += 1;
+            for c in register.open.values() {
+                *per_prefix.entry(c.prefix).or_default() += 1;
+            }
+            let heaviest = per_prefix
+                .into_iter()
+                .max_by_key(|&(_, n)| n)
+                .map_or(prefix, |(p, _)| p);
+            let longest_idle = |from: Option<u128>| {
+                register
+                    .open
+                    .iter()
+                    .filter(|(_, c)| from.is_none_or(|p| c.prefix == p))
+                    .filter(|(_, c)| !c.busy.load(Ordering::Relaxed))
+                    .min_by_key(|(_, c)| c.idle_since.load(Ordering::Relaxed))
+                    .map(|(&id, _)| id)
+            };
+            let victim = match longest_idle(Some(heaviest)) {
+                Some(id) => Some(id),
+                // The heaviest prefix is the newcomer's own, all busy or new:
+                // refuse the newcomer rather than close someone else's.
+                None if heaviest == prefix => None,
+                None => longest_idle(None),
+            };
             let Some(victim) = victim.and_then(|id| register.open.remove(&id)) else {
                 shared.metrics().tcp_closed(TcpClose::Refused);
                 return Err(());
@@ -134,6 +159,7 @@ impl Connections {
         let id = register.next_id;
         register.next_id += 1;
         let conn = Arc::new(Conn {
+            prefix,
             busy: AtomicBool::new(false),
             idle_since: AtomicU64::new(self.now_ms()),
             close: CancellationToken::new(),
@@ -169,7 +195,7 @@ pub(super) async fn serve(
                 }
             },
         };
-        let Ok(admitted) = connections.admit(&shared) else {
+        let Ok(admitted) = connections.admit(&shared, peer) else {
             debug!(%peer, "tcp connection refused: every connection is busy");
             continue;
         };
@@ -298,6 +324,15 @@ async fn serve_connection(
         conn.idle_since
             .store(admitted.connections.now_ms(), Ordering::Relaxed);
         conn.busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The client's /24 (IPv4) or /56 (IPv6) as one number (IPv4 ones tagged
+/// so that they never equal an IPv6 prefix).
+fn client_prefix(peer: SocketAddr) -> u128 {
+    match peer.ip().to_canonical() {
+        std::net::IpAddr::V4(v4) => (1 << 64) | u128::from(u32::from(v4) & 0xFFFF_FF00),
+        std::net::IpAddr::V6(v6) => u128::from(v6) & !((1u128 << 72) - 1),
     }
 }
 
