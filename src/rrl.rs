@@ -84,18 +84,7 @@ impl Limiter {
             return Verdict::Send;
         }
         let prefixes = self.prefixes.load(Ordering::Relaxed);
-        let key: (u8, u128) = match client {
-            IpAddr::V4(v4) => {
-                let len = prefixes & 0xFF;
-                let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-                (4, u128::from(u32::from(v4) & mask))
-            }
-            IpAddr::V6(v6) => {
-                let len = (prefixes >> 8) & 0xFF;
-                let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-                (6, u128::from(v6) & mask)
-            }
-        };
+        let key = client_prefix(client, (prefixes & 0xFF) as u8, (prefixes >> 8) as u8);
         let hash = self.hasher.hash_one(key);
         let bucket = &self.buckets[hash as usize & (BUCKETS - 1)];
         // A bucket: prefix tag (24 bits) | second (16 bits) | count (24 bits).
@@ -126,6 +115,22 @@ impl Limiter {
             Verdict::Slip
         } else {
             Verdict::Drop
+        }
+    }
+}
+
+/// The client's network: its address cut to `v4_len` or `v6_len` bits,
+/// tagged with the family so an IPv4 prefix never equals an IPv6 one. RRL
+/// and the TCP connection cap group clients by it.
+pub fn client_prefix(client: IpAddr, v4_len: u8, v6_len: u8) -> (u8, u128) {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(v4_len)).unwrap_or(0);
+            (4, u128::from(u32::from(v4) & mask))
+        }
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(v6_len)).unwrap_or(0);
+            (6, u128::from(v6) & mask)
         }
     }
 }

@@ -25,6 +25,7 @@ use super::Shared;
 use crate::config::TcpLimits;
 use crate::dns::{self, Transport};
 use crate::metrics::TcpClose;
+use crate::rrl::client_prefix;
 
 /// The open connections and the limits new ones are admitted under.
 pub(super) struct Connections {
@@ -45,7 +46,7 @@ struct Register {
 /// What the register knows of one connection.
 struct Conn {
     /// The client's /24 (IPv4) or /56 (IPv6), as RRL groups clients.
-    prefix: u128,
+    prefix: (u8, u128),
     /// Answering or writing: not to be evicted.
     busy: AtomicBool,
     /// When the connection last finished a message (ms since `epoch`).
@@ -121,10 +122,10 @@ impl Connections {
     /// connections evicts its own before anyone else's; `Err` when every
     /// connection it could close is busy.
     fn admit(self: &Arc<Self>, shared: &Shared, peer: SocketAddr) -> Result<Admitted, ()> {
-        let prefix = client_prefix(peer);
+        let prefix = client_prefix(peer.ip(), 24, 56);
         let mut register = self.lock();
         if register.open.len() >= register.limits.max_connections {
-            let mut per_prefix: HashMap<u128, usize> = HashMap::new();
+            let mut per_prefix: HashMap<(u8, u128), usize> = HashMap::new();
             *per_prefix.entry(prefix).or_default() += 1;
             for c in register.open.values() {
                 *per_prefix.entry(c.prefix).or_default() += 1;
@@ -133,7 +134,7 @@ impl Connections {
                 .into_iter()
                 .max_by_key(|&(_, n)| n)
                 .map_or(prefix, |(p, _)| p);
-            let longest_idle = |from: Option<u128>| {
+            let longest_idle = |from: Option<(u8, u128)>| {
                 register
                     .open
                     .iter()
@@ -324,15 +325,6 @@ async fn serve_connection(
         conn.idle_since
             .store(admitted.connections.now_ms(), Ordering::Relaxed);
         conn.busy.store(false, Ordering::Relaxed);
-    }
-}
-
-/// The client's /24 (IPv4) or /56 (IPv6) as one number (IPv4 ones tagged
-/// so that they never equal an IPv6 prefix).
-fn client_prefix(peer: SocketAddr) -> u128 {
-    match peer.ip().to_canonical() {
-        std::net::IpAddr::V4(v4) => (1 << 64) | u128::from(u32::from(v4) & 0xFFFF_FF00),
-        std::net::IpAddr::V6(v6) => u128::from(v6) & !((1u128 << 72) - 1),
     }
 }
 
