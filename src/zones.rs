@@ -522,32 +522,25 @@ fn parse_parallel(
     if text.len() < min || threads < 2 {
         return None;
     }
-    let pieces = split_points(text, text.len() / threads + 1)?;
+    let pieces = pieces(text, text.len() / threads + 1)?;
     if pieces.len() < 2 {
         return None;
     }
-    let ends: Vec<usize> = pieces
-        .iter()
-        .skip(1)
-        .map(|p| p.0)
-        .chain([text.len()])
-        .collect();
     let results: Vec<Option<Result<Parsed, String>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = pieces
             .iter()
-            .zip(&ends)
-            .map(|((start, prefix), end)| {
-                let piece = format!("{prefix}{}", &text[*start..*end]);
+            .map(|piece| {
+                let piece = piece.parsable();
                 scope.spawn(move || parse(&piece, path, hint.clone()))
             })
             .collect();
         handles.into_iter().map(|h| h.join().ok()).collect()
     });
     let mut all = Vec::new();
-    for (result, (start, _)) in results.into_iter().zip(&pieces) {
+    for (result, piece) in results.into_iter().zip(&pieces) {
         match result? {
             Ok(records) => all.extend(records),
-            Err(msg) => return Some(Err((*start, msg))),
+            Err(msg) => return Some(Err((piece.start, msg))),
         }
     }
     // A second SOA or CNAME for one name is an error or a replacement in one
@@ -559,6 +552,38 @@ fn parse_parallel(
         }
     }
     Some(Ok(all))
+}
+
+/// One piece of a zone file cut by [`split_points`]: where it starts, its
+/// text, and the directives to put before it.
+struct Piece<'t> {
+    start: usize,
+    text: &'t str,
+    prefix: String,
+}
+
+impl Piece<'_> {
+    /// The piece as parsed alone: directives in force, then its lines.
+    fn parsable(&self) -> String {
+        format!("{}{}", self.prefix, self.text)
+    }
+}
+
+/// [`split_points`] with each piece's text, which ends where the next begins.
+fn pieces(text: &str, target: usize) -> Option<Vec<Piece<'_>>> {
+    let points = split_points(text, target)?;
+    let ends = points.iter().skip(1).map(|p| p.0).chain([text.len()]);
+    Some(
+        points
+            .iter()
+            .zip(ends)
+            .map(|((start, prefix), end)| Piece {
+                start: *start,
+                text: &text[*start..end],
+                prefix: prefix.clone(),
+            })
+            .collect(),
+    )
 }
 
 /// Where `text` can be cut into pieces of about `target` bytes that each
@@ -696,19 +721,17 @@ const LOCATE_MIN: usize = 4 * LOCATE_PIECE;
 /// `from` is an offset the error is known not to precede.
 fn find_line(text: &str, msg: &str, from: usize, fails: &impl Fn(&str) -> Option<String>) -> usize {
     if text.len() >= LOCATE_MIN
-        && let Some(pieces) = split_points(text, LOCATE_PIECE)
+        && let Some(pieces) = pieces(text, LOCATE_PIECE)
         && pieces.len() > 1
     {
-        let ends = pieces.iter().skip(1).map(|p| p.0).chain([text.len()]);
-        for ((start, prefix), end) in pieces.iter().zip(ends) {
-            if end <= from {
+        for piece in &pieces {
+            if piece.start + piece.text.len() <= from {
                 continue;
             }
-            let piece = &text[*start..end];
-            let in_piece = |p: &str| fails(&format!("{prefix}{p}"));
-            if in_piece(piece).as_deref() == Some(msg) {
-                let before = text[..*start].bytes().filter(|&b| b == b'\n').count();
-                return before + error_line(piece, msg, in_piece);
+            let in_piece = |p: &str| fails(&format!("{}{p}", piece.prefix));
+            if in_piece(piece.text).as_deref() == Some(msg) {
+                let before = text[..piece.start].bytes().filter(|&b| b == b'\n').count();
+                return before + error_line(piece.text, msg, in_piece);
             }
         }
     }
@@ -779,16 +802,10 @@ fn locate_pair(
         )
     };
     if text.len() >= LOCATE_MIN
-        && let Some(pieces) = split_points(text, LOCATE_PIECE)
+        && let Some(pieces) = pieces(text, LOCATE_PIECE)
         && pieces.len() > 1
     {
-        let ends: Vec<usize> = pieces
-            .iter()
-            .skip(1)
-            .map(|p| p.0)
-            .chain([text.len()])
-            .collect();
-        let piece_text = |i: usize| format!("{}{}", pieces[i].1, &text[pieces[i].0..ends[i]]);
+        let piece_text = |i: usize| pieces[i].parsable();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let per_thread = pieces.len().div_ceil(cores);
         let found: Vec<Option<Seen>> = std::thread::scope(|scope| {
@@ -824,11 +841,11 @@ fn locate_pair(
                 continue;
             }
             seen.truncate(before);
-            let (start, prefix) = &pieces[i];
-            let lines_before = text[..*start].bytes().filter(|&b| b == b'\n').count();
-            let line = error_line(&text[*start..ends[i]], &msg, |p| {
+            let piece = &pieces[i];
+            let lines_before = text[..piece.start].bytes().filter(|&b| b == b'\n').count();
+            let line = error_line(piece.text, &msg, |p| {
                 let mut all = seen.clone();
-                all.extend(keep(&format!("{prefix}{p}"))?);
+                all.extend(keep(&format!("{}{p}", piece.prefix))?);
                 done(&all).then(|| msg.clone())
             });
             return ZoneError::Invalid {
