@@ -76,6 +76,19 @@ impl Default for TcpLimits {
     }
 }
 
+impl Default for MassFailure {
+    /// On: every target down across at least two checked names, no canary.
+    fn default() -> Self {
+        MassFailure {
+            enabled: true,
+            share: 1.0,
+            min_names: 2,
+            window: Duration::from_secs(60),
+            canary: None,
+        }
+    }
+}
+
 /// Response rate limiting per client prefix, as NSD's and Knot's RRL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rrl {
@@ -312,6 +325,12 @@ fn default_admin_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8053))
 }
 
+/// Probe schedule defaults, for checks and the canary alike.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_RISE: u32 = 2;
+const DEFAULT_FALL: u32 = 3;
+
 /// Largest TTL RFC 2181 §8 allows.
 const MAX_TTL: u32 = (1 << 31) - 1;
 
@@ -377,8 +396,8 @@ impl Config {
                 names.push((name, line_of(text, n.span().start)));
             }
 
-            let interval = c.interval.or(d.interval).unwrap_or(Duration::from_secs(5));
-            let timeout = c.timeout.or(d.timeout).unwrap_or(Duration::from_secs(2));
+            let interval = c.interval.or(d.interval).unwrap_or(DEFAULT_INTERVAL);
+            let timeout = c.timeout.or(d.timeout).unwrap_or(DEFAULT_TIMEOUT);
             if interval.is_zero() {
                 return Err(err(
                     check_offset,
@@ -398,8 +417,8 @@ impl Config {
                 Some(s) => Ok(*s.get_ref()),
                 None => Ok(dflt),
             };
-            let rise = positive(c.rise.as_ref().or(d.rise.as_ref()), "rise", 2)?;
-            let fall = positive(c.fall.as_ref().or(d.fall.as_ref()), "fall", 3)?;
+            let rise = positive(c.rise.as_ref().or(d.rise.as_ref()), "rise", DEFAULT_RISE)?;
+            let fall = positive(c.fall.as_ref().or(d.fall.as_ref()), "fall", DEFAULT_FALL)?;
             let ttl = match c.ttl.as_ref().or(d.ttl.as_ref()) {
                 Some(s) if *s.get_ref() > MAX_TTL => {
                     return Err(err(
@@ -558,19 +577,19 @@ impl Config {
             None => None,
         };
         let default_schedule = Schedule {
-            interval: raw.defaults.interval.unwrap_or(Duration::from_secs(5)),
-            timeout: raw.defaults.timeout.unwrap_or(Duration::from_secs(2)),
+            interval: raw.defaults.interval.unwrap_or(DEFAULT_INTERVAL),
+            timeout: raw.defaults.timeout.unwrap_or(DEFAULT_TIMEOUT),
             rise: raw
                 .defaults
                 .rise
                 .as_ref()
-                .map_or(2, |r| *r.get_ref())
+                .map_or(DEFAULT_RISE, |r| *r.get_ref())
                 .max(1),
             fall: raw
                 .defaults
                 .fall
                 .as_ref()
-                .map_or(3, |f| *f.get_ref())
+                .map_or(DEFAULT_FALL, |f| *f.get_ref())
                 .max(1),
             flap_half_life: None,
         };
@@ -578,7 +597,7 @@ impl Config {
             Some(m) => {
                 let at = m.span().start;
                 let m = m.into_inner();
-                let share = m.share.unwrap_or(1.0);
+                let share = m.share.unwrap_or(MassFailure::default().share);
                 if !(share > 0.0 && share <= 1.0) {
                     return Err(err(
                         at,
@@ -595,18 +614,12 @@ impl Config {
                 MassFailure {
                     enabled: m.enabled,
                     share,
-                    min_names: m.min_names.unwrap_or(2),
-                    window: m.window.unwrap_or(Duration::from_secs(60)),
+                    min_names: m.min_names.unwrap_or(MassFailure::default().min_names),
+                    window: m.window.unwrap_or(MassFailure::default().window),
                     canary,
                 }
             }
-            None => MassFailure {
-                enabled: true,
-                share: 1.0,
-                min_names: 2,
-                window: Duration::from_secs(60),
-                canary: None,
-            },
+            None => MassFailure::default(),
         };
         let mut transfer_allow = Vec::new();
         for entry in raw.transfer.map(|t| t.allow).unwrap_or_default() {
