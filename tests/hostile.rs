@@ -140,10 +140,9 @@ async fn one_probe_in_flight_and_no_burst_on_recovery() {
     hale.shutdown().await;
 }
 
-/// A backend alternating pass/fail never reaches rise = fall = 2 in a row:
-/// its address never leaves the answer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flapping_faster_than_rise_and_fall_never_changes_the_answer() {
+/// hale checking `www.example.com.` on two healthy backends, with `check`
+/// keys added to its `[[check]]`.
+async fn www_on_two(check: &str) -> (Hale, Vec<Backend>) {
     let b = backends(2).await;
     let zone = format!(
         "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
@@ -151,11 +150,20 @@ async fn flapping_faster_than_rise_and_fall_never_changes_the_answer() {
         b[1].ip()
     );
     let config = format!(
-        "{SERVER}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\n\
-         interval = \"50ms\"\ntimeout = \"1s\"\nrise = 2\nfall = 2\n",
+        "{SERVER}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\n{check}\n",
         b[0].port()
     );
-    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    (
+        Hale::start(&config, &[("example.com.zone", &zone)]).await,
+        b,
+    )
+}
+
+/// A backend alternating pass/fail never reaches rise = fall = 2 in a row:
+/// its address never leaves the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flapping_faster_than_rise_and_fall_never_changes_the_answer() {
+    let (hale, b) = www_on_two("interval = \"50ms\"\ntimeout = \"1s\"\nrise = 2\nfall = 2").await;
     let flapper = &b[0];
     flapper.set_mode(Mode::Flapping).await;
     let first = flapper.requests();
@@ -184,19 +192,11 @@ async fn flapping_faster_than_rise_and_fall_never_changes_the_answer() {
 /// probes pass, and comes back once it has settled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flap_damping_holds_a_flapping_target_until_it_settles() {
-    let b = backends(2).await;
-    let zone = format!(
-        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
-        b[0].ip(),
-        b[1].ip()
-    );
-    let config = format!(
-        "{SERVER}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n\
-         flap_damping = true\nflap_half_life = \"500ms\"\n",
-        b[0].port()
-    );
-    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let (hale, b) = www_on_two(
+        "interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n\
+         flap_damping = true\nflap_half_life = \"500ms\"",
+    )
+    .await;
     let h = &hale;
     let flapper = &b[0];
     let steady: Ipv4Addr = b[1].ip().parse().expect("ipv4");

@@ -32,6 +32,17 @@ fn zone(b: &[Backend]) -> String {
     )
 }
 
+/// Four healthy backends, `a` on 0-1 and `b` on 2-3, `names` checked.
+async fn start(names: &[&str], guard: &str) -> (Hale, Vec<Backend>) {
+    let b = backends(4).await;
+    let hale = Hale::start(
+        &config(b[0].port(), names, guard),
+        &[("example.com.zone", &zone(&b))],
+    )
+    .await;
+    (hale, b)
+}
+
 async fn answered(hale: &Hale, name: &str) -> Vec<Ipv4Addr> {
     let mut addrs = a_addrs(&hale.udp(name, RecordType::A).await);
     addrs.sort();
@@ -50,12 +61,7 @@ async fn engaged(hale: &Hale) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_target_failing_at_once_keeps_the_answers() {
-    let b = backends(4).await;
-    let hale = Hale::start(
-        &config(b[0].port(), &["a.example.com.", "b.example.com."], ""),
-        &[("example.com.zone", &zone(&b))],
-    )
-    .await;
+    let (hale, b) = start(&["a.example.com.", "b.example.com."], "").await;
     let h = &hale;
     assert!(!engaged(h).await);
     for backend in &b {
@@ -94,12 +100,7 @@ async fn every_target_failing_at_once_keeps_the_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ordinary_failures_are_not_held() {
-    let b = backends(4).await;
-    let hale = Hale::start(
-        &config(b[0].port(), &["a.example.com.", "b.example.com."], ""),
-        &[("example.com.zone", &zone(&b))],
-    )
-    .await;
+    let (hale, b) = start(&["a.example.com.", "b.example.com."], "").await;
     let h = &hale;
     // Three of four, and all of one name: below the default share of 1.
     for backend in &b[..3] {
@@ -115,12 +116,7 @@ async fn ordinary_failures_are_not_held() {
     hale.shutdown().await;
 
     // One checked name failing whole is not "across at least two names".
-    let b = backends(4).await;
-    let hale = Hale::start(
-        &config(b[0].port(), &["a.example.com."], ""),
-        &[("example.com.zone", &zone(&b))],
-    )
-    .await;
+    let (hale, b) = start(&["a.example.com."], "").await;
     let h = &hale;
     b[0].set_mode(Mode::Status(503)).await;
     b[1].set_mode(Mode::Status(503)).await;
@@ -134,18 +130,13 @@ async fn ordinary_failures_are_not_held() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_canary_holds_answers() {
-    let b = backends(4).await;
     let canary = Backend::start(std::net::IpAddr::V4(crate::support::fresh_ip())).await;
     let guard = format!(
         "[mass_failure]\ncanary = \"http://{}:{}/healthz\"\n",
         canary.ip(),
         canary.port()
     );
-    let hale = Hale::start(
-        &config(b[0].port(), &["a.example.com.", "b.example.com."], &guard),
-        &[("example.com.zone", &zone(&b))],
-    )
-    .await;
+    let (hale, b) = start(&["a.example.com.", "b.example.com."], &guard).await;
     let h = &hale;
     eventually("the canary is probed", || async { canary.requests() > 0 }).await;
     assert!(!engaged(h).await);

@@ -8,7 +8,10 @@ use hickory_proto::rr::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Ask, EXAMPLE_ZONE_HEAD, Hale, a_addrs, decode, eventually, tcp_exchange};
+use crate::support::{
+    Ask, EXAMPLE_ZONE_HEAD, Hale, a_addrs, connect_from, decode, eventually, read_framed,
+    send_framed, tcp_exchange,
+};
 
 fn zone() -> String {
     let mut zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
@@ -25,21 +28,6 @@ fn config(server_extra: &str) -> String {
         "[server]\nlisten = [\"127.0.0.1:0\"]\nzones = \"zones\"\n{server_extra}\n\
          [admin]\nlisten = \"127.0.0.1:0\"\n"
     )
-}
-
-/// Lets this process hold thousands of sockets (hale raises its own limit
-/// the same way; in-process tests share it).
-fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain getrlimit/setrlimit on a local struct.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        limit.rlim_cur = limit.rlim_max;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
-    }
 }
 
 async fn www_answered_over_both(hale: &Hale) {
@@ -60,7 +48,7 @@ async fn www_answered_over_both(hale: &Hale) {
 /// queries are answered throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_idle_connections_do_not_lock_out_queries() {
-    raise_fd_limit();
+    // hale raises the open-file limit of the process it runs in (this one).
     let hale = Hale::start(
         &config("tcp_max_connections = 100\ntcp_idle_timeout = \"60s\""),
         &[("example.com.zone", &zone())],
@@ -108,16 +96,8 @@ async fn thousands_of_idle_connections_do_not_lock_out_queries() {
     // A connection still open answers, and a new one does too.
     let last = idle.last_mut().expect("connections");
     let q = Ask::new("www.example.com", RecordType::A).to_bytes();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    last.write_all(&framed)
-        .await
-        .expect("write on a kept connection");
-    let mut len = [0u8; 2];
-    tokio::time::timeout(Duration::from_secs(10), last.read_exact(&mut len))
-        .await
-        .expect("answer in time")
-        .expect("answer on the newest idle connection");
+    send_framed(last, &q).await;
+    read_framed(last).await;
     www_answered_over_both(&hale).await;
     drop(idle);
     eventually("closed connections leave the register", || async {
@@ -252,11 +232,7 @@ async fn a_connection_flood_evicts_its_own_connections_first() {
         &[("example.com.zone", &zone())],
     )
     .await;
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.1.5:0".parse().expect("addr"))
-        .expect("bind another /24");
-    let mut patient = socket.connect(hale.dns_addr()).await.expect("connect");
+    let mut patient = connect_from("127.0.1.5", hale.dns_addr()).await;
     let h = &hale;
     eventually("the patient client is admitted", || async move {
         h.metric("hale_tcp_connections").await == 1.0
@@ -270,15 +246,10 @@ async fn a_connection_flood_evicts_its_own_connections_first() {
         h.counter("hale_tcp_closed_total{reason=\"evicted\"}").await >= 80.0
     })
     .await;
+    // Answered: the patient client's connection was kept.
     let q = Ask::new("www.example.com", RecordType::A).to_bytes();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    patient.write_all(&framed).await.expect("write");
-    let mut len = [0u8; 2];
-    tokio::time::timeout(Duration::from_secs(10), patient.read_exact(&mut len))
-        .await
-        .expect("answer in time")
-        .expect("the patient client's connection was kept");
+    send_framed(&mut patient, &q).await;
+    read_framed(&mut patient).await;
     drop(flood);
     hale.shutdown().await;
 }

@@ -7,34 +7,22 @@ use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
-use crate::support::{Ask, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, decode, eventually};
+use crate::support::{
+    Ask, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, connect_from, decode, eventually,
+    read_framed, send_framed,
+};
 
 /// Sends `qtype` for example.com from `source` and reads messages until the
 /// closing SOA (or a single non-NOERROR message).
 async fn transfer_from(hale: &Hale, source: &str, qtype: RecordType) -> Vec<Message> {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(format!("{source}:0").parse().expect("addr"))
-        .expect("bind source");
-    let mut stream: TcpStream = socket.connect(hale.dns_addr()).await.expect("connect");
+    let mut stream = connect_from(source, hale.dns_addr()).await;
     let q = Ask::new("example.com", qtype).to_bytes();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    stream.write_all(&framed).await.expect("write");
+    send_framed(&mut stream, &q).await;
     let mut messages = Vec::new();
     let mut soas = 0;
     loop {
-        let mut len = [0u8; 2];
-        tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut len))
-            .await
-            .expect("message in time")
-            .expect("read length");
-        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut buf).await.expect("read message");
-        let msg = decode(&buf);
+        let msg = decode(&read_framed(&mut stream).await);
         assert_eq!(msg.metadata.id, decode(&q).metadata.id);
         let done = msg.metadata.response_code != ResponseCode::NoError;
         soas += msg
@@ -175,19 +163,10 @@ async fn everyone_else_is_refused() {
         assert!(msg.answers.is_empty());
     }
     // Allowed, but not a zone apex we serve.
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.0.2:0".parse().expect("addr"))
-        .expect("bind");
-    let mut stream = socket.connect(hale.dns_addr()).await.expect("connect");
+    let mut stream = connect_from("127.0.0.2", hale.dns_addr()).await;
     let q = Ask::new("www.example.com", RecordType::AXFR).to_bytes();
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    stream.write_all(&framed).await.expect("write");
-    let mut len = [0u8; 2];
-    stream.read_exact(&mut len).await.expect("length");
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    stream.read_exact(&mut buf).await.expect("message");
-    assert_eq!(decode(&buf).metadata.response_code, ResponseCode::Refused);
+    send_framed(&mut stream, &q).await;
+    let answer = decode(&read_framed(&mut stream).await);
+    assert_eq!(answer.metadata.response_code, ResponseCode::Refused);
     hale.shutdown().await;
 }

@@ -286,20 +286,45 @@ fn checked(ask: &Ask, msg: Message) -> Message {
 /// Sends raw bytes to `addr` over TCP with the 2-byte length prefix and
 /// returns the raw answer; panics on failure or after [`TCP_EXCHANGE`].
 pub async fn tcp_exchange(addr: SocketAddr, query: &[u8]) -> Vec<u8> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let mut framed = (query.len() as u16).to_be_bytes().to_vec();
-        framed.extend_from_slice(query);
-        stream.write_all(&framed).await?;
+    let mut stream = match tokio::time::timeout(TCP_EXCHANGE, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => panic!("TCP exchange with {addr} failed: {e}"),
+        Err(_) => panic!("no TCP connection to {addr} within {TCP_EXCHANGE:?}"),
+    };
+    send_framed(&mut stream, query).await;
+    read_framed(&mut stream).await
+}
+
+/// A TCP connection to `addr` from source address `source` (any port): a
+/// client of its own, as hale's per-prefix rules see it.
+pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::new(source.parse().expect("source address"), 0))
+        .expect("bind the source address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Writes `message` on `stream` with its 2-byte length prefix (RFC 1035 §4.2.2).
+pub async fn send_framed(stream: &mut TcpStream, message: &[u8]) {
+    let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(message);
+    stream.write_all(&framed).await.expect("TCP write");
+}
+
+/// Reads one length-prefixed message from `stream`; panics on failure or
+/// after [`TCP_EXCHANGE`].
+pub async fn read_framed(stream: &mut TcpStream) -> Vec<u8> {
+    let read = async {
         let mut len = [0u8; 2];
         stream.read_exact(&mut len).await?;
-        let mut answer = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
+        let mut message = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut message).await?;
+        Ok::<_, std::io::Error>(message)
     };
-    match tokio::time::timeout(TCP_EXCHANGE, exchange).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => panic!("TCP exchange with {addr} failed: {e}"),
-        Err(_) => panic!("no TCP answer from {addr} within {TCP_EXCHANGE:?}"),
+    match tokio::time::timeout(TCP_EXCHANGE, read).await {
+        Ok(Ok(message)) => message,
+        Ok(Err(e)) => panic!("TCP read failed: {e}"),
+        Err(_) => panic!("no TCP message within {TCP_EXCHANGE:?}"),
     }
 }

@@ -17,7 +17,9 @@ use tokio::time::Instant;
 
 pub use backend::{Backend, Mode, backends};
 pub use dns::{Ask, a_addrs, aaaa_addrs, answer_types, decode, rcode, txt_strings, udp_ask};
-pub use hale::{Hale, find_target, tcp_exchange, write_files};
+pub use hale::{
+    Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, write_files,
+};
 
 /// How long any condition may take to become true on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(15);
