@@ -81,7 +81,10 @@ impl Nodes {
     }
 
     fn position(&self, name: &Name) -> Option<usize> {
-        let hash = self.hasher.hash_one(name);
+        self.position_hashed(name, self.hasher.hash_one(name))
+    }
+
+    fn position_hashed(&self, name: &Name, hash: u64) -> Option<usize> {
         let list = &self.list;
         self.index
             .find(hash, |&i| {
@@ -106,12 +109,12 @@ impl Nodes {
 
     /// The node at `name`, added empty if missing.
     fn entry(&mut self, name: &Name) -> &mut Node {
-        let i = match self.position(name) {
+        let hash = self.hasher.hash_one(name);
+        let i = match self.position_hashed(name, hash) {
             Some(i) => i,
             None => {
                 let i = self.list.len();
                 self.list.push((name.clone(), Node::default()));
-                let hash = self.hasher.hash_one(name);
                 let (list, hasher) = (&self.list, &self.hasher);
                 self.index.insert_unique(hash, i as u32, |&j| {
                     list.get(j as usize).map_or(0, |(n, _)| hasher.hash_one(n))
@@ -230,26 +233,26 @@ impl Rrset {
         }
     }
 
-    fn push(&mut self, rdata: RData) {
-        match (&mut self.rdatas, rdata) {
-            (Rdatas::One4(first), RData::A(a)) if *first != a.0 => {
-                self.rdatas = Rdatas::V4(vec![*first, a.0]);
+    fn push(&mut self, data: Data) {
+        match (&mut self.rdatas, data) {
+            (Rdatas::One4(first), Data::V4(a)) if *first != a => {
+                self.rdatas = Rdatas::V4(vec![*first, a]);
             }
-            (Rdatas::One6(first), RData::AAAA(a)) if *first != a.0 => {
-                self.rdatas = Rdatas::V6(vec![*first, a.0]);
+            (Rdatas::One6(first), Data::V6(a)) if *first != a => {
+                self.rdatas = Rdatas::V6(vec![*first, a]);
             }
-            (Rdatas::V4(v), RData::A(a)) if !v.contains(&a.0) => v.push(a.0),
-            (Rdatas::V6(v), RData::AAAA(a)) if !v.contains(&a.0) => v.push(a.0),
-            (Rdatas::Other(v), r) if !v.contains(&r) => v.push(r),
+            (Rdatas::V4(v), Data::V4(a)) if !v.contains(&a) => v.push(a),
+            (Rdatas::V6(v), Data::V6(a)) if !v.contains(&a) => v.push(a),
+            (Rdatas::Other(v), Data::Other(r)) if !v.contains(&r) => v.push(*r),
             _ => {}
         }
     }
 
-    fn new(rtype: RecordType, ttl: u32, rdata: RData) -> Rrset {
-        let rdatas = match rdata {
-            RData::A(a) => Rdatas::One4(a.0),
-            RData::AAAA(a) => Rdatas::One6(a.0),
-            other => Rdatas::Other(vec![other]),
+    fn new(rtype: RecordType, ttl: u32, data: Data) -> Rrset {
+        let rdatas = match data {
+            Data::V4(a) => Rdatas::One4(a),
+            Data::V6(a) => Rdatas::One6(a),
+            Data::Other(other) => Rdatas::Other(vec![*other]),
         };
         Rrset { rtype, ttl, rdatas }
     }
@@ -266,17 +269,17 @@ pub struct Node {
 
 impl Node {
     /// Adds a record (once: a set split over parse chunks may repeat one).
-    fn push(&mut self, rtype: RecordType, ttl: u32, rdata: RData) {
+    fn push(&mut self, rtype: RecordType, ttl: u32, data: Data) {
         match self.rrsets.iter_mut().find(|s| s.rtype == rtype) {
             Some(set) => {
                 set.ttl = set.ttl.min(ttl);
-                set.push(rdata);
+                set.push(data);
             }
             None => {
                 // A Vec's first push reserves room for four: most names have
                 // one RRset, and at a million names the slack is ~100 MB.
                 self.rrsets.reserve_exact(1);
-                self.rrsets.push(Rrset::new(rtype, ttl, rdata));
+                self.rrsets.push(Rrset::new(rtype, ttl, data));
                 self.rrsets.sort_by_key(|s| u16::from(s.rtype));
             }
         }
@@ -321,6 +324,21 @@ impl Zone {
     }
 
     /// Every node, for building tables.
+    /// Every owner name and empty non-terminal with its node, in no particular order.
+    pub fn node_list(&self) -> &[(Name, Node)] {
+        &self.nodes.list
+    }
+
+    /// Number of nodes: owner names and empty non-terminals.
+    pub fn len(&self) -> usize {
+        self.nodes.list.len()
+    }
+
+    /// True for a zone without nodes (never loaded: the apex has the SOA).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.list.is_empty()
+    }
+
     pub fn nodes(&self) -> impl Iterator<Item = (&Name, &Node)> {
         self.nodes.iter()
     }
@@ -421,10 +439,10 @@ impl ZoneSet {
     }
 }
 
-/// Names compared label by label from the left. The parser hands out
-/// lower-case names, and hickory's own comparison walks labels from the right
-/// one byte-reversed step at a time: for a million records this is seconds.
-fn same(a: &Name, b: &Name) -> bool {
+/// Lower-case names compared label by label from the left. The parser hands
+/// out lower-case names, and hickory's own comparison walks labels from the
+/// right one byte-reversed step at a time: for a million records this is seconds.
+pub fn same_name(a: &Name, b: &Name) -> bool {
     a.len() == b.len() && a.iter().eq(b.iter())
 }
 
@@ -503,56 +521,8 @@ fn explain(msg: String) -> String {
     msg
 }
 
-/// Files smaller than this are parsed in one piece: threads cost more than they save.
+/// Files smaller than this are read on one thread: threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 20;
-
-/// Parses a large zone file in pieces on every core ([`split_points`]), or
-/// returns `None` when it cannot be split safely (small, `$INCLUDE`, no
-/// `$TTL`); the caller then parses the whole file in one piece. When a piece
-/// fails, the error is the offset where the first failing piece starts and
-/// its message: the pieces before it parsed, so this is the whole file's
-/// first error.
-fn parse_parallel(
-    text: &str,
-    path: &Path,
-    hint: &Option<Name>,
-    threads: usize,
-    min: usize,
-) -> Option<Result<Parsed, (usize, String)>> {
-    if text.len() < min || threads < 2 {
-        return None;
-    }
-    let pieces = pieces(text, text.len() / threads + 1)?;
-    if pieces.len() < 2 {
-        return None;
-    }
-    let results: Vec<Option<Result<Parsed, String>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces
-            .iter()
-            .map(|piece| {
-                let piece = piece.parsable();
-                scope.spawn(move || parse(&piece, path, hint.clone()))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().ok()).collect()
-    });
-    let mut all = Vec::new();
-    for (result, piece) in results.into_iter().zip(&pieces) {
-        match result? {
-            Ok(records) => all.extend(records),
-            Err(msg) => return Some(Err((piece.start, msg))),
-        }
-    }
-    // A second SOA or CNAME for one name is an error or a replacement in one
-    // parse (hickory decides); pieces would keep both. Let one parse decide.
-    let mut singles = std::collections::HashSet::new();
-    for r in &all {
-        if matches!(r.1, RecordType::SOA | RecordType::CNAME) && !singles.insert((&r.0, r.1)) {
-            return None;
-        }
-    }
-    Some(Ok(all))
-}
 
 /// One piece of a zone file cut by [`split_points`]: where it starts, its
 /// text, and the directives to put before it.
@@ -586,98 +556,145 @@ fn pieces(text: &str, target: usize) -> Option<Vec<Piece<'_>>> {
     )
 }
 
-/// Where `text` can be cut into pieces of about `target` bytes that each
-/// parse on their own: `(offset, prefix)` pairs, the first at 0, each prefix
-/// repeating the `$ORIGIN` and `$TTL` in force there. `None` when it cannot
-/// be cut safely (`$INCLUDE` or another directive).
+/// The `$ORIGIN` and `$TTL` in force at a place in a zone file, as written:
+/// hickory reads `$ORIGIN` without the current origin, so repeating the text
+/// keeps its meaning.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Directives {
+    origin: Option<String>,
+    ttl: Option<String>,
+}
+
+impl Directives {
+    /// The directives as lines to put before a piece.
+    fn prefix(&self) -> String {
+        let origin = self.origin.as_ref().map(|o| format!("$ORIGIN {o}\n"));
+        let ttl = self.ttl.as_ref().map(|t| format!("$TTL {t}\n"));
+        format!("{}{}", origin.unwrap_or_default(), ttl.unwrap_or_default())
+    }
+}
+
+/// Every place `text` can be cut so that what follows parses on its own:
+/// `(offset, index into the directives)` pairs, the first at 0 with no
+/// directives. `None` when it cannot be cut safely (`$INCLUDE` or another
+/// directive, two directives on one line).
 ///
-/// Pieces start at lines that begin with an owner name outside parentheses
-/// and quotes, once a `$TTL` is known, so every piece means what it meant in
+/// Cuts are at lines that begin with an owner name outside parentheses and
+/// quotes, once a `$TTL` is known, so every piece means what it meant in
 /// the whole file, and a piece that fails is where the whole file fails.
-fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
-    let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
-    // The directives in force, as written: hickory reads `$ORIGIN` without
-    // the current origin, so repeating the text keeps its meaning.
-    let mut origin: Option<String> = None;
-    let mut ttl: Option<String> = None;
+fn record_starts(text: &str) -> Option<(Vec<(usize, u32)>, Vec<Directives>)> {
+    let mut starts: Vec<(usize, u32)> = vec![(0, 0)];
+    let mut directives = vec![Directives::default()];
+    let mut now = Directives::default();
     // Lines that start outside parentheses and quotes, as hickory's lexer
     // reads them: a cut anywhere else would make a piece fail (or mean
     // something else) where the whole file does not.
     for start in std::iter::once(0).chain(scan::record_ends(text)) {
         let line = text[start..].split('\n').next().unwrap_or_default();
-        let mut words = line.split_whitespace();
         match line.as_bytes().first() {
             Some(b'$') => {
+                let mut words = line.split_whitespace();
                 match words.next() {
-                    Some("$ORIGIN") => origin = words.next().map(str::to_owned),
-                    Some("$TTL") => ttl = words.next().map(str::to_owned),
+                    Some("$ORIGIN") => now.origin = words.next().map(str::to_owned),
+                    Some("$TTL") => now.ttl = words.next().map(str::to_owned),
                     _ => return None,
                 }
                 // `$TTL 60 $ORIGIN sub.` is two directives on one line; the
-                // prefixes above would miss the second: parse in one piece.
+                // prefixes would miss the second: parse in one piece.
                 if words.next().is_some_and(|w| !w.starts_with(';')) {
                     return None;
                 }
             }
-            Some(b) if !b.is_ascii_whitespace() && *b != b';' => {
-                let since = start - pieces.last().map_or(0, |p| p.0);
-                if let (Some(ttl), true) = (&ttl, since >= target) {
-                    let origin = origin.as_ref().map(|o| format!("$ORIGIN {o}\n"));
-                    pieces.push((start, format!("{}$TTL {ttl}\n", origin.unwrap_or_default())));
+            Some(b) if !b.is_ascii_whitespace() && *b != b';' && now.ttl.is_some() && start > 0 => {
+                if directives.last() != Some(&now) {
+                    directives.push(now.clone());
                 }
+                starts.push((start, (directives.len() - 1) as u32));
             }
             _ => {}
+        }
+    }
+    Some((starts, directives))
+}
+
+/// Where `text` can be cut into pieces of about `target` bytes that each
+/// parse on their own ([`record_starts`]): `(offset, prefix)` pairs, the
+/// first at 0, each prefix repeating the `$ORIGIN` and `$TTL` in force there.
+fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
+    let (starts, directives) = record_starts(text)?;
+    let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
+    for (start, d) in starts.into_iter().skip(1) {
+        if start - pieces.last().map_or(0, |p| p.0) >= target {
+            pieces.push((start, directives[d as usize].prefix()));
         }
     }
     Some(pieces)
 }
 
-/// Record-level checks that can be pinned to a line.
+/// Record-level checks that can be pinned to a line: [`check_record`] on
+/// each, and with the zone's `origin`, [`check_in_zone`].
 fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> {
     let mut scratch = Vec::new();
     for (name, rtype, class, ttl, rdata) in records {
-        // The parser accepts some data the wire cannot carry (a TXT string
-        // over 255 bytes); find it now rather than fail every answer later.
-        scratch.clear();
-        if let Err(e) = rdata.emit(&mut BinEncoder::new(&mut scratch)) {
-            return Err(format!("{name} {rtype}: cannot be sent: {e}"));
-        }
-        // And some it writes in a form no reader takes back (an empty TXT,
-        // a CAA tag with characters RFC 8659 forbids: found by fuzzing), so
-        // resolvers would reject every answer holding it.
-        if scratch.is_empty() {
-            return Err(format!("{name} {rtype}: has no data"));
-        }
-        let length = Restrict::new(scratch.len() as u16);
-        if let Err(e) = RData::read(&mut BinDecoder::new(&scratch), *rtype, length) {
-            return Err(format!("{name} {rtype}: data the wire cannot carry: {e}"));
-        }
-        if *class != DNSClass::IN {
-            return Err(format!(
-                "{name} {rtype}: class {class} is not supported, only IN"
-            ));
-        }
-        if *ttl > MAX_TTL {
-            return Err(format!(
-                "{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"
-            ));
-        }
-        if let Some(origin) = origin
-            && !within(name, origin)
-        {
-            return Err(format!("{name} is outside the zone {origin}"));
-        }
-        if *rtype == RecordType::SOA
-            && let Some(origin) = origin
-            && name != origin
-        {
-            return Err(format!(
-                "second SOA at {name}: the zone's SOA is at {origin}"
-            ));
+        check_record(name, *rtype, *class, *ttl, rdata, &mut scratch)?;
+        if let Some(origin) = origin {
+            check_in_zone(name, *rtype, origin)?;
         }
     }
     // CNAME and other data: checked on the nodes, where a name's records
     // meet wherever their lines are (see `load_zone`).
+    Ok(())
+}
+
+/// What one record must be whatever the zone: data the wire can carry and
+/// readers take back, class IN, a TTL within RFC 2181.
+fn check_record(
+    name: &Name,
+    rtype: RecordType,
+    class: DNSClass,
+    ttl: u32,
+    rdata: &RData,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
+    // The parser accepts some data the wire cannot carry (a TXT string
+    // over 255 bytes); find it now rather than fail every answer later.
+    scratch.clear();
+    if let Err(e) = rdata.emit(&mut BinEncoder::new(scratch)) {
+        return Err(format!("{name} {rtype}: cannot be sent: {e}"));
+    }
+    // And some it writes in a form no reader takes back (an empty TXT,
+    // a CAA tag with characters RFC 8659 forbids: found by fuzzing), so
+    // resolvers would reject every answer holding it.
+    if scratch.is_empty() {
+        return Err(format!("{name} {rtype}: has no data"));
+    }
+    let length = Restrict::new(scratch.len() as u16);
+    if let Err(e) = RData::read(&mut BinDecoder::new(scratch), rtype, length) {
+        return Err(format!("{name} {rtype}: data the wire cannot carry: {e}"));
+    }
+    if class != DNSClass::IN {
+        return Err(format!(
+            "{name} {rtype}: class {class} is not supported, only IN"
+        ));
+    }
+    if ttl > MAX_TTL {
+        return Err(format!(
+            "{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"
+        ));
+    }
+    Ok(())
+}
+
+/// A record of the zone at `origin` is at or below it, and its only SOA is there.
+fn check_in_zone(name: &Name, rtype: RecordType, origin: &Name) -> Result<(), String> {
+    if !within(name, origin) {
+        return Err(format!("{name} is outside the zone {origin}"));
+    }
+    if rtype == RecordType::SOA && name != origin {
+        return Err(format!(
+            "second SOA at {name}: the zone's SOA is at {origin}"
+        ));
+    }
     Ok(())
 }
 
@@ -882,27 +899,50 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
 
     let t0 = tokio::time::Instant::now();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let parsed = match parse_parallel(&text, path, &hint, cores, PARALLEL_MIN) {
-        Some(result) => result,
-        // Small or unusual: one parser over the whole file.
-        None => parse(&text, path, hint.clone()).map_err(|msg| (0, msg)),
+    // A prefix of the file fails as the whole does: the parser's error or
+    // the first record check that fails.
+    let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
+        Ok(r) => check_records(&r, None).err(),
+        Err(e) => Some(e),
     };
-    let records = match parsed {
+    let threads = if text.len() < PARALLEL_MIN { 1 } else { cores };
+    let read = match records::read(&text, &hint, threads) {
+        Some(read) => read,
+        // Unusual: one parser over the whole file.
+        None => parse(&text, path, hint.clone())
+            .and_then(|parsed| {
+                check_records(&parsed, None)?;
+                Ok(parsed
+                    .into_iter()
+                    .map(|(name, rtype, _, ttl, rdata)| Rec {
+                        name,
+                        rtype,
+                        ttl,
+                        data: rdata.into(),
+                    })
+                    .collect())
+            })
+            .map_err(|msg| (0, msg)),
+    };
+    let records = match read {
         Ok(r) => r,
-        Err((from, msg)) => {
-            let fails = |prefix: &str| parse(prefix, path, hint.clone()).err();
-            return Err(locate(path, &text, msg, from, fails));
-        }
+        Err((from, msg)) => return Err(locate(path, &text, msg, from, fails)),
     };
 
-    tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file parsed");
+    tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file read");
     // The apex is where the SOA is.
-    let soas: Vec<_> = records.iter().filter(|r| r.1 == RecordType::SOA).collect();
+    let soas: Vec<&Rec> = records
+        .iter()
+        .filter(|r| r.rtype == RecordType::SOA)
+        .collect();
     // Two at different names (hickory rejects two at one name): the apex
     // would be whichever sorts first, and the error would fall on every
     // record of the other zone. Name both, at the line of the second.
     if let [a, b, ..] = soas[..] {
-        let msg = format!("two SOA records, at {} and {}: one zone per file", a.0, b.0);
+        let msg = format!(
+            "two SOA records, at {} and {}: one zone per file",
+            a.name, b.name
+        );
         let is_soa = |_: &Name, t: RecordType| t == RecordType::SOA;
         return Err(locate_pair(path, &text, &hint, msg, is_soa, |seen| {
             seen.len() > 1
@@ -911,9 +951,22 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let Some(soa) = soas.first() else {
         return Err(invalid(1, "zone has no SOA record".into()));
     };
-    let origin = soa.0.clone();
+    let origin = soa.name.clone();
+    let soa_rdata = match &soa.data {
+        Data::Other(rdata) => (**rdata).clone(),
+        _ => return Err(invalid(1, "zone has no SOA record".into())),
+    };
+    let soa_record = Record::from_rdata(origin.clone(), soa.ttl, soa_rdata);
+    let negative_ttl = match &soa_record.data {
+        RData::SOA(s) => soa.ttl.min(s.minimum),
+        _ => soa.ttl,
+    };
+
     let t1 = tokio::time::Instant::now();
-    if let Err(msg) = check_records(&records, Some(&origin)) {
+    if let Some(msg) = records
+        .iter()
+        .find_map(|r| check_in_zone(&r.name, r.rtype, &origin).err())
+    {
         let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
             Ok(r) => check_records(&r, Some(&origin)).err(),
             Err(e) => Some(e),
@@ -922,7 +975,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     }
     if !records
         .iter()
-        .any(|r| r.1 == RecordType::NS && r.0 == origin)
+        .any(|r| r.rtype == RecordType::NS && r.name == origin)
     {
         return Err(invalid(
             1,
@@ -930,23 +983,23 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         ));
     }
 
-    let soa_record = Record::from_rdata(origin.clone(), soa.3, soa.4.clone());
-    let negative_ttl = match &soa.4 {
-        RData::SOA(s) => soa.3.min(s.minimum),
-        _ => soa.3,
-    };
-
     tracing::debug!(ms = t1.elapsed().as_millis() as u64, "records checked");
     let t2 = tokio::time::Instant::now();
     let apex_labels = label_count(&origin);
     let mut nodes = Nodes::with_capacity(records.len());
     let mut records = records.into_iter().peekable();
-    while let Some((name, rtype, _, ttl, rdata)) = records.next() {
+    while let Some(Rec {
+        name,
+        rtype,
+        ttl,
+        data,
+    }) = records.next()
+    {
         let node = nodes.entry(&name);
-        node.push(rtype, ttl, rdata);
-        // A name's records are adjacent within each parsed chunk.
-        while let Some((_, rtype, _, ttl, rdata)) = records.next_if(|r| same(&r.0, &name)) {
-            node.push(rtype, ttl, rdata);
+        node.push(rtype, ttl, data);
+        // A name's records are mostly adjacent (one parse keeps them together).
+        while let Some(r) = records.next_if(|r| same_name(&r.name, &name)) {
+            node.push(r.rtype, r.ttl, r.data);
         }
         // Empty non-terminals up to the first ancestor already known; one
         // that gets records later is filled in place. (Most names sit right
@@ -969,7 +1022,7 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
             && let Some(other) = node.rrsets.iter().find(|s| s.rtype != RecordType::CNAME)
         {
             let msg = format!("{name} has a CNAME and other data ({})", other.rtype);
-            let here = |n: &Name, _: RecordType| same(n, name);
+            let here = |n: &Name, _: RecordType| same_name(n, name);
             let both = |seen: &Seen| {
                 seen.iter().any(|r| r.1 == RecordType::CNAME)
                     && seen.iter().any(|r| r.1 != RecordType::CNAME)
@@ -987,6 +1040,9 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     })
 }
 
+mod records;
 mod scan;
+
+use records::{Data, Rec};
 #[cfg(test)]
 mod tests;
