@@ -125,12 +125,72 @@ impl Nodes {
         &mut self.list[i].1
     }
 
+    /// The node at `name`, whose hash is `hash`, added empty if missing.
+    fn entry_owned(&mut self, name: Name, hash: u64) -> &mut Node {
+        let i = match self.position_hashed(&name, hash) {
+            Some(i) => i,
+            None => {
+                let i = self.list.len();
+                self.list.push((name, Node::default()));
+                let (list, hasher) = (&self.list, &self.hasher);
+                self.index.insert_unique(hash, i as u32, |&j| {
+                    list.get(j as usize).map_or(0, |(n, _)| hasher.hash_one(n))
+                });
+                i
+            }
+        };
+        &mut self.list[i].1
+    }
+
     fn iter(&self) -> impl Iterator<Item = (&Name, &Node)> {
         self.list.iter().map(|(n, node)| (n, node))
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = (&Name, &mut Node)> {
         self.list.iter_mut().map(|(n, node)| (&*n, node))
+    }
+}
+
+/// Files records into nodes as they are read.
+struct Builder {
+    nodes: Nodes,
+    /// SOA records: owner, TTL, data.
+    soas: Vec<(Name, u32, RData)>,
+    /// Owners of SOA and CNAME records, to see a second one.
+    singles: std::collections::HashSet<(Name, RecordType)>,
+}
+
+impl Builder {
+    fn new(hasher: &foldhash::fast::RandomState, names: usize) -> Builder {
+        let mut nodes = Nodes::with_capacity(names);
+        nodes.hasher = hasher.clone();
+        Builder {
+            nodes,
+            soas: Vec::new(),
+            singles: Default::default(),
+        }
+    }
+
+    /// Files `records`; false on a second SOA or CNAME at one name, which
+    /// is an error or a replacement in one parse (hickory decides): the
+    /// file must be parsed whole.
+    fn add(&mut self, records: Vec<Rec>) -> bool {
+        for r in records {
+            if matches!(r.rtype, RecordType::SOA | RecordType::CNAME) {
+                if !self.singles.insert((r.name.clone(), r.rtype)) {
+                    return false;
+                }
+                if let Data::Other(rdata) = &r.data
+                    && let RData::SOA(_) = **rdata
+                {
+                    self.soas.push((r.name.clone(), r.ttl, (**rdata).clone()));
+                }
+            }
+            self.nodes
+                .entry_owned(r.name, r.hash)
+                .push(r.rtype, r.ttl, r.data);
+        }
+        true
     }
 }
 
@@ -582,7 +642,7 @@ impl Directives {
 /// Cuts are at lines that begin with an owner name outside parentheses and
 /// quotes, once a `$TTL` is known, so every piece means what it meant in
 /// the whole file, and a piece that fails is where the whole file fails.
-fn record_starts(text: &str) -> Option<(Vec<(usize, u32)>, Vec<Directives>)> {
+fn record_starts(text: &str) -> Option<records::Starts> {
     let mut starts: Vec<(usize, u32)> = vec![(0, 0)];
     let mut directives = vec![Directives::default()];
     let mut now = Directives::default();
@@ -906,105 +966,95 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         Err(e) => Some(e),
     };
     let threads = if text.len() < PARALLEL_MIN { 1 } else { cores };
-    let read = match records::read(&text, &hint, threads) {
+    let hasher = foldhash::fast::RandomState::default();
+    let mut build = Builder::new(&hasher, text.len() / 24);
+    let read = records::read(&text, &hint, threads, records::BATCH, &hasher, |records| {
+        build.add(records)
+    });
+    let read = match read {
         Some(read) => read,
         // Unusual: one parser over the whole file.
-        None => parse(&text, path, hint.clone())
-            .and_then(|parsed| {
-                check_records(&parsed, None)?;
-                Ok(parsed
-                    .into_iter()
-                    .map(|(name, rtype, _, ttl, rdata)| Rec {
-                        name,
-                        rtype,
-                        ttl,
-                        data: rdata.into(),
-                    })
-                    .collect())
-            })
-            .map_err(|msg| (0, msg)),
+        None => {
+            build = Builder::new(&hasher, text.len() / 24);
+            parse(&text, path, hint.clone())
+                .and_then(|parsed| {
+                    check_records(&parsed, None)?;
+                    build.add(
+                        parsed
+                            .into_iter()
+                            .map(|(name, rtype, _, ttl, rdata)| Rec {
+                                hash: hasher.hash_one(&name),
+                                name,
+                                rtype,
+                                ttl,
+                                data: rdata.into(),
+                            })
+                            .collect(),
+                    );
+                    Ok(())
+                })
+                .map_err(|msg| (0, msg))
+        }
     };
-    let records = match read {
-        Ok(r) => r,
-        Err((from, msg)) => return Err(locate(path, &text, msg, from, fails)),
-    };
+    if let Err((from, msg)) = read {
+        return Err(locate(path, &text, msg, from, fails));
+    }
+    let Builder {
+        mut nodes, soas, ..
+    } = build;
 
     tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file read");
-    // The apex is where the SOA is.
-    let soas: Vec<&Rec> = records
-        .iter()
-        .filter(|r| r.rtype == RecordType::SOA)
-        .collect();
-    // Two at different names (hickory rejects two at one name): the apex
-    // would be whichever sorts first, and the error would fall on every
+    // Two SOAs at different names (hickory rejects two at one name): the
+    // apex would be whichever came first, and the error would fall on every
     // record of the other zone. Name both, at the line of the second.
-    if let [a, b, ..] = soas[..] {
-        let msg = format!(
-            "two SOA records, at {} and {}: one zone per file",
-            a.name, b.name
-        );
+    if let [a, b, ..] = &soas[..] {
+        let msg = format!("two SOA records, at {} and {}: one zone per file", a.0, b.0);
         let is_soa = |_: &Name, t: RecordType| t == RecordType::SOA;
         return Err(locate_pair(path, &text, &hint, msg, is_soa, |seen| {
             seen.len() > 1
         }));
     }
-    let Some(soa) = soas.first() else {
+    // The apex is where the SOA is.
+    let Some((origin, soa_ttl, soa_rdata)) = soas.into_iter().next() else {
         return Err(invalid(1, "zone has no SOA record".into()));
     };
-    let origin = soa.name.clone();
-    let soa_rdata = match &soa.data {
-        Data::Other(rdata) => (**rdata).clone(),
-        _ => return Err(invalid(1, "zone has no SOA record".into())),
+    let negative_ttl = match &soa_rdata {
+        RData::SOA(s) => soa_ttl.min(s.minimum),
+        _ => soa_ttl,
     };
-    let soa_record = Record::from_rdata(origin.clone(), soa.ttl, soa_rdata);
-    let negative_ttl = match &soa_record.data {
-        RData::SOA(s) => soa.ttl.min(s.minimum),
-        _ => soa.ttl,
-    };
+    let soa_record = Record::from_rdata(origin.clone(), soa_ttl, soa_rdata);
 
     let t1 = tokio::time::Instant::now();
-    if let Some(msg) = records
-        .iter()
-        .find_map(|r| check_in_zone(&r.name, r.rtype, &origin).err())
-    {
+    if let Some((name, _)) = nodes.list.iter().find(|(n, _)| !within(n, &origin)) {
+        let msg = format!("{name} is outside the zone {origin}");
         let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
             Ok(r) => check_records(&r, Some(&origin)).err(),
             Err(e) => Some(e),
         };
         return Err(locate(path, &text, msg, 0, fails));
     }
-    if !records
-        .iter()
-        .any(|r| r.rtype == RecordType::NS && r.name == origin)
+    if nodes
+        .get(&origin)
+        .and_then(|apex| apex.get(RecordType::NS))
+        .is_none()
     {
         return Err(invalid(
             1,
             format!("zone {origin} has no NS record at its apex"),
         ));
     }
-
     tracing::debug!(ms = t1.elapsed().as_millis() as u64, "records checked");
+
     let t2 = tokio::time::Instant::now();
+    // Empty non-terminals: every missing name between an owner and the
+    // apex, up to the first ancestor already known. (Most names sit right
+    // below the apex: no ancestor to make.)
     let apex_labels = label_count(&origin);
-    let mut nodes = Nodes::with_capacity(records.len());
-    let mut records = records.into_iter().peekable();
-    while let Some(Rec {
-        name,
-        rtype,
-        ttl,
-        data,
-    }) = records.next()
-    {
-        let node = nodes.entry(&name);
-        node.push(rtype, ttl, data);
-        // A name's records are mostly adjacent (one parse keeps them together).
-        while let Some(r) = records.next_if(|r| same_name(&r.name, &name)) {
-            node.push(r.rtype, r.ttl, r.data);
-        }
-        // Empty non-terminals up to the first ancestor already known; one
-        // that gets records later is filled in place. (Most names sit right
-        // below the apex: no ancestor to make.)
-        let mut up = name;
+    for i in 0..nodes.list.len() {
+        let Some((name, _)) = nodes.list.get(i) else {
+            break;
+        };
+        let mut up = name.clone();
         while label_count(&up) > apex_labels + 1 {
             up = up.base_name();
             if nodes.contains_key(&up) {

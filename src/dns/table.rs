@@ -118,6 +118,9 @@ enum Fallback {
     Slow,
 }
 
+/// Names a thread builds entries for: (zone index, a slice of its nodes).
+type Run<'z> = Vec<(usize, &'z [(Name, Node)])>;
+
 /// Below this many names a table is built on one thread.
 const PARALLEL_NAMES: usize = 50_000;
 
@@ -308,7 +311,7 @@ impl Table {
             _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let per_run = names.div_ceil(threads).max(1);
-        let mut runs: Vec<Vec<(usize, &[(Name, Node)])>> = vec![Vec::new()];
+        let mut runs: Vec<Run> = vec![Vec::new()];
         let mut room = per_run;
         for (zi, zone) in zones.iter().enumerate() {
             let mut list = zone.node_list();
@@ -333,7 +336,7 @@ impl Table {
         let mut t = Table::with_capacity(names);
         // One seed for all runs: their hashes go into this table's index.
         let (checked, facts, hasher) = (&checked, &facts, &t.hasher);
-        let part = |run: &[(usize, &[(Name, Node)])]| {
+        let part = |run: &Run| {
             let size: usize = run.iter().map(|(_, l)| l.len()).sum();
             let mut t = Table::with_capacity(size);
             t.hasher = hasher.clone();
@@ -349,7 +352,7 @@ impl Table {
             (t, hashes)
         };
         let parts: Vec<(Table, Vec<u64>)> = match runs.len() {
-            0 | 1 => runs.iter().map(|r| part(r)).collect(),
+            0 | 1 => runs.iter().map(&part).collect(),
             _ => std::thread::scope(|scope| {
                 let handles: Vec<_> = runs.iter().map(|r| scope.spawn(move || part(r))).collect();
                 // A run lost to a panic would leave names out: do it again here.

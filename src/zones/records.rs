@@ -1,6 +1,6 @@
 //! Owns reading a zone file's records fast: hickory's parser run on one
 //! record at a time, on every core, each record checked and kept compact as
-//! soon as it is read.
+//! soon as it is read, and handed on in file order while the rest are read.
 //!
 //! Why one record at a time: hickory's `Parser` files every record into one
 //! `BTreeMap` keyed by name, and its name comparison walks labels from the
@@ -10,6 +10,7 @@
 //! with the `$ORIGIN` and `$TTL` in force given to it, the same parser reads
 //! the same text in a fifth of the time.
 
+use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -23,6 +24,8 @@ use super::{Directives, check_record, explain, record_starts};
 pub(super) struct Rec {
     /// Owner, lower case.
     pub name: Name,
+    /// Its hash for the zone's node index.
+    pub hash: u64,
     /// Type.
     pub rtype: RecordType,
     /// TTL.
@@ -52,99 +55,142 @@ impl From<RData> for Data {
     }
 }
 
-/// Reads and checks every record of `text` on up to `threads` threads
-/// ([`check_record`]; the checks that need the zone's origin are the
-/// caller's). `None` when the file cannot be read a record at a time (see
-/// [`record_starts`]; a relative `$ORIGIN`; two SOA or CNAME records at one
-/// name, where one parse decides): the caller then parses it whole. An
-/// error is the offset of the first record that fails, and why.
+/// Record starts and the directives in force at each ([`record_starts`]).
+pub(super) type Starts = (Vec<(usize, u32)>, Vec<Directives>);
+
+/// The offset of the first record that fails, and why.
+pub(super) type Failure = (usize, String);
+
+/// Records read per batch handed to the caller: small enough that the
+/// caller files one while the next are read, big enough that handing them
+/// over costs nothing.
+pub(super) const BATCH: usize = 16_384;
+
+/// Reads and checks every record of `text` ([`check_record`]; the checks
+/// that need the zone's origin are the caller's) on `threads` threads, and
+/// hands them to `each` in file order, in batches of `batch`, while the rest are read:
+/// the caller files one batch while the next ones are parsed. `hasher`
+/// hashes each record's name on the reading thread.
+///
+/// `None` when the file cannot be read a record at a time (see
+/// [`record_starts`]; a relative `$ORIGIN`) or when `each` says so by
+/// returning false: the caller then parses it whole. An error is the first
+/// record in the file that fails.
 pub(super) fn read(
     text: &str,
     hint: &Option<Name>,
     threads: usize,
-) -> Option<Result<Vec<Rec>, (usize, String)>> {
-    let (starts, directives) = record_starts(text)?;
-    let origins = origins(&directives, hint)?;
-    let threads = threads.clamp(1, starts.len());
-    // Contiguous runs of records of about equal size, one per thread.
-    let mut runs = vec![0];
-    for t in 1..threads {
-        let at = text.len() * t / threads;
-        let i = starts.partition_point(|s| s.0 < at);
-        if i > *runs.last().unwrap_or(&0) && i < starts.len() {
-            runs.push(i);
-        }
-    }
-    runs.push(starts.len());
-    let end_of = |i: usize| starts.get(i + 1).map_or(text.len(), |s| s.0);
-    let read_run = |first: usize, last: usize| -> Result<Vec<Rec>, (usize, String)> {
-        let mut out = Vec::with_capacity(last - first);
-        let mut piece = String::new();
-        let mut scratch = Vec::new();
-        for i in first..last {
-            let (start, d) = starts[i];
-            piece.clear();
-            if let Some(ttl) = &directives[d as usize].ttl {
-                piece.push_str("$TTL ");
-                piece.push_str(ttl);
-                piece.push('\n');
+    batch: usize,
+    hasher: &foldhash::fast::RandomState,
+    mut each: impl FnMut(Vec<Rec>) -> bool,
+) -> Option<Result<(), Failure>> {
+    let starts: Starts = record_starts(text)?;
+    let origins = origins(&starts.1, hint)?;
+    let batch = batch.max(1);
+    let batches = starts.0.len().div_ceil(batch);
+    let read_batch = |b: usize| {
+        let records = b * batch..((b + 1) * batch).min(starts.0.len());
+        read_records(text, &starts, &origins, hasher, records)
+    };
+    if threads < 2 || batches < 2 {
+        for b in 0..batches {
+            if !each(read_batch(b).ok()?) {
+                return None;
             }
-            piece.push_str(&text[start..end_of(i)]);
-            let origin = origins[d as usize].clone();
-            let (_, sets) = Parser::new(piece.as_str(), None, origin)
-                .parse()
-                .map_err(|e| (start, explain(e.to_string())))?;
-            for (key, set) in sets {
-                let name = Name::from(key.name);
-                for r in set.into_parts().records {
-                    let rtype = r.record_type();
-                    check_record(&name, rtype, r.dns_class, r.ttl, &r.data, &mut scratch)
-                        .map_err(|msg| (start, msg))?;
-                    out.push(Rec {
-                        name: name.clone(),
-                        rtype,
-                        ttl: r.ttl,
-                        data: r.data.into(),
-                    });
+        }
+        return Some(Ok(()));
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let (tx, next, stop, read_batch) = (tx.clone(), &next, &stop, &read_batch);
+            scope.spawn(move || {
+                use std::sync::atomic::Ordering::Relaxed;
+                loop {
+                    let b = next.fetch_add(1, Relaxed);
+                    if b >= batches || stop.load(Relaxed) {
+                        break;
+                    }
+                    if tx.send((b, read_batch(b))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let done = |result| {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            result
+        };
+        // Batches arrive in any order; they are handed on in file order.
+        let mut waiting: Vec<Option<Result<Vec<Rec>, Failure>>> = Vec::new();
+        waiting.resize_with(batches, || None);
+        let mut turn = 0;
+        for (b, result) in rx {
+            waiting[b] = Some(result);
+            while let Some(result) = waiting.get_mut(turn).and_then(Option::take) {
+                turn += 1;
+                match result {
+                    Ok(records) => {
+                        if !each(records) {
+                            return done(None);
+                        }
+                    }
+                    // Every batch before it was read: the file's first error.
+                    Err(e) => return done(Some(Err(e))),
                 }
             }
         }
-        Ok(out)
-    };
-    let results: Vec<Option<Result<Vec<Rec>, (usize, String)>>> = if runs.len() == 2 {
-        vec![Some(read_run(0, starts.len()))]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = runs
-                .windows(2)
-                .map(|w| {
-                    let (first, last) = (w[0], w[1]);
-                    let read_run = &read_run;
-                    scope.spawn(move || read_run(first, last))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().ok()).collect()
-        })
-    };
-    let mut all = Vec::with_capacity(starts.len());
-    for result in results {
-        // A thread lost to a panic: let one parse of the whole file decide.
-        match result? {
-            Ok(records) => all.extend(records),
-            Err(e) => return Some(Err(e)),
+        // A batch lost to a panic: one parse of the whole file decides.
+        done((turn == batches).then_some(Ok(())))
+    })
+}
+
+/// Reads the records that start at `starts.0[range]`.
+fn read_records(
+    text: &str,
+    (starts, directives): &Starts,
+    origins: &[Option<Name>],
+    hasher: &foldhash::fast::RandomState,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<Rec>, Failure> {
+    let mut out = Vec::with_capacity(range.len());
+    let mut piece = String::new();
+    let mut scratch = Vec::new();
+    for i in range {
+        let (start, d) = starts[i];
+        let end = starts.get(i + 1).map_or(text.len(), |s| s.0);
+        piece.clear();
+        if let Some(ttl) = &directives[d as usize].ttl {
+            piece.push_str("$TTL ");
+            piece.push_str(ttl);
+            piece.push('\n');
+        }
+        piece.push_str(&text[start..end]);
+        let origin = origins[d as usize].clone();
+        let (_, sets) = Parser::new(piece.as_str(), None, origin)
+            .parse()
+            .map_err(|e| (start, explain(e.to_string())))?;
+        for (key, set) in sets {
+            let name = Name::from(key.name);
+            let hash = hasher.hash_one(&name);
+            for r in set.into_parts().records {
+                let rtype = r.record_type();
+                check_record(&name, rtype, r.dns_class, r.ttl, &r.data, &mut scratch)
+                    .map_err(|msg| (start, msg))?;
+                out.push(Rec {
+                    name: name.clone(),
+                    hash,
+                    rtype,
+                    ttl: r.ttl,
+                    data: r.data.into(),
+                });
+            }
         }
     }
-    // A second SOA or CNAME at one name is an error or a replacement in one
-    // parse (hickory decides); read apart, both would be kept.
-    let mut singles = std::collections::HashSet::new();
-    for r in &all {
-        if matches!(r.rtype, RecordType::SOA | RecordType::CNAME)
-            && !singles.insert((&r.name, r.rtype))
-        {
-            return None;
-        }
-    }
-    Some(Ok(all))
+    Ok(out)
 }
 
 /// The origin each set of directives gives its records, as hickory reads

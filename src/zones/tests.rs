@@ -174,9 +174,15 @@ fn parallel_parse_matches_the_whole_file() {
     let mut whole = parse(&text, path, hint.clone()).expect("whole parse");
     let key =
         |r: &(Name, RecordType, DNSClass, u32, RData)| format!("{} {} {} {}", r.0, r.1, r.3, r.4);
-    let mut pieces: Vec<_> = records::read(&text, &hint, 3)
-        .expect("split")
-        .expect("pieces parse")
+    let mut read = Vec::new();
+    let hasher = Default::default();
+    records::read(&text, &hint, 3, 100, &hasher, |batch| {
+        read.extend(batch);
+        true
+    })
+    .expect("split")
+    .expect("records parse");
+    let mut pieces: Vec<_> = read
         .into_iter()
         .map(|r| {
             let rdata = match r.data {
@@ -212,7 +218,8 @@ fn a_failing_piece_gives_the_first_error_and_its_line() {
     }
     let path = Path::new("example.com.zone");
     let hint = origin_from_file_name(path);
-    let Some(Err((from, msg))) = records::read(&text, &hint, 3) else {
+    let hasher = Default::default();
+    let Some(Err((from, msg))) = records::read(&text, &hint, 3, 100, &hasher, |_| true) else {
         panic!("a piece fails");
     };
     // The failing record itself, though a later thread failed too.
