@@ -321,8 +321,8 @@ impl Rrset {
 /// One owner name: its RRsets, or none for an empty non-terminal.
 #[derive(Clone, Debug, Default)]
 pub struct Node {
-    /// RRsets at this name.
-    pub rrsets: Vec<Rrset>,
+    /// RRsets at this name, by type.
+    pub rrsets: smallvec::SmallVec<[Rrset; 1]>,
     /// True at a delegation point (NS below the apex): data here and below is not authoritative.
     pub is_cut: bool,
 }
@@ -336,8 +336,8 @@ impl Node {
                 set.push(data);
             }
             None => {
-                // A Vec's first push reserves room for four: most names have
-                // one RRset, and at a million names the slack is ~100 MB.
+                // Past the first, a Vec's push reserves room for four: keep
+                // the slack out of a million nodes.
                 self.rrsets.reserve_exact(1);
                 self.rrsets.push(Rrset::new(rtype, ttl, data));
                 self.rrsets.sort_by_key(|s| u16::from(s.rtype));
@@ -508,8 +508,14 @@ pub fn same_name(a: &Name, b: &Name) -> bool {
 
 /// Whether lower-case `name` is `origin` or below it.
 fn within(name: &Name, origin: &Name) -> bool {
-    let (n, o) = (label_count(name), label_count(origin));
-    n >= o && name.iter().skip(n - o).eq(origin.iter())
+    let (mut n, mut o) = (name.iter(), origin.iter());
+    loop {
+        match (o.next_back(), n.next_back()) {
+            (None, _) => return true,
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Labels in `name`, counting a leading `*` (hickory's `num_labels` leaves it
@@ -650,9 +656,9 @@ fn record_starts(text: &str) -> Option<records::Starts> {
     // reads them: a cut anywhere else would make a piece fail (or mean
     // something else) where the whole file does not.
     for start in std::iter::once(0).chain(scan::record_ends(text)) {
-        let line = text[start..].split('\n').next().unwrap_or_default();
-        match line.as_bytes().first() {
+        match text.as_bytes().get(start) {
             Some(b'$') => {
+                let line = text[start..].split('\n').next().unwrap_or_default();
                 let mut words = line.split_whitespace();
                 match words.next() {
                     Some("$ORIGIN") => now.origin = words.next().map(str::to_owned),
@@ -716,21 +722,10 @@ fn check_record(
     rdata: &RData,
     scratch: &mut Vec<u8>,
 ) -> Result<(), String> {
-    // The parser accepts some data the wire cannot carry (a TXT string
-    // over 255 bytes); find it now rather than fail every answer later.
-    scratch.clear();
-    if let Err(e) = rdata.emit(&mut BinEncoder::new(scratch)) {
-        return Err(format!("{name} {rtype}: cannot be sent: {e}"));
-    }
-    // And some it writes in a form no reader takes back (an empty TXT,
-    // a CAA tag with characters RFC 8659 forbids: found by fuzzing), so
-    // resolvers would reject every answer holding it.
-    if scratch.is_empty() {
-        return Err(format!("{name} {rtype}: has no data"));
-    }
-    let length = Restrict::new(scratch.len() as u16);
-    if let Err(e) = RData::read(&mut BinDecoder::new(scratch), rtype, length) {
-        return Err(format!("{name} {rtype}: data the wire cannot carry: {e}"));
+    // An address always makes the round trip below: skip it for the bulk
+    // of big zones.
+    if !matches!(rdata, RData::A(_) | RData::AAAA(_)) {
+        round_trip(name, rtype, rdata, scratch)?;
     }
     if class != DNSClass::IN {
         return Err(format!(
@@ -741,6 +736,31 @@ fn check_record(
         return Err(format!(
             "{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"
         ));
+    }
+    Ok(())
+}
+
+/// The parser accepts some data the wire cannot carry (a TXT string over
+/// 255 bytes), and writes some in a form no reader takes back (an empty
+/// TXT, a CAA tag with characters RFC 8659 forbids: found by fuzzing), so
+/// resolvers would reject every answer holding it: find it now rather than
+/// fail every answer later.
+fn round_trip(
+    name: &Name,
+    rtype: RecordType,
+    rdata: &RData,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
+    scratch.clear();
+    if let Err(e) = rdata.emit(&mut BinEncoder::new(scratch)) {
+        return Err(format!("{name} {rtype}: cannot be sent: {e}"));
+    }
+    if scratch.is_empty() {
+        return Err(format!("{name} {rtype}: has no data"));
+    }
+    let length = Restrict::new(scratch.len() as u16);
+    if let Err(e) = RData::read(&mut BinDecoder::new(scratch), rtype, length) {
+        return Err(format!("{name} {rtype}: data the wire cannot carry: {e}"));
     }
     Ok(())
 }
@@ -1081,6 +1101,8 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         }
     }
 
+    // The list was sized from the file's length.
+    nodes.list.shrink_to_fit();
     Ok(Zone {
         origin,
         file: path.to_path_buf(),

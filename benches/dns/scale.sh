@@ -138,7 +138,8 @@ if [[ " $PARTS " == *" zone "* ]]; then
             fi
             rss=$(python3 "$HERE/cpu.py" --rss "$pid")
             pss=$(python3 "$HERE/cpu.py" --pss "$pid")
-            cpu=$(python3 "$HERE/cpu.py" "$pid" | cut -d' ' -f1)
+            # utime+stime: counts the threads that already exited (hale's loaders).
+            cpu=$(python3 "$HERE/cpu.py" "$pid" | cut -d' ' -f2)
             nproc_tree=$(descendants "$pid" | wc -l)
             rows+=("$(printf '| %s | %.2f | %.2f | %d | %d | %s |' "$label" "$secs" "$cpu" $((rss / 1024)) $((pss / 1024)) "$nproc_tree")")
             log "$s: answered r$last after ${secs}s, RSS $((rss / 1024)) MiB, PSS $((pss / 1024)) MiB"
@@ -152,7 +153,7 @@ if [[ " $PARTS " == *" zone "* ]]; then
     report+=("### Zone of $RECORDS A records (${zsize} MB zone file)" ""
         "Each server started pinned to core $SERVER_CPU; load time = from exec to the first correct answer for the"
         "zone's last name (r$last.scale.test A, polled every 5 ms over UDP); memory read 1 s later."
-        "CPU = the server's CPU time up to then (all threads). RSS = VmRSS summed over the server's"
+        "CPU = the server's CPU time up to then (utime+stime, all threads, exited ones too). RSS = VmRSS summed over the server's"
         "processes; PSS counts pages its forked processes share once (NSD forks a server and xfrd)."
         ""
         "| server | load time (s) | CPU (s) | RSS (MiB) | PSS (MiB) | processes |"

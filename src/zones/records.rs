@@ -84,8 +84,14 @@ pub(super) fn read(
     hasher: &foldhash::fast::RandomState,
     mut each: impl FnMut(Vec<Rec>) -> bool,
 ) -> Option<Result<(), Failure>> {
+    let t = tokio::time::Instant::now();
     let starts: Starts = record_starts(text)?;
     let origins = origins(&starts.1, hint)?;
+    tracing::debug!(
+        records = starts.0.len(),
+        ms = t.elapsed().as_millis() as u64,
+        "record starts found"
+    );
     let batch = batch.max(1);
     let batches = starts.0.len().div_ceil(batch);
     let read_batch = |b: usize| {

@@ -334,6 +334,12 @@ fn scan(text: &str) -> Scan {
     let mut chars = text.char_indices().peekable();
     while let Some(&(at, ch)) = chars.peek() {
         state = match state {
+            // Most lines of a big zone are one plain record: take them whole.
+            S::Line if let Some(len) = plain_line(&text.as_bytes()[at..]) => {
+                chars.nth(len);
+                out.ends.push(at + len + 1);
+                S::Line
+            }
             S::Line => match ch {
                 '\r' | '\n' => S::End,
                 c if c.is_whitespace() => {
@@ -481,6 +487,24 @@ fn scan(text: &str) -> Scan {
         generic(start, text.len(), owner, &mut out);
     }
     out
+}
+
+/// The offset of the `\n` ending the line that starts `bytes`, when the
+/// line holds nothing the lexer treats specially: printable ASCII but for
+/// `( ) " ; \ $`, spaces and tabs. Such a line, begun outside parentheses
+/// and quotes, is one whole record (or blank), and the scan has nothing to
+/// note in it but its end.
+fn plain_line(bytes: &[u8]) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => return Some(i),
+            b'\t' | b' ' => {}
+            b'(' | b')' | b'"' | b';' | b'\\' | b'$' => return None,
+            0x21..=0x7e => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The path of a `$INCLUDE` whose text after the keyword is `rest`; `None`
