@@ -648,14 +648,14 @@ impl Directives {
 /// Cuts are at lines that begin with an owner name outside parentheses and
 /// quotes, once a `$TTL` is known, so every piece means what it meant in
 /// the whole file, and a piece that fails is where the whole file fails.
-fn record_starts(text: &str) -> Option<records::Starts> {
+fn record_starts(text: &str, threads: usize) -> Option<records::Starts> {
     let mut starts: Vec<(usize, u32)> = vec![(0, 0)];
     let mut directives = vec![Directives::default()];
     let mut now = Directives::default();
     // Lines that start outside parentheses and quotes, as hickory's lexer
     // reads them: a cut anywhere else would make a piece fail (or mean
     // something else) where the whole file does not.
-    for start in std::iter::once(0).chain(scan::record_ends(text)) {
+    for start in std::iter::once(0).chain(scan::record_ends_on(text, threads)) {
         match text.as_bytes().get(start) {
             Some(b'$') => {
                 let line = text[start..].split('\n').next().unwrap_or_default();
@@ -687,7 +687,7 @@ fn record_starts(text: &str) -> Option<records::Starts> {
 /// parse on their own ([`record_starts`]): `(offset, prefix)` pairs, the
 /// first at 0, each prefix repeating the `$ORIGIN` and `$TTL` in force there.
 fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
-    let (starts, directives) = record_starts(text)?;
+    let (starts, directives) = record_starts(text, 1)?;
     let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
     for (start, d) in starts.into_iter().skip(1) {
         if start - pieces.last().map_or(0, |p| p.0) >= target {

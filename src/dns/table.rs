@@ -374,16 +374,20 @@ impl Table {
             }),
         };
         let joined = tokio::time::Instant::now();
+        // Entries are numbered in run order: the index is built from the
+        // hashes alone, on another thread while the runs are joined.
+        let hashes: Vec<u64> = parts.iter().flat_map(|(_, h)| h.iter().copied()).collect();
         let mut parts = parts.into_iter();
-        let (mut t, hashes) = parts.next().unwrap_or_default();
-        let mut indexed: Vec<(u64, u32)> = Vec::with_capacity(names);
-        indexed.extend(hashes.into_iter().zip(0..));
-        for (part, hashes) in parts {
-            t.append(part, hashes, &mut indexed);
-        }
+        let (mut t, _) = parts.next().unwrap_or_default();
+        t.index = std::thread::scope(|scope| {
+            let index = scope.spawn(|| index_of(&hashes));
+            for (part, _) in parts {
+                t.append(part);
+            }
+            t.shrink();
+            index.join().unwrap_or_else(|_| index_of(&hashes))
+        });
         t.zones = frags;
-        t.shrink();
-        t.index_all(indexed);
         tracing::debug!(
             ms = joined.elapsed().as_millis() as u64,
             "table runs joined"
@@ -523,10 +527,9 @@ impl Table {
         Some(t.hasher.hash_one(key))
     }
 
-    /// Appends the entries and bodies of `part` (built by [`Table::add`]);
-    /// `hashes` gets their hashes (from this table's hasher) with the
-    /// entries' indices, for [`Table::index_all`].
-    fn append(&mut self, part: Table, hashes: Vec<u64>, indexed: &mut Vec<(u64, u32)>) {
+    /// Appends the entries and bodies of `part` (built by [`Table::add`]),
+    /// numbering its entries on from this table's.
+    fn append(&mut self, part: Table) {
         let (key_base, body_base, arena_base) = (
             self.keys.len() as u32,
             self.bodies.len() as u32,
@@ -538,46 +541,14 @@ impl Table {
             b.off += arena_base;
             b
         }));
-        for (mut e, hash) in part.entries.into_iter().zip(hashes) {
+        self.entries.extend(part.entries.into_iter().map(|mut e| {
             e.key += key_base;
             e.first += body_base;
             if let Fallback::Body(i) = &mut e.fallback {
                 *i += body_base;
             }
-            indexed.push((hash, self.entries.len() as u32));
-            self.entries.push(e);
-        }
-    }
-
-    /// Fills the index. Inserted in the order of the buckets they land in
-    /// (roughly: one counting-sort pass on the top bits of the bucket), so
-    /// that filling it walks its memory once: in file order, a million
-    /// inserts were a million cache misses, 0.14 s.
-    fn index_all(&mut self, indexed: Vec<(u64, u32)>) {
-        self.index = HashTable::with_capacity(indexed.len());
-        // hashbrown's bucket count for this capacity, and its bucket of a hash.
-        let buckets = (self.index.capacity().max(indexed.len()) * 8 / 7).next_power_of_two();
-        let bits = buckets.trailing_zeros().max(1);
-        let shift = bits.saturating_sub(11);
-        let group = |h: u64| ((h as usize & (buckets - 1)) >> shift) & 0x7ff;
-        let mut starts = vec![0usize; 0x801];
-        for &(h, _) in &indexed {
-            starts[group(h) + 1] += 1;
-        }
-        for g in 1..starts.len() {
-            starts[g] += starts[g - 1];
-        }
-        let mut sorted = vec![(0u64, 0u32); indexed.len()];
-        for &(h, i) in &indexed {
-            let at = &mut starts[group(h)];
-            sorted[*at] = (h, i);
-            *at += 1;
-        }
-        let (entries, keys, hasher) = (&self.entries, &self.keys, &self.hasher);
-        for (hash, index) in sorted {
-            self.index
-                .insert_unique(hash, index, |&i| hasher.hash_one(key_of(entries, keys, i)));
-        }
+            e
+        }));
     }
 
     /// Runs the general path for (`name`, `qtype`) and keeps what follows the question.
@@ -823,6 +794,37 @@ impl Live {
             .collect();
         Live { names }
     }
+}
+
+/// The index of entries whose keys hash to `hashes` (entry `i` to
+/// `hashes[i]`). Inserted in the order of the buckets they land in
+/// (roughly: one counting-sort pass on the top bits of the bucket), so that
+/// filling it walks its memory once: in entry order, a million inserts were
+/// a million cache misses.
+fn index_of(hashes: &[u64]) -> HashTable<u32> {
+    let mut index = HashTable::with_capacity(hashes.len());
+    // hashbrown's bucket count for this capacity, and its bucket of a hash.
+    let buckets = (index.capacity().max(hashes.len()) * 8 / 7).next_power_of_two();
+    let shift = buckets.trailing_zeros().saturating_sub(11);
+    let group = |h: u64| ((h as usize & (buckets - 1)) >> shift) & 0x7ff;
+    let mut starts = vec![0usize; 0x801];
+    for &h in hashes {
+        starts[group(h) + 1] += 1;
+    }
+    for g in 1..starts.len() {
+        starts[g] += starts[g - 1];
+    }
+    let mut order = vec![0u32; hashes.len()];
+    for (i, &h) in hashes.iter().enumerate() {
+        let at = &mut starts[group(h)];
+        order[*at] = i as u32;
+        *at += 1;
+    }
+    let hash_of = |&i: &u32| hashes.get(i as usize).copied().unwrap_or(0);
+    for i in order {
+        index.insert_unique(hash_of(&i), i, hash_of);
+    }
+    index
 }
 
 /// One A/AAAA record owned by the question's name (a pointer to offset 12).

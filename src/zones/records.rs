@@ -85,7 +85,7 @@ pub(super) fn read(
     mut each: impl FnMut(Vec<Rec>) -> bool,
 ) -> Option<Result<(), Failure>> {
     let t = tokio::time::Instant::now();
-    let starts: Starts = record_starts(text)?;
+    let starts: Starts = record_starts(text, threads)?;
     let origins = origins(&starts.1, hint)?;
     tracing::debug!(
         records = starts.0.len(),

@@ -52,6 +52,54 @@ pub(super) fn record_ends(text: &str) -> Vec<usize> {
     scan(text).ends
 }
 
+/// Below this size [`record_ends_on`] scans on one thread.
+const PARALLEL_SCAN: usize = 1 << 20;
+
+/// [`record_ends`] on up to `threads` threads. The text is cut after line
+/// ends and each piece scanned as if a record started there; a piece is
+/// right when the one before ends at a record end (not inside parentheses
+/// or quotes, and not stopped early). When one does not, the text is
+/// scanned again in one piece.
+pub(super) fn record_ends_on(text: &str, threads: usize) -> Vec<usize> {
+    if threads < 2 || text.len() < PARALLEL_SCAN {
+        return record_ends(text);
+    }
+    let mut cuts = vec![0];
+    for k in 1..threads {
+        let at = text.len() * k / threads;
+        if let Some(nl) = text.as_bytes()[at..].iter().position(|&b| b == b'\n') {
+            let cut = at + nl + 1;
+            if cut > cuts[cuts.len() - 1] && cut < text.len() {
+                cuts.push(cut);
+            }
+        }
+    }
+    cuts.push(text.len());
+    let pieces: Vec<&str> = cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect();
+    let scanned: Vec<Option<Vec<usize>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pieces[1..]
+            .iter()
+            .map(|piece| scope.spawn(move || record_ends(piece)))
+            .collect();
+        let first = record_ends(pieces[0]);
+        std::iter::once(Some(first))
+            .chain(handles.into_iter().map(|h| h.join().ok()))
+            .collect()
+    });
+    let mut ends = Vec::with_capacity(scanned.iter().flatten().map(Vec::len).sum());
+    for (k, piece_ends) in scanned.iter().enumerate() {
+        let Some(piece_ends) = piece_ends else {
+            return record_ends(text);
+        };
+        ends.extend(piece_ends.iter().map(|e| e + cuts[k]));
+        let last = k + 1 == scanned.len();
+        if !last && piece_ends.last() != Some(&pieces[k].len()) {
+            return record_ends(text);
+        }
+    }
+    ends
+}
+
 /// Longest line read. No record needs more (its RDATA is at most 65,535
 /// octets, four characters each as `\DDD`), and hickory's lexer takes a
 /// 50 MB line character by character into one token, in seconds and
@@ -602,6 +650,38 @@ $TTL
         assert_eq!(line("a TXT \"\\#\"\n\\# A 192.0.2.1\n"), None);
         assert_eq!(line("a TXT x\\#\n; \\#\n"), None);
         assert_eq!(line("a TXT \\#"), Some(1));
+    }
+
+    /// The pieces give the ends one scan gives, whether a cut falls
+    /// between records, inside parentheses or a quoted string spanning lines,
+    /// or after the place where the lexer would stop.
+    #[test]
+    fn ends_found_in_pieces_are_the_ends_found_whole() {
+        let plain = |n: usize| -> String {
+            (0..n)
+                .map(|i| format!("h{i} A 10.0.{}.{}\n", (i / 256) % 256, i % 256))
+                .collect()
+        };
+        let long_list: String = format!("p TXT ( \"x\"\n{}) ; end\n", " \"y\"\n".repeat(200_000));
+        let long_quote = format!("q TXT \"{}\"\n", "z\n".repeat(300_000));
+        let cases = [
+            plain(90_000),
+            format!("{}{long_list}{}", plain(30_000), plain(30_000)),
+            format!("{}{long_quote}{}", plain(30_000), plain(30_000)),
+            format!("{}bad \u{1} A 10.0.0.1\n{}", plain(20_000), plain(60_000)),
+            format!("{}x ) A 10.0.0.1\n{}", plain(60_000), plain(20_000)),
+        ];
+        for (i, text) in cases.iter().enumerate() {
+            assert!(text.len() > PARALLEL_SCAN, "case {i} is big enough");
+            let whole = record_ends(text);
+            for threads in 2..5 {
+                assert_eq!(
+                    record_ends_on(text, threads),
+                    whole,
+                    "case {i}, {threads} threads"
+                );
+            }
+        }
     }
 
     #[test]
