@@ -114,19 +114,23 @@ pub(super) fn read_text(path: &Path) -> Result<String, ZoneError> {
         path: path.to_path_buf(),
         source,
     })?;
-    if let Some((i, line)) = bytes
-        .split(|&b| b == b'\n')
+    // memchr: a byte-by-byte split took 20 ms of a 25 MB file's load.
+    let mut from = 0;
+    for (i, end) in memchr::memchr_iter(b'\n', &bytes)
+        .chain([bytes.len()])
         .enumerate()
-        .find(|(_, line)| line.len() > MAX_LINE)
     {
-        return Err(ZoneError::Invalid {
-            path: path.to_path_buf(),
-            line: i + 1,
-            msg: format!(
-                "line of {} bytes; lines may have at most {MAX_LINE} (no record needs more)",
-                line.len()
-            ),
-        });
+        if end - from > MAX_LINE {
+            return Err(ZoneError::Invalid {
+                path: path.to_path_buf(),
+                line: i + 1,
+                msg: format!(
+                    "line of {} bytes; lines may have at most {MAX_LINE} (no record needs more)",
+                    end - from
+                ),
+            });
+        }
+        from = end + 1;
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
