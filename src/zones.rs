@@ -158,6 +158,10 @@ struct Builder {
     soas: Vec<(Name, u32, RData)>,
     /// Owners of SOA and CNAME records, to see a second one.
     singles: std::collections::HashSet<(Name, RecordType)>,
+    /// The first record outside the zone: where it starts, and its owner.
+    /// The zone is the first SOA's; records before it wait in `unplaced`.
+    outside: Option<(usize, Name)>,
+    unplaced: Vec<(usize, Name)>,
 }
 
 impl Builder {
@@ -168,6 +172,20 @@ impl Builder {
             nodes,
             soas: Vec::new(),
             singles: Default::default(),
+            outside: None,
+            unplaced: Vec::new(),
+        }
+    }
+
+    /// Notes `name`, at offset `at`, if it is the first record outside the zone.
+    fn place(&mut self, at: usize, name: &Name) {
+        match self.soas.first() {
+            None => self.unplaced.push((at, name.clone())),
+            Some((origin, ..)) => {
+                if self.outside.is_none() && !within(name, origin) {
+                    self.outside = Some((at, name.clone()));
+                }
+            }
         }
     }
 
@@ -184,8 +202,13 @@ impl Builder {
                     && let RData::SOA(_) = **rdata
                 {
                     self.soas.push((r.name.clone(), r.ttl, (**rdata).clone()));
+                    // Those before it, in file order, come first.
+                    for (at, name) in std::mem::take(&mut self.unplaced) {
+                        self.place(at, &name);
+                    }
                 }
             }
+            self.place(r.at, &r.name);
             self.nodes
                 .entry_owned(r.name, r.hash)
                 .push(r.rtype, r.ttl, r.data);
@@ -293,7 +316,8 @@ impl Rrset {
         }
     }
 
-    fn push(&mut self, data: Data) {
+    /// Adds `data` unless the set holds it already; true if added.
+    fn push(&mut self, data: Data) -> bool {
         match (&mut self.rdatas, data) {
             (Rdatas::One4(first), Data::V4(a)) if *first != a => {
                 self.rdatas = Rdatas::V4(vec![*first, a]);
@@ -304,8 +328,9 @@ impl Rrset {
             (Rdatas::V4(v), Data::V4(a)) if !v.contains(&a) => v.push(a),
             (Rdatas::V6(v), Data::V6(a)) if !v.contains(&a) => v.push(a),
             (Rdatas::Other(v), Data::Other(r)) if !v.contains(&r) => v.push(*r),
-            _ => {}
+            _ => return false,
         }
+        true
     }
 
     fn new(rtype: RecordType, ttl: u32, data: Data) -> Rrset {
@@ -331,9 +356,13 @@ impl Node {
     /// Adds a record (once: a set split over parse chunks may repeat one).
     fn push(&mut self, rtype: RecordType, ttl: u32, data: Data) {
         match self.rrsets.iter_mut().find(|s| s.rtype == rtype) {
+            // A record repeated (whatever its TTL) is ignored, as
+            // hickory's parser ignores it within one parse (RFC 2136 §1.1.1:
+            // the TTL is not part of a record's identity).
             Some(set) => {
-                set.ttl = set.ttl.min(ttl);
-                set.push(data);
+                if set.push(data) {
+                    set.ttl = set.ttl.min(ttl);
+                }
             }
             None => {
                 // Past the first, a Vec's push reserves room for four: keep
@@ -656,6 +685,13 @@ fn record_starts(text: &str, threads: usize) -> Option<records::Starts> {
     // reads them: a cut anywhere else would make a piece fail (or mean
     // something else) where the whole file does not.
     for start in std::iter::once(0).chain(scan::record_ends_on(text, threads)) {
+        let line = &text[start..];
+        if carries_state(line) {
+            return None;
+        }
+        // The lexer reads any Unicode white space (a vertical tab, a
+        // no-break space) at a line's start as a blank owner.
+        let blank = line.chars().next().is_some_and(char::is_whitespace);
         match text.as_bytes().get(start) {
             Some(b'$') => {
                 let line = text[start..].split('\n').next().unwrap_or_default();
@@ -671,7 +707,7 @@ fn record_starts(text: &str, threads: usize) -> Option<records::Starts> {
                     return None;
                 }
             }
-            Some(b) if !b.is_ascii_whitespace() && *b != b';' && now.ttl.is_some() && start > 0 => {
+            Some(b) if !blank && *b != b';' && now.ttl.is_some() && start > 0 => {
                 if directives.last() != Some(&now) {
                     directives.push(now.clone());
                 }
@@ -681,6 +717,55 @@ fn record_starts(text: &str, threads: usize) -> Option<records::Starts> {
         }
     }
     Some((starts, directives))
+}
+
+/// Whether the line `line` starts (at a record boundary) ends after its
+/// owner, TTL and class without a type. hickory's parser then keeps that
+/// TTL or class for the next record (`www 300` on a line, `mail A …` on
+/// the next gets TTL 300), which a record parsed alone would not see.
+fn carries_state(line: &str) -> bool {
+    // Bytes, not chars: this runs on every line of a million-record file.
+    // A multi-byte character is no TTL or class: the line does not carry.
+    let bytes = line.as_bytes();
+    let space = |b: u8| b == b' ' || b == b'\t' || b == b'\r';
+    let mut i = 0;
+    match bytes.first() {
+        Some(b'$') | None => return false,
+        Some(&b) if space(b) => {}
+        // Past the owner.
+        Some(_) => {
+            while i < bytes.len() && !space(bytes[i]) && bytes[i] != b'\n' {
+                i += 1;
+            }
+        }
+    }
+    let mut any = false;
+    loop {
+        while i < bytes.len() && space(bytes[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && !space(bytes[i]) && !b"\n;(\"".contains(&bytes[i]) {
+            i += 1;
+        }
+        let word = &line[start..i];
+        if word.is_empty() {
+            // End of line or comment: carries what it read; parentheses or
+            // a quote before the type fail in either parse.
+            return any && !matches!(bytes.get(i), Some(b'(' | b'"'));
+        }
+        let class = word.len() <= 4
+            && ["IN", "CH", "HS", "NONE", "ANY", "*"]
+                .iter()
+                .any(|c| word.eq_ignore_ascii_case(c));
+        let ttl = word.as_bytes()[0].is_ascii_digit()
+            && hickory_proto::serialize::txt::parse_ttl(word).is_ok();
+        if !class && !ttl {
+            // A type (or something the parser rejects either way).
+            return false;
+        }
+        any = true;
+    }
 }
 
 /// Where `text` can be cut into pieces of about `target` bytes that each
@@ -967,6 +1052,13 @@ fn locate_pair(
 }
 
 fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
+    load_zone_read(path, Some((PARALLEL_MIN, records::BATCH)))
+}
+
+/// [`load_zone`], reading the file a record at a time when it can, on every
+/// core from `parallel_min` bytes, in batches of `batch` (`by_record`);
+/// else (`None`) with one parse of the whole file.
+fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone, ZoneError> {
     let text = scan::read_text(path)?;
     // Before hickory follows any `$INCLUDE` or misreads `\#` data.
     scan::check(path, &text)?;
@@ -985,42 +1077,52 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         Ok(r) => check_records(&r, None).err(),
         Err(e) => Some(e),
     };
-    let threads = if text.len() < PARALLEL_MIN { 1 } else { cores };
+
     let hasher = foldhash::fast::RandomState::default();
     let mut build = Builder::new(&hasher, text.len() / 24);
-    let read = records::read(&text, &hint, threads, records::BATCH, &hasher, |records| {
-        build.add(records)
+    let read = by_record.and_then(|(parallel_min, batch)| {
+        let threads = if text.len() < parallel_min { 1 } else { cores };
+        records::read(&text, &hint, threads, batch, &hasher, |records| {
+            build.add(records)
+        })
     });
-    let read = match read {
-        Some(read) => read,
-        // Unusual: one parser over the whole file.
+    // The line of an offset in the file.
+    let line_of = |at: usize| 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count();
+    // Read a record at a time, each record's offset is known; parsed whole,
+    // errors are searched for by parsing prefixes.
+    let whole = match read {
+        Some(Ok(())) => false,
+        Some(Err((at, line, msg))) => return Err(invalid(line_of(at) + line - 1, msg)),
         None => {
             build = Builder::new(&hasher, text.len() / 24);
-            parse(&text, path, hint.clone())
-                .and_then(|parsed| {
-                    check_records(&parsed, None)?;
-                    build.add(
-                        parsed
-                            .into_iter()
-                            .map(|(name, rtype, _, ttl, rdata)| Rec {
-                                hash: hasher.hash_one(&name),
-                                name,
-                                rtype,
-                                ttl,
-                                data: rdata.into(),
-                            })
-                            .collect(),
-                    );
-                    Ok(())
-                })
-                .map_err(|msg| (0, msg))
+            let read = parse(&text, path, hint.clone()).and_then(|parsed| {
+                check_records(&parsed, None)?;
+                build.add(
+                    parsed
+                        .into_iter()
+                        .map(|(name, rtype, _, ttl, rdata)| Rec {
+                            hash: hasher.hash_one(&name),
+                            name,
+                            at: 0,
+                            rtype,
+                            ttl,
+                            data: rdata.into(),
+                        })
+                        .collect(),
+                );
+                Ok(())
+            });
+            if let Err(msg) = read {
+                return Err(locate(path, &text, msg, 0, fails));
+            }
+            true
         }
     };
-    if let Err((from, msg)) = read {
-        return Err(locate(path, &text, msg, from, fails));
-    }
     let Builder {
-        mut nodes, soas, ..
+        mut nodes,
+        soas,
+        outside,
+        ..
     } = build;
 
     tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file read");
@@ -1045,8 +1147,11 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let soa_record = Record::from_rdata(origin.clone(), soa_ttl, soa_rdata);
 
     let t1 = tokio::time::Instant::now();
-    if let Some((name, _)) = nodes.list.iter().find(|(n, _)| !within(n, &origin)) {
+    if let Some((at, name)) = outside {
         let msg = format!("{name} is outside the zone {origin}");
+        if !whole {
+            return Err(invalid(line_of(at), msg));
+        }
         let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
             Ok(r) => check_records(&r, Some(&origin)).err(),
             Err(e) => Some(e),

@@ -129,8 +129,8 @@ const PARALLEL_NAMES: usize = 50_000;
 /// zones without delegations or wildcards.
 struct ZoneFacts<'z> {
     zone: &'z Zone,
-    /// Names of the apex NS records.
-    ns_targets: Vec<&'z Name>,
+    /// Names of the apex NS records, lower case (data keeps the file's case).
+    ns_targets: Vec<Name>,
     /// Whether negative answers can be made from the zone's tail.
     has_tail: bool,
     /// Zones we serve inside this one (grandchildren sit inside children:
@@ -155,7 +155,7 @@ impl<'z> ZoneFacts<'z> {
                 ns.others()
                     .iter()
                     .filter_map(|r| match r {
-                        RData::NS(n) => Some(&n.0),
+                        RData::NS(n) => Some(n.0.to_lowercase()),
                         _ => None,
                     })
                     .collect()

@@ -149,7 +149,7 @@ fn classes_other_than_in_are_refused() {
 fn fast_path_answers_as_the_general_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let zone = "$ORIGIN example.com.\n$TTL 300\n\
-        @ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n@ NS ns.other.net.\n@ MX 10 mail\n\
+        @ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS NS1\n@ NS ns.other.net.\n@ MX 10 mail\n\
         @ TXT \"apex\"\nns1 A 192.0.2.1\nns1 AAAA 2001:db8::1\nmail A 192.0.2.2\n\
         www A 192.0.2.3\nwww A 192.0.2.4\nwww AAAA 2001:db8::3\nwww TXT \"w\"\n\
         checked A 192.0.2.10\nchecked A 192.0.2.11\nchecked TXT \"c\"\n\

@@ -16,7 +16,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::txt::Parser;
 
-use super::{Directives, check_record, explain, record_starts};
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+
+use hickory_proto::rr::{RecordSet, RrKey};
+
+use super::{Directives, carries_state, check_record, error_line, explain, record_starts, scan};
 
 /// One record as read, its data compact: a bare address for A and AAAA,
 /// hickory's 184-byte `RData`, boxed, for the rest.
@@ -26,6 +31,8 @@ pub(super) struct Rec {
     pub name: Name,
     /// Its hash for the zone's node index.
     pub hash: u64,
+    /// Offset of its record start (its owner's line) in the file.
+    pub at: usize,
     /// Type.
     pub rtype: RecordType,
     /// TTL.
@@ -58,8 +65,17 @@ impl From<RData> for Data {
 /// Record starts and the directives in force at each ([`record_starts`]).
 pub(super) type Starts = (Vec<(usize, u32)>, Vec<Directives>);
 
-/// The offset of the first record that fails, and why.
-pub(super) type Failure = (usize, String);
+/// Where the first failing record is: the offset of its record start (an
+/// owner line), the line in it (1-based), and why.
+pub(super) type Failure = (usize, usize, String);
+
+/// Why a run of records was not read.
+enum Stop {
+    /// A record failed.
+    Failed(Failure),
+    /// The file must be parsed whole (a line carries state to the next).
+    Whole,
+}
 
 /// Records read per batch handed to the caller: small enough that the
 /// caller files one while the next are read, big enough that handing them
@@ -68,14 +84,15 @@ pub(super) const BATCH: usize = 16_384;
 
 /// Reads and checks every record of `text` ([`check_record`]; the checks
 /// that need the zone's origin are the caller's) on `threads` threads, and
-/// hands them to `each` in file order, in batches of `batch`, while the rest are read:
-/// the caller files one batch while the next ones are parsed. `hasher`
-/// hashes each record's name on the reading thread.
+/// hands them to `each` in file order, in batches of `batch`, while the
+/// rest are read: the caller files one batch while the next ones are
+/// parsed. `hasher` hashes each record's name on the reading thread.
 ///
 /// `None` when the file cannot be read a record at a time (see
-/// [`record_starts`]; a relative `$ORIGIN`) or when `each` says so by
-/// returning false: the caller then parses it whole. An error is the first
-/// record in the file that fails.
+/// [`record_starts`] and [`carries_state`]; a relative `$ORIGIN`, or no
+/// origin before the first `$ORIGIN`) or when `each` says so by returning
+/// false: the caller then parses it whole. An error is the first record in
+/// the file that fails.
 pub(super) fn read(
     text: &str,
     hint: &Option<Name>,
@@ -98,10 +115,17 @@ pub(super) fn read(
         let records = b * batch..((b + 1) * batch).min(starts.0.len());
         read_records(text, &starts, &origins, hasher, records)
     };
+    // What one batch's result means for the whole read: go on, or this.
+    let mut hand_on = |result| match result {
+        Ok(records) => (!each(records)).then_some(None),
+        Err(Stop::Whole) => Some(None),
+        // Every batch before it was read: the file's first error.
+        Err(Stop::Failed(e)) => Some(Some(Err(e))),
+    };
     if threads < 2 || batches < 2 {
         for b in 0..batches {
-            if !each(read_batch(b).ok()?) {
-                return None;
+            if let Some(end) = hand_on(read_batch(b)) {
+                return end;
             }
         }
         return Some(Ok(()));
@@ -131,64 +155,66 @@ pub(super) fn read(
             result
         };
         // Batches arrive in any order; they are handed on in file order.
-        let mut waiting: Vec<Option<Result<Vec<Rec>, Failure>>> = Vec::new();
+        let mut waiting: Vec<Option<Result<Vec<Rec>, Stop>>> = Vec::new();
         waiting.resize_with(batches, || None);
         let mut turn = 0;
         for (b, result) in rx {
             waiting[b] = Some(result);
             while let Some(result) = waiting.get_mut(turn).and_then(Option::take) {
                 turn += 1;
-                match result {
-                    Ok(records) => {
-                        if !each(records) {
-                            return done(None);
-                        }
-                    }
-                    // Every batch before it was read: the file's first error.
-                    Err(e) => return done(Some(Err(e))),
+                if let Some(end) = hand_on(result) {
+                    return done(end);
                 }
             }
         }
-        // A batch lost to a panic: one parse of the whole file decides.
-        done((turn == batches).then_some(Ok(())))
+        done(Some(Ok(())))
     })
 }
 
 /// Reads the records that start at `starts.0[range]`.
 fn read_records(
     text: &str,
-    (starts, directives): &Starts,
+    starts: &Starts,
     origins: &[Option<Name>],
     hasher: &foldhash::fast::RandomState,
     range: std::ops::Range<usize>,
-) -> Result<Vec<Rec>, Failure> {
+) -> Result<Vec<Rec>, Stop> {
     let mut out = Vec::with_capacity(range.len());
     let mut piece = String::new();
     let mut scratch = Vec::new();
     for i in range {
-        let (start, d) = starts[i];
-        let end = starts.get(i + 1).map_or(text.len(), |s| s.0);
-        piece.clear();
-        if let Some(ttl) = &directives[d as usize].ttl {
-            piece.push_str("$TTL ");
-            piece.push_str(ttl);
-            piece.push('\n');
+        let start = starts.0[i].0;
+        let end = starts.0.get(i + 1).map_or(text.len(), |s| s.0);
+        let lines = &text[start..end];
+        // One line, as most records are; else every line the piece's
+        // records start at.
+        let carries = match lines.find('\n') {
+            Some(nl) if nl + 1 < lines.len() => std::iter::once(0)
+                .chain(scan::record_ends(lines))
+                .any(|at| carries_state(&lines[at..])),
+            _ => carries_state(lines),
+        };
+        if carries {
+            return Err(Stop::Whole);
         }
-        piece.push_str(&text[start..end]);
-        let origin = origins[d as usize].clone();
-        let (_, sets) = Parser::new(piece.as_str(), None, origin)
-            .parse()
-            .map_err(|e| (start, explain(e.to_string())))?;
+        let sets = match parse_piece(&mut piece, starts, origins, i, lines) {
+            Ok(sets) => sets,
+            Err(msg) => return Err(Stop::Failed(failing_line(starts, origins, i, lines, msg))),
+        };
         for (key, set) in sets {
             let name = Name::from(key.name);
             let hash = hasher.hash_one(&name);
             for r in set.into_parts().records {
                 let rtype = r.record_type();
-                check_record(&name, rtype, r.dns_class, r.ttl, &r.data, &mut scratch)
-                    .map_err(|msg| (start, msg))?;
+                if let Err(msg) =
+                    check_record(&name, rtype, r.dns_class, r.ttl, &r.data, &mut scratch)
+                {
+                    return Err(Stop::Failed(failing_line(starts, origins, i, lines, msg)));
+                }
                 out.push(Rec {
                     name: name.clone(),
                     hash,
+                    at: start,
                     rtype,
                     ttl: r.ttl,
                     data: r.data.into(),
@@ -199,6 +225,75 @@ fn read_records(
     Ok(out)
 }
 
+/// hickory's records of `lines`, the text of record start `i`, parsed
+/// alone in `piece`: the `$TTL` in force, then `lines`, with the `$ORIGIN`
+/// in force as the origin. A panic in the parser is an error here, not the
+/// end of the server.
+fn parse_piece(
+    piece: &mut String,
+    (starts, directives): &Starts,
+    origins: &[Option<Name>],
+    i: usize,
+    lines: &str,
+) -> Result<BTreeMap<RrKey, RecordSet>, String> {
+    let d = starts[i].1 as usize;
+    piece.clear();
+    if let Some(ttl) = &directives[d].ttl {
+        piece.push_str("$TTL ");
+        piece.push_str(ttl);
+        piece.push('\n');
+    }
+    piece.push_str(lines);
+    let origin = origins[d].clone();
+    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        Parser::new(piece.as_str(), None, origin).parse()
+    }));
+    match parsed {
+        Ok(Ok((_, sets))) => Ok(sets),
+        Ok(Err(e)) => Err(explain(e.to_string())),
+        Err(_) => Err("the zone parser failed on this record".into()),
+    }
+}
+
+/// Where in `lines`, the text of record start `i`, the error `msg` is: the
+/// record start's offset and the line in it (usually its first: most
+/// record starts hold one line).
+fn failing_line(
+    starts: &Starts,
+    origins: &[Option<Name>],
+    i: usize,
+    lines: &str,
+    msg: String,
+) -> Failure {
+    let start = starts.0[i].0;
+    let fails = |prefix: &str| -> Option<String> {
+        let sets = match parse_piece(&mut String::new(), starts, origins, i, prefix) {
+            Ok(sets) => sets,
+            Err(e) => return Some(e),
+        };
+        let mut scratch = Vec::new();
+        sets.into_iter().find_map(|(key, set)| {
+            let name = Name::from(key.name);
+            set.into_parts().records.into_iter().find_map(|r| {
+                check_record(
+                    &name,
+                    r.record_type(),
+                    r.dns_class,
+                    r.ttl,
+                    &r.data,
+                    &mut scratch,
+                )
+                .err()
+            })
+        })
+    };
+    let line = match lines.find('\n') {
+        Some(nl) if nl + 1 < lines.len() => error_line(lines, &msg, fails),
+        _ => 1,
+    };
+    (start, line, msg)
+}
+
 /// The origin each set of directives gives its records, as hickory reads
 /// it: the file name's origin until an `$ORIGIN`. `None` when one is not
 /// absolute or does not parse: hickory keeps such an origin relative, which
@@ -207,7 +302,8 @@ fn origins(directives: &[Directives], hint: &Option<Name>) -> Option<Vec<Option<
     directives
         .iter()
         .map(|d| match &d.origin {
-            None => Some(hint.clone()),
+            // No origin yet: the parser fails unless a later `$ORIGIN` gives one.
+            None => hint.clone().map(Some),
             Some(text) => {
                 let (origin, _) = Parser::new(format!("$ORIGIN {text}\n"), None, None)
                     .parse()

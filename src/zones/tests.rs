@@ -219,11 +219,13 @@ fn a_failing_piece_gives_the_first_error_and_its_line() {
     let path = Path::new("example.com.zone");
     let hint = origin_from_file_name(path);
     let hasher = Default::default();
-    let Some(Err((from, msg))) = records::read(&text, &hint, 3, 100, &hasher, |_| true) else {
+    let Some(Err((from, line, msg))) = records::read(&text, &hint, 3, 100, &hasher, |_| true)
+    else {
         panic!("a piece fails");
     };
     // The failing record itself, though a later thread failed too.
     assert_eq!(Some(from), text.find("bad A"));
+    assert_eq!(line, 1);
     let fails = |p: &str| parse(p, path, hint.clone()).err();
     assert_eq!(find_line(&text, &msg, from, &fails), bad_line);
     assert_eq!(find_line(&text, &msg, 0, &fails), bad_line);
@@ -317,4 +319,139 @@ fn two_directives_on_a_line_are_not_split() {
         text.push_str(&format!("h{i} A 192.0.2.1\n"));
     }
     assert!(split_points(&text, 100).is_none());
+}
+
+/// What a zone holds, for comparing two loads: every name with its RRsets
+/// (type, TTL, data), in order.
+fn contents(zone: &Zone) -> Vec<String> {
+    let mut out: Vec<String> = zone
+        .nodes()
+        .map(|(name, node)| {
+            let sets: Vec<String> = node
+                .rrsets
+                .iter()
+                .map(|set| {
+                    let data: Vec<String> = set.iter().map(|r| r.to_rdata().to_string()).collect();
+                    format!("{} {} {:?}", set.rtype, set.ttl, data)
+                })
+                .collect();
+            format!("{name} {sets:?}")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// State hickory's parser carries from one line to the next, records that
+/// repeat with another TTL, blank owners in Unicode white space, a missing
+/// origin: read a record at a time (on every core, in small batches),
+/// each zone is what one parse of the whole file makes of it, or fails at
+/// the same line (found in review).
+#[test]
+fn a_record_at_a_time_reads_what_one_parse_reads() {
+    let head = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster ( 1 3600\n 900 1209600 60 )\n@ NS ns1\nns1 A 192.0.2.1\n";
+    let pad = |tag: &str| -> String {
+        (0..300)
+            .map(|i| format!("{tag}{i} A 10.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255))
+            .collect()
+    };
+    let cases = [
+        ("a TTL alone on a line", "www 600\nmail A 192.0.2.1\n"),
+        (
+            "a TTL and class alone",
+            "www 600 IN ; comment\nmail A 192.0.2.1\n",
+        ),
+        ("a class alone on a line", "x CH\nmail A 192.0.2.1\n"),
+        (
+            "a blank owner after a TTL line",
+            "www A 192.0.2.1\n 700\nmail A 192.0.2.2\n",
+        ),
+        (
+            "a repeat with another TTL",
+            "w 900 A 192.0.2.1\nv A 192.0.2.2\nw 60 A 192.0.2.1\n",
+        ),
+        (
+            "a repeat, then new data",
+            "w 900 A 192.0.2.1\nw 60 A 192.0.2.1\nw 120 A 192.0.2.3\n",
+        ),
+        (
+            "a no-break space as blank owner",
+            "www A 192.0.2.1\n\u{a0}A 192.0.2.9\n",
+        ),
+        (
+            "a vertical tab as blank owner",
+            "www A 192.0.2.1\n\u{b}A 192.0.2.9\n",
+        ),
+        (
+            "a multi-line record",
+            "t TXT ( \"a\"\n \"b\" )\nm MX ( 10\n mail )\n",
+        ),
+        (
+            "a bad address after a continuation",
+            "www A 192.0.2.1\n A 192.0.2.300\n",
+        ),
+        ("an upper-case owner", "WWW A 192.0.2.1\nwww A 192.0.2.2\n"),
+    ];
+    for (what, middle) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!("{head}{}{middle}{}", pad("p"), pad("q"));
+        let file = write(dir.path(), "example.com.zone", &text);
+        // Every core, in batches of 7 records.
+        let by_record = load_zone_read(&file, Some((0, 7)));
+        let whole = load_zone_read(&file, None);
+        match (by_record, whole) {
+            (Ok(a), Ok(b)) => assert!(contents(&a) == contents(&b), "{what}: contents differ"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
+            (a, b) => panic!("{what}: {:?} vs {:?}", a.err(), b.err()),
+        }
+    }
+    // Without an origin from the file name, records before `$ORIGIN`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "$TTL 300\nwww A 192.0.2.1\n$ORIGIN example.com.\n{}",
+        &head[30..]
+    );
+    let file = write(dir.path(), "a..b.zone", &text);
+    let (a, b) = (
+        load_zone_read(&file, Some((0, 7))),
+        load_zone_read(&file, None),
+    );
+    assert_eq!(
+        a.err().map(|e| e.to_string()),
+        b.err().map(|e| e.to_string())
+    );
+}
+
+/// Read a record at a time, the first error in the file is the one named,
+/// at its line, whatever kind it is (one parse names a syntax error before
+/// any check's); and the first record outside the zone, at its line.
+#[test]
+fn the_first_error_in_the_file_is_named_at_its_line() {
+    let head = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+    for (middle, line, says) in [
+        ("z 3000000000 A 192.0.2.1\nb A 300.1.1.1\n", 6, "exceeds"),
+        (
+            "z.other. A 192.0.2.1\nb.other. A 192.0.2.1\n",
+            6,
+            "z.other. is outside",
+        ),
+        ("ok A 192.0.2.1\n A 192.0.2.300\n", 7, ""),
+    ] {
+        for pad in [0, 3_000] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let filler: String = (0..pad).map(|i| format!("p{i} A 10.0.0.1\n")).collect();
+            let file = write(
+                dir.path(),
+                "example.com.zone",
+                &format!("{head}{middle}{filler}"),
+            );
+            let e = load_zone_read(&file, Some((0, 100)))
+                .expect_err("rejected")
+                .to_string();
+            assert!(
+                e.contains(&format!("example.com.zone:{line}:")) && e.contains(says),
+                "{middle:?} with {pad} more: {e}"
+            );
+        }
+    }
 }
