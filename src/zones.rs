@@ -691,7 +691,10 @@ fn record_starts(text: &str, threads: usize) -> Option<records::Starts> {
         }
         // The lexer reads any Unicode white space (a vertical tab, a
         // no-break space) at a line's start as a blank owner.
-        let blank = line.chars().next().is_some_and(char::is_whitespace);
+        let blank = match line.as_bytes().first() {
+            Some(&b) if b.is_ascii() => (b as char).is_whitespace(),
+            _ => line.chars().next().is_some_and(char::is_whitespace),
+        };
         match text.as_bytes().get(start) {
             Some(b'$') => {
                 let line = text[start..].split('\n').next().unwrap_or_default();

@@ -188,7 +188,7 @@ fn read_records(
         let lines = &text[start..end];
         // One line, as most records are; else every line the piece's
         // records start at.
-        let carries = match lines.find('\n') {
+        let carries = match memchr::memchr(b'\n', lines.as_bytes()) {
             Some(nl) if nl + 1 < lines.len() => std::iter::once(0)
                 .chain(scan::record_ends(lines))
                 .any(|at| carries_state(&lines[at..])),
@@ -287,7 +287,7 @@ fn failing_line(
             })
         })
     };
-    let line = match lines.find('\n') {
+    let line = match memchr::memchr(b'\n', lines.as_bytes()) {
         Some(nl) if nl + 1 < lines.len() => error_line(lines, &msg, fails),
         _ => 1,
     };
