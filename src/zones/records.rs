@@ -10,16 +10,13 @@
 //! with the `$ORIGIN` and `$TTL` in force given to it, the same parser reads
 //! the same text in a fifth of the time.
 
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-use hickory_proto::rr::{Name, RData, RecordType};
-use hickory_proto::serialize::txt::Parser;
-
-use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
-use hickory_proto::rr::{RecordSet, RrKey};
+use hickory_proto::rr::{Name, RData, RecordSet, RecordType, RrKey};
+use hickory_proto::serialize::txt::Parser;
 
 use super::{Directives, carries_state, check_record, error_line, explain, record_starts, scan};
 
