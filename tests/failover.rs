@@ -13,7 +13,7 @@ use hickory_proto::rr::RecordType;
 
 use crate::support::{
     Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, aaaa_addrs, backends, eventually,
-    fresh_ip, ipv6_loopback_works,
+    fresh_ip, ipv6_loopback_works, v4_sorted,
 };
 
 /// Fast probing so failures show within a second: 100 ms interval, 300 ms timeout, rise 2, fall 2.
@@ -55,25 +55,13 @@ async fn answered(hale: &Hale, name: &str) -> Vec<Ipv4Addr> {
     addrs
 }
 
-fn v4(backends: &[&Backend]) -> Vec<Ipv4Addr> {
-    let mut ips: Vec<Ipv4Addr> = backends
-        .iter()
-        .map(|b| match b.addr().ip() {
-            IpAddr::V4(ip) => ip,
-            IpAddr::V6(ip) => panic!("{ip} is not IPv4"),
-        })
-        .collect();
-    ips.sort();
-    ips
-}
-
 /// Backend 2 of 3 fails with `mode`: its address leaves, the others stay,
 /// /status says why (`reason` is part of its last result); then it recovers.
 async fn leaves_and_returns(mode: Mode, extra: &str, reason: &str) {
     let (hale, b) = www_on(3, extra).await;
     let h = &hale;
-    let everyone = v4(&[&b[0], &b[1], &b[2]]);
-    let survivors = v4(&[&b[0], &b[2]]);
+    let everyone = v4_sorted(&[&b[0], &b[1], &b[2]]);
+    let survivors = v4_sorted(&[&b[0], &b[2]]);
     assert_eq!(answered(h, "www.example.com").await, everyone);
 
     b[1].set_mode(mode.clone()).await;
@@ -161,7 +149,7 @@ async fn when_all_down_all_answers_every_address() {
     let (hale, b) = all_down("all").await;
     assert_eq!(
         answered(&hale, "www.example.com").await,
-        v4(&[&b[0], &b[1]])
+        v4_sorted(&[&b[0], &b[1]])
     );
     hale.shutdown().await;
 }
@@ -394,7 +382,7 @@ async fn targets_count_as_healthy_until_their_first_result() {
     let hale = Hale::start(&config, &[("example.com.zone", &zone("www", &b))]).await;
     assert_eq!(
         answered(&hale, "www.example.com").await,
-        v4(&[&b[0], &b[1]])
+        v4_sorted(&[&b[0], &b[1]])
     );
     let target = hale.target_status("www.example.com.", &b[0].ip()).await;
     assert_eq!(target["healthy"], true, "{target:#}");
@@ -412,9 +400,12 @@ async fn wildcard_owner_is_filtered() {
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone("*.pool", &b))]).await;
     let h = &hale;
-    assert_eq!(answered(h, "a.pool.example.com").await, v4(&[&b[0], &b[1]]));
+    assert_eq!(
+        answered(h, "a.pool.example.com").await,
+        v4_sorted(&[&b[0], &b[1]])
+    );
     b[0].set_mode(Mode::Status(503)).await;
-    let want = v4(&[&b[1]]);
+    let want = v4_sorted(&[&b[1]]);
     let want = &want;
     eventually(
         "the failing address leaves every synthesised answer",

@@ -6,18 +6,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use hickory_proto::rr::RecordType;
 use tokio::time::Instant;
 
 use crate::support::{
-    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, backends, eventually, fresh_ip,
+    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, eventually, fresh_ip,
 };
-
-async fn answered(hale: &Hale, name: &str) -> Vec<Ipv4Addr> {
-    let mut addrs = a_addrs(&hale.udp(name, RecordType::A).await);
-    addrs.sort();
-    addrs
-}
 
 /// Each hostile mode on its own name (`h0`, `h1`, ...) with two addresses:
 /// the hostile backend and a healthy one; plus `good` whose backend we flip.
@@ -68,7 +61,7 @@ async fn hostile_backends_fail_and_disturb_nothing_else() {
         let (name, want) = (&name, &want);
         eventually(
             &format!("{mode:?} backend leaves the answer"),
-            || async move { answered(h, name).await == *want },
+            || async move { h.a_sorted(name).await == *want },
         )
         .await;
         let target = hale.target_status(&format!("{name}."), &b[i].ip()).await;
@@ -84,12 +77,12 @@ async fn hostile_backends_fail_and_disturb_nothing_else() {
     let want = vec![spare_ip];
     let want = &want;
     eventually("the good backend's failure shows", || async move {
-        answered(h, "good.example.com").await == *want
+        h.a_sorted("good.example.com").await == *want
     })
     .await;
     good.set_mode(Mode::Healthy).await;
     eventually("and its recovery", || async move {
-        answered(h, "good.example.com").await.len() == 2
+        h.a_sorted("good.example.com").await.len() == 2
     })
     .await;
     hale.shutdown().await;
@@ -125,7 +118,7 @@ async fn one_probe_in_flight_and_no_burst_on_recovery() {
     backend.set_mode(Mode::Healthy).await;
     let h = &hale;
     eventually("recovered", || async move {
-        answered(h, "www.example.com").await.len() == 1
+        h.a_sorted("www.example.com").await.len() == 1
     })
     .await;
     let (start, first) = (Instant::now(), backend.requests());
@@ -175,7 +168,7 @@ async fn flapping_faster_than_rise_and_fall_never_changes_the_answer() {
             "probing stalled"
         );
         assert_eq!(
-            answered(h, "www.example.com").await.len(),
+            h.a_sorted("www.example.com").await.len(),
             2,
             "after {} probes",
             flapper.requests() - first
@@ -205,7 +198,7 @@ async fn flap_damping_holds_a_flapping_target_until_it_settles() {
         "the flapping target is held and out of the answer",
         || async {
             hale.target_status("www.example.com.", &flapper.ip()).await["flap_held"] == true
-                && answered(h, "www.example.com").await == [steady]
+                && h.a_sorted("www.example.com").await == [steady]
         },
     )
     .await;
@@ -217,12 +210,12 @@ async fn flap_damping_holds_a_flapping_target_until_it_settles() {
             start.elapsed() < crate::support::DEADLINE,
             "probing stalled"
         );
-        assert_eq!(answered(h, "www.example.com").await, [steady]);
+        assert_eq!(h.a_sorted("www.example.com").await, [steady]);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     flapper.set_mode(Mode::Healthy).await;
     eventually("released once settled", || async move {
-        answered(h, "www.example.com").await.len() == 2
+        h.a_sorted("www.example.com").await.len() == 2
     })
     .await;
     let target = hale.target_status("www.example.com.", &flapper.ip()).await;

@@ -2,12 +2,8 @@
 //! checked names, hale suspects its own network and keeps the answers it
 //! had; a failing canary does the same; ordinary failures are not held.
 
-use std::net::Ipv4Addr;
-
-use hickory_proto::rr::RecordType;
-
 use crate::support::{
-    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, backends, eventually,
+    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, eventually, v4_sorted,
 };
 
 /// Fast probing, fall/rise 1, and NODATA when a name has no healthy address,
@@ -43,18 +39,6 @@ async fn start(names: &[&str], guard: &str) -> (Hale, Vec<Backend>) {
     (hale, b)
 }
 
-async fn answered(hale: &Hale, name: &str) -> Vec<Ipv4Addr> {
-    let mut addrs = a_addrs(&hale.udp(name, RecordType::A).await);
-    addrs.sort();
-    addrs
-}
-
-fn ips(b: &[&Backend]) -> Vec<Ipv4Addr> {
-    let mut v: Vec<Ipv4Addr> = b.iter().map(|b| b.ip().parse().expect("ipv4")).collect();
-    v.sort();
-    v
-}
-
 async fn engaged(hale: &Hale) -> bool {
     hale.status().await["mass_failure"]["engaged"] == true
 }
@@ -82,18 +66,24 @@ async fn every_target_failing_at_once_keeps_the_answers() {
         hale.target_status("a.example.com.", &b[0].ip()).await["healthy"],
         false
     );
-    assert_eq!(answered(h, "a.example.com").await, ips(&[&b[0], &b[1]]));
-    assert_eq!(answered(h, "b.example.com").await, ips(&[&b[2], &b[3]]));
+    assert_eq!(
+        h.a_sorted("a.example.com").await,
+        v4_sorted(&[&b[0], &b[1]])
+    );
+    assert_eq!(
+        h.a_sorted("b.example.com").await,
+        v4_sorted(&[&b[2], &b[3]])
+    );
 
     // One recovers: the network works after all, answers follow the probes.
     b[0].set_mode(Mode::Healthy).await;
-    let want = ips(&[&b[0]]);
+    let want = v4_sorted(&[&b[0]]);
     let want = &want;
     eventually("the guard lets go", || async move {
-        !engaged(h).await && answered(h, "a.example.com").await == *want
+        !engaged(h).await && h.a_sorted("a.example.com").await == *want
     })
     .await;
-    assert!(answered(h, "b.example.com").await.is_empty());
+    assert!(h.a_sorted("b.example.com").await.is_empty());
     assert_eq!(hale.metric("hale_mass_failure").await, 0.0);
     hale.shutdown().await;
 }
@@ -106,10 +96,10 @@ async fn ordinary_failures_are_not_held() {
     for backend in &b[..3] {
         backend.set_mode(Mode::Status(503)).await;
     }
-    let want = ips(&[&b[3]]);
+    let want = v4_sorted(&[&b[3]]);
     let want = &want;
     eventually("failures show in answers", || async move {
-        answered(h, "a.example.com").await.is_empty() && answered(h, "b.example.com").await == *want
+        h.a_sorted("a.example.com").await.is_empty() && h.a_sorted("b.example.com").await == *want
     })
     .await;
     assert!(!engaged(h).await);
@@ -121,7 +111,7 @@ async fn ordinary_failures_are_not_held() {
     b[0].set_mode(Mode::Status(503)).await;
     b[1].set_mode(Mode::Status(503)).await;
     eventually("a single name may fail whole", || async move {
-        answered(h, "a.example.com").await.is_empty()
+        h.a_sorted("a.example.com").await.is_empty()
     })
     .await;
     assert!(!engaged(h).await);
@@ -156,14 +146,17 @@ async fn a_failing_canary_holds_answers() {
         hale.target_status("a.example.com.", &b[0].ip()).await["healthy"] == false
     })
     .await;
-    assert_eq!(answered(h, "a.example.com").await, ips(&[&b[0], &b[1]]));
+    assert_eq!(
+        h.a_sorted("a.example.com").await,
+        v4_sorted(&[&b[0], &b[1]])
+    );
 
     canary.set_mode(Mode::Healthy).await;
-    let want = ips(&[&b[1]]);
+    let want = v4_sorted(&[&b[1]]);
     let want = &want;
     eventually(
         "the canary recovers and answers follow the probes",
-        || async move { !engaged(h).await && answered(h, "a.example.com").await == *want },
+        || async move { !engaged(h).await && h.a_sorted("a.example.com").await == *want },
     )
     .await;
     hale.shutdown().await;

@@ -10,7 +10,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
 use crate::support::{
-    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, backends, eventually, settles,
+    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, eventually, settles,
 };
 
 const FAST: &str = "[defaults]\ninterval = \"100ms\"\ntimeout = \"300ms\"\nrise = 2\nfall = 2\n";
@@ -26,12 +26,6 @@ fn zone(backends: &[Backend], extra: &str) -> String {
         zone.push_str(&format!("www IN A {}\n", b.ip()));
     }
     zone + extra
-}
-
-async fn addrs(hale: &Hale, name: &str) -> Vec<Ipv4Addr> {
-    let mut a = a_addrs(&hale.udp(name, RecordType::A).await);
-    a.sort();
-    a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,7 +44,7 @@ async fn reload_serves_new_zone_data_and_config() {
     hale.rewrite_config(&format!("{SERVER}\n{FAST}\n"));
     hale.reload().await.expect("reload accepted");
     assert_eq!(
-        addrs(&hale, "new.example.com").await,
+        hale.a_sorted("new.example.com").await,
         [Ipv4Addr::new(192, 0, 2, 77)]
     );
     assert_eq!(
@@ -64,7 +58,7 @@ async fn reload_serves_new_zone_data_and_config() {
     hale.rewrite_zone("example.org.zone", org);
     hale.reload().await.expect("reload with a second zone");
     assert_eq!(
-        addrs(&hale, "ns1.example.org").await,
+        hale.a_sorted("ns1.example.org").await,
         [Ipv4Addr::new(192, 0, 2, 9)]
     );
     hale.shutdown().await;
@@ -92,7 +86,7 @@ async fn bad_new_version_is_rejected_and_the_old_keeps_serving() {
     let want = format!("example.com.zone:{}:", lines + 2);
     assert!(err.contains(&want), "{err:?} should contain {want:?}");
     assert_eq!(
-        addrs(&hale, "old.example.com").await,
+        hale.a_sorted("old.example.com").await,
         [Ipv4Addr::new(192, 0, 2, 66)]
     );
     let new = hale.udp("new.example.com", RecordType::A).await;
@@ -141,7 +135,7 @@ async fn a_target_that_stays_keeps_its_state() {
     let up = &up;
     b[1].set_mode(Mode::Status(503)).await;
     eventually("backend 2 leaves", || async move {
-        addrs(h, "www.example.com").await == *up
+        h.a_sorted("www.example.com").await == *up
     })
     .await;
 
@@ -155,7 +149,7 @@ async fn a_target_that_stays_keeps_its_state() {
     // The very first answers after the reload: no flap back to up.
     for _ in 0..5 {
         assert_eq!(
-            addrs(&hale, "www.example.com").await,
+            hale.a_sorted("www.example.com").await,
             *up,
             "down target stays down"
         );
@@ -163,13 +157,13 @@ async fn a_target_that_stays_keeps_its_state() {
     let t = hale.target_status("www.example.com.", &b[1].ip()).await;
     assert_eq!(t["healthy"], false, "{t:#}");
     assert_eq!(
-        addrs(&hale, "other.example.com").await,
+        hale.a_sorted("other.example.com").await,
         [Ipv4Addr::new(192, 0, 2, 5)]
     );
 
     b[1].set_mode(Mode::Healthy).await;
     eventually("backend 2 returns after the reload", || async move {
-        addrs(h, "www.example.com").await.len() == 2
+        h.a_sorted("www.example.com").await.len() == 2
     })
     .await;
     hale.shutdown().await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hickory_proto::rr::RecordType;
 use tokio::time::Instant;
 
-use crate::support::{Ask, EXAMPLE_ZONE_HEAD, Hale, SERVER, decode};
+use crate::support::{Ask, EXAMPLE_ZONE_HEAD, Hale, SERVER, decode, udp_exchange_on};
 
 const RATE: usize = 20;
 const SENT: usize = 300;
@@ -75,13 +75,7 @@ async fn a_flood_from_one_prefix_is_limited_and_others_are_not() {
     for id in 0..RATE as u16 {
         let mut q = Ask::new("www.example.com", RecordType::A).to_bytes();
         q[0..2].copy_from_slice(&id.to_be_bytes());
-        other.send(&q).await.expect("send");
-        let mut buf = vec![0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), other.recv(&mut buf))
-            .await
-            .expect("the other prefix is answered")
-            .expect("recv");
-        let msg = decode(&buf[..n]);
+        let msg = decode(&udp_exchange_on(&other, &q).await);
         assert!(
             !msg.metadata.truncation && msg.answers.len() == 1,
             "{msg:?}"

@@ -3,14 +3,13 @@
 //! else and over UDP.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::support::{
     Ask, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, connect_from, decode, eventually,
-    read_framed, send_framed,
+    read_framed, send_framed, udp_exchange_on,
 };
 
 /// Sends `qtype` for example.com from `source` and reads messages until the
@@ -145,16 +144,8 @@ async fn everyone_else_is_refused() {
         assert!(refused[0].answers.is_empty());
         // Over UDP, never zone data, even for an allowed client.
         let socket = hale.client_socket_from("127.0.0.2").await;
-        socket
-            .send(&Ask::new("example.com", qtype).to_bytes())
-            .await
-            .expect("send");
-        let mut buf = vec![0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
-            .await
-            .expect("answer")
-            .expect("recv");
-        let msg = decode(&buf[..n]);
+        let query = Ask::new("example.com", qtype).to_bytes();
+        let msg = decode(&udp_exchange_on(&socket, &query).await);
         assert_eq!(
             msg.metadata.response_code,
             ResponseCode::Refused,

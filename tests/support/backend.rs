@@ -2,7 +2,7 @@
 //! test switches between healthy and the ways a real server fails.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,6 +64,20 @@ pub struct Backend {
     addr: SocketAddr,
     seen: Arc<Seen>,
     accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The IPv4 addresses of `backends`, sorted: what an answer naming all of
+/// them holds.
+pub fn v4_sorted(backends: &[&Backend]) -> Vec<Ipv4Addr> {
+    let mut ips: Vec<Ipv4Addr> = backends
+        .iter()
+        .map(|b| match b.addr().ip() {
+            IpAddr::V4(ip) => ip,
+            IpAddr::V6(ip) => panic!("{ip} is not IPv4"),
+        })
+        .collect();
+    ips.sort();
+    ips
 }
 
 /// `n` backends on fresh 127.0.x.y addresses sharing one port, as the

@@ -1,7 +1,7 @@
 //! [`Hale`]: hale started in-process on the test's tokio runtime, with its
 //! config and zone files in a temporary folder, queried over real sockets.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::dns::{Ask, decode};
+use super::dns::{Ask, a_addrs, decode};
 
 /// How long one UDP attempt waits for its answer before sending again.
 const UDP_ATTEMPT: Duration = Duration::from_secs(3);
@@ -143,14 +143,14 @@ impl Hale {
     /// Sends raw bytes over UDP and returns the raw answer, resending on
     /// loss; panics when hale never answers.
     pub async fn udp_exchange(&self, query: &[u8]) -> Vec<u8> {
-        let socket = self.client_socket().await;
-        for _ in 0..UDP_ATTEMPTS {
-            socket.send(query).await.expect("udp send");
-            if let Some(answer) = receive_matching(&socket, query, UDP_ATTEMPT).await {
-                return answer;
-            }
-        }
-        panic!("no UDP answer from {} to {query:02x?}", self.dns);
+        udp_exchange_on(&self.client_socket().await, query).await
+    }
+
+    /// The A addresses `name` answers with over UDP, sorted.
+    pub async fn a_sorted(&self, name: &str) -> Vec<Ipv4Addr> {
+        let mut addrs = a_addrs(&self.udp(name, RecordType::A).await);
+        addrs.sort();
+        addrs
     }
 
     /// Sends raw bytes over UDP once; `None` when nothing comes back within 2 s.
@@ -252,6 +252,21 @@ pub fn find_target(
 }
 
 /// Waits for a datagram answering `query` (same id); `None` on timeout.
+/// Sends raw bytes on `socket` (connected to a server) and returns the
+/// answer with the same ID, resending on loss; panics when none comes.
+pub async fn udp_exchange_on(socket: &UdpSocket, query: &[u8]) -> Vec<u8> {
+    for _ in 0..UDP_ATTEMPTS {
+        socket.send(query).await.expect("udp send");
+        if let Some(answer) = receive_matching(socket, query, UDP_ATTEMPT).await {
+            return answer;
+        }
+    }
+    panic!(
+        "no UDP answer from {:?} to {query:02x?}",
+        socket.peer_addr()
+    );
+}
+
 async fn receive_matching(socket: &UdpSocket, query: &[u8], wait: Duration) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 65535];
     let deadline = tokio::time::Instant::now() + wait;

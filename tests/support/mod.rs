@@ -15,10 +15,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use backend::{Backend, Mode, backends};
+pub use backend::{Backend, Mode, backends, v4_sorted};
 pub use dns::{Ask, a_addrs, aaaa_addrs, answer_types, decode, rcode, txt_strings, udp_ask};
 pub use hale::{
-    Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, write_files,
+    Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, udp_exchange_on,
+    write_files,
 };
 
 /// How long any condition may take to become true on a loaded 2-core machine.
