@@ -4,13 +4,14 @@
 //! Every name is stored lower-cased; empty non-terminals get an empty node so
 //! that "name exists" is one lookup (NODATA vs NXDOMAIN, closest encloser).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, Restrict};
 use hickory_proto::serialize::txt::Parser;
 
@@ -566,11 +567,29 @@ fn origin_from_file_name(path: &Path) -> Option<Name> {
 type Parsed = Vec<(Name, RecordType, DNSClass, u32, RData)>;
 
 fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> {
-    let (_, sets) = Parser::new(text, Some(path.to_path_buf()), hint)
-        .parse()
-        .map_err(|e| explain(e.to_string()))?;
-    // The map is ordered by (name, type): records of one name stay together,
-    // which the checks and the node index below rely on.
+    hickory_parse(text, Some(path.to_path_buf()), hint).map(flatten)
+}
+
+/// hickory's parser over `text` (`path` for relative `$INCLUDE`s, `origin`
+/// until an `$ORIGIN`), its message said plainly. A panic in the parser is
+/// an error here, not the end of the server.
+fn hickory_parse(
+    text: &str,
+    path: Option<PathBuf>,
+    origin: Option<Name>,
+) -> Result<BTreeMap<RrKey, RecordSet>, String> {
+    let parsed =
+        std::panic::catch_unwind(AssertUnwindSafe(|| Parser::new(text, path, origin).parse()));
+    match parsed {
+        Ok(Ok((_, sets))) => Ok(sets),
+        Ok(Err(e)) => Err(explain(e.to_string())),
+        Err(_) => Err("the zone parser failed on this record".into()),
+    }
+}
+
+/// The parser's records, flattened. The map is ordered by (name, type):
+/// records of one name stay together, which the checks rely on.
+fn flatten(sets: BTreeMap<RrKey, RecordSet>) -> Parsed {
     let mut out = Vec::with_capacity(sets.len());
     for (key, set) in sets {
         let name = Name::from(key.name);
@@ -578,7 +597,21 @@ fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> 
             out.push((name.clone(), r.record_type(), r.dns_class, r.ttl, r.data));
         }
     }
-    Ok(out)
+    out
+}
+
+/// The error a text that `parsed` as this gives: the parser's, or the first
+/// record check that fails (with the zone's `origin`, the in-zone checks too).
+fn first_error(parsed: Result<Parsed, String>, origin: Option<&Name>) -> Option<String> {
+    match parsed {
+        Ok(records) => check_records(&records, origin).err(),
+        Err(e) => Some(e),
+    }
+}
+
+/// Lines before offset `at` of `text`.
+fn lines_before(text: &str, at: usize) -> usize {
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count()
 }
 
 /// Longest parser message kept: hickory quotes the offending token, and a
@@ -888,7 +921,7 @@ fn error_line(text: &str, msg: &str, fails_with: impl Fn(&str) -> Option<String>
         }
     }
     let start = if lo == 0 { 0 } else { ends[lo - 1] };
-    1 + text[..start].bytes().filter(|&b| b == b'\n').count()
+    1 + lines_before(text, start)
 }
 
 /// Bytes per piece when locating an error in a big file ...
@@ -915,7 +948,7 @@ fn find_line(text: &str, msg: &str, from: usize, fails: &impl Fn(&str) -> Option
             }
             let in_piece = |p: &str| fails(&format!("{}{p}", piece.prefix));
             if in_piece(piece.text).as_deref() == Some(msg) {
-                let before = text[..piece.start].bytes().filter(|&b| b == b'\n').count();
+                let before = lines_before(text, piece.start);
                 return before + error_line(piece.text, msg, in_piece);
             }
         }
@@ -1027,7 +1060,7 @@ fn locate_pair(
             }
             seen.truncate(before);
             let piece = &pieces[i];
-            let lines_before = text[..piece.start].bytes().filter(|&b| b == b'\n').count();
+            let lines_before = lines_before(text, piece.start);
             let line = error_line(piece.text, &msg, |p| {
                 let mut all = seen.clone();
                 all.extend(keep(&format!("{}{p}", piece.prefix))?);
@@ -1076,10 +1109,7 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // A prefix of the file fails as the whole does: the parser's error or
     // the first record check that fails.
-    let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
-        Ok(r) => check_records(&r, None).err(),
-        Err(e) => Some(e),
-    };
+    let fails = |prefix: &str| first_error(parse(prefix, path, hint.clone()), None);
 
     let hasher = foldhash::fast::RandomState::default();
     let mut build = Builder::new(&hasher, text.len() / 24);
@@ -1090,7 +1120,7 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
         })
     });
     // The line of an offset in the file.
-    let line_of = |at: usize| 1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count();
+    let line_of = |at: usize| 1 + lines_before(&text, at);
     // Read a record at a time, each record's offset is known; parsed whole,
     // errors are searched for by parsing prefixes.
     let whole = match read {
@@ -1155,10 +1185,7 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
         if !whole {
             return Err(invalid(line_of(at), msg));
         }
-        let fails = |prefix: &str| match parse(prefix, path, hint.clone()) {
-            Ok(r) => check_records(&r, Some(&origin)).err(),
-            Err(e) => Some(e),
-        };
+        let fails = |prefix: &str| first_error(parse(prefix, path, hint.clone()), Some(&origin));
         return Err(locate(path, &text, msg, 0, fails));
     }
     if nodes

@@ -13,12 +13,14 @@
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::panic::AssertUnwindSafe;
 
 use hickory_proto::rr::{Name, RData, RecordSet, RecordType, RrKey};
 use hickory_proto::serialize::txt::Parser;
 
-use super::{Directives, carries_state, check_record, error_line, explain, record_starts, scan};
+use super::{
+    Directives, carries_state, check_record, error_line, first_error, flatten, hickory_parse,
+    record_starts, scan,
+};
 
 /// One record as read, its data compact: a bare address for A and AAAA,
 /// hickory's 184-byte `RData`, boxed, for the rest.
@@ -224,8 +226,7 @@ fn read_records(
 
 /// hickory's records of `lines`, the text of record start `i`, parsed
 /// alone in `piece`: the `$TTL` in force, then `lines`, with the `$ORIGIN`
-/// in force as the origin. A panic in the parser is an error here, not the
-/// end of the server.
+/// in force as the origin.
 fn parse_piece(
     piece: &mut String,
     (starts, directives): &Starts,
@@ -241,15 +242,7 @@ fn parse_piece(
         piece.push('\n');
     }
     piece.push_str(lines);
-    let origin = origins[d].clone();
-    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        Parser::new(piece.as_str(), None, origin).parse()
-    }));
-    match parsed {
-        Ok(Ok((_, sets))) => Ok(sets),
-        Ok(Err(e)) => Err(explain(e.to_string())),
-        Err(_) => Err("the zone parser failed on this record".into()),
-    }
+    hickory_parse(piece, None, origins[d].clone())
 }
 
 /// Where in `lines`, the text of record start `i`, the error `msg` is: the
@@ -263,26 +256,9 @@ fn failing_line(
     msg: String,
 ) -> Failure {
     let start = starts.0[i].0;
-    let fails = |prefix: &str| -> Option<String> {
-        let sets = match parse_piece(&mut String::new(), starts, origins, i, prefix) {
-            Ok(sets) => sets,
-            Err(e) => return Some(e),
-        };
-        let mut scratch = Vec::new();
-        sets.into_iter().find_map(|(key, set)| {
-            let name = Name::from(key.name);
-            set.into_parts().records.into_iter().find_map(|r| {
-                check_record(
-                    &name,
-                    r.record_type(),
-                    r.dns_class,
-                    r.ttl,
-                    &r.data,
-                    &mut scratch,
-                )
-                .err()
-            })
-        })
+    let fails = |prefix: &str| {
+        let parsed = parse_piece(&mut String::new(), starts, origins, i, prefix);
+        first_error(parsed.map(flatten), None)
     };
     let line = match memchr::memchr(b'\n', lines.as_bytes()) {
         Some(nl) if nl + 1 < lines.len() => error_line(lines, &msg, fails),
