@@ -72,14 +72,16 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
     slow::respond(view, msg, transport, rotation, out)
 }
 
-/// True when `msg` is a well-formed zone transfer query (AXFR or IXFR, class
-/// IN): over TCP, a client the config allows gets [`transfer`]'s messages.
+/// True when `msg` asks for a zone transfer (AXFR or IXFR): over TCP, a
+/// client the config allows gets [`transfer`]'s messages, when the query is
+/// well-formed and names a zone we serve.
 pub fn is_transfer(msg: &[u8]) -> bool {
     transfer::is_transfer(msg)
 }
 
-/// The messages of a zone transfer answering `msg`, or `None` when it asks
-/// for no zone we serve ([`respond`] then answers it: REFUSED).
+/// The messages of a zone transfer answering `msg`, or `None` when it is
+/// no well-formed transfer query (class IN) of a zone we serve ([`respond`]
+/// then answers it: REFUSED, FORMERR...).
 pub fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
     transfer::transfer(view, msg)
 }

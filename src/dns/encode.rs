@@ -15,8 +15,8 @@ const OPT_LEN: usize = 11;
 /// And for an Extended DNS Error option in it.
 const EDE_LEN: usize = 6;
 
-const QR: u16 = 0x8000;
-const AA: u16 = 0x0400;
+pub(super) const QR: u16 = 0x8000;
+pub(super) const AA: u16 = 0x0400;
 const TC: u16 = 0x0200;
 const RD: u16 = 0x0100;
 

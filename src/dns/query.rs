@@ -148,7 +148,7 @@ const MAX_POINTERS: usize = 127;
 /// query whose records all point into a chain of 20,000 pointers took 45 ms
 /// of a core to read. Returns where the name ends in place, and whether it
 /// is the root.
-fn skip_name(msg: &[u8], at: usize) -> Option<(usize, bool)> {
+pub(super) fn skip_name(msg: &[u8], at: usize) -> Option<(usize, bool)> {
     let (mut pos, mut start, mut below) = (at, at, usize::MAX);
     let (mut len, mut pointers, mut end) = (1usize, 0usize, None);
     loop {

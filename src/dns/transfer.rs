@@ -10,40 +10,21 @@
 use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
-use super::encode::{Rr, emit_rr};
-use super::query::{Query, parse};
+use super::encode::{AA, QR, Rr, emit_rr};
+use super::query::{Query, parse, skip_name};
 use crate::view::{Filter, View};
 use crate::zones::RdataRef;
 
 /// A message is closed once it passes this size (RFC 5936 leaves it to us;
 /// 16 KiB keeps each one well inside the 64 KiB limit).
 const MESSAGE_TARGET: usize = 16 * 1024;
-const QR: u16 = 0x8000;
-const AA: u16 = 0x0400;
 
-/// True when `msg` is a well-formed AXFR or IXFR query. Every TCP query
-/// asks this, so the question's type is read in place first and only a
-/// transfer query is parsed in full.
+/// True when `msg` asks for AXFR or IXFR: the question's type, read in
+/// place (every TCP query asks this). [`transfer`] parses the whole query.
 pub(super) fn is_transfer(msg: &[u8]) -> bool {
-    let mut at = 12;
-    loop {
-        match msg.get(at) {
-            Some(0) => break,
-            // A compressed question is legal but rare: parse it properly.
-            Some(len) if *len >= 0xC0 => return parse_is_transfer(msg),
-            Some(len) => at += 1 + *len as usize,
-            None => return false,
-        }
-    }
-    let qtype = match msg.get(at + 1..at + 3) {
-        Some(t) => u16::from_be_bytes([t[0], t[1]]),
-        None => return false,
-    };
-    is_transfer_type(qtype) && parse_is_transfer(msg)
-}
-
-fn parse_is_transfer(msg: &[u8]) -> bool {
-    parse(msg).is_ok_and(|q| is_transfer_type(q.qtype) && q.qclass == 1)
+    skip_name(msg, 12)
+        .and_then(|(end, _)| msg.get(end..end + 2))
+        .is_some_and(|t| is_transfer_type(u16::from_be_bytes([t[0], t[1]])))
 }
 
 fn is_transfer_type(qtype: u16) -> bool {
@@ -92,7 +73,7 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
             }
         }
     }
-    rrs.push(Rr { ..rrs[0] });
+    rrs.push(rrs[0]);
     Some(pack(&query, &rrs))
 }
 
