@@ -245,11 +245,11 @@ fn default_slip() -> u32 {
 }
 
 fn default_ipv4_prefix() -> u8 {
-    24
+    crate::rrl::IPV4_PREFIX
 }
 
 fn default_ipv6_prefix() -> u8 {
-    56
+    crate::rrl::IPV6_PREFIX
 }
 
 #[derive(Deserialize)]

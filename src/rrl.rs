@@ -119,6 +119,12 @@ impl Limiter {
     }
 }
 
+/// The client networks RRL groups by unless configured, and the TCP
+/// connection cap always: an IPv4 /24, an IPv6 /56 (a typical site).
+pub const IPV4_PREFIX: u8 = 24;
+/// See [`IPV4_PREFIX`].
+pub const IPV6_PREFIX: u8 = 56;
+
 /// The client's network: its address cut to `v4_len` or `v6_len` bits,
 /// tagged with the family so an IPv4 prefix never equals an IPv6 one. RRL
 /// and the TCP connection cap group clients by it.

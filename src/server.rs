@@ -265,7 +265,6 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         tracker.spawn(tcp::serve(
             listener,
             shared.clone(),
-            shared.tcp.clone(),
             token.clone(),
             tracker.clone(),
         ));

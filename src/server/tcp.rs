@@ -25,7 +25,7 @@ use super::Shared;
 use crate::config::TcpLimits;
 use crate::dns::{self, Transport};
 use crate::metrics::TcpClose;
-use crate::rrl::client_prefix;
+use crate::rrl::{IPV4_PREFIX, IPV6_PREFIX, client_prefix};
 
 /// The open connections and the limits new ones are admitted under.
 pub(super) struct Connections {
@@ -122,7 +122,7 @@ impl Connections {
     /// connections evicts its own before anyone else's; `Err` when every
     /// connection it could close is busy.
     fn admit(self: &Arc<Self>, shared: &Shared, peer: SocketAddr) -> Result<Admitted, ()> {
-        let prefix = client_prefix(peer.ip(), 24, 56);
+        let prefix = client_prefix(peer.ip(), IPV4_PREFIX, IPV6_PREFIX);
         let mut register = self.lock();
         if register.open.len() >= register.limits.max_connections {
             let mut per_prefix: HashMap<(u8, u128), usize> = HashMap::new();
@@ -179,7 +179,6 @@ impl Connections {
 pub(super) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    connections: Arc<Connections>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -196,7 +195,7 @@ pub(super) async fn serve(
                 }
             },
         };
-        let Ok(admitted) = connections.admit(&shared, peer) else {
+        let Ok(admitted) = shared.tcp.admit(&shared, peer) else {
             debug!(%peer, "tcp connection refused: every connection is busy");
             continue;
         };
@@ -215,6 +214,26 @@ pub(super) async fn serve(
 /// Answers length-prefixed queries in order until the peer closes, idles out,
 /// is evicted, or shutdown begins (the message being answered is finished
 /// first). Returns why hale closed it, if hale did.
+/// How a connection ends on an I/O error: quietly (the client went away).
+fn ended(peer: SocketAddr, e: std::io::Error) -> Option<TcpClose> {
+    debug!(%peer, error = %e, "tcp connection ended");
+    None
+}
+
+/// `io` under the message deadline `limit`; on failure, how the connection
+/// ends ([`ended`], or [`TcpClose::MessageTimeout`]).
+async fn within<T>(
+    peer: SocketAddr,
+    limit: Duration,
+    io: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, Option<TcpClose>> {
+    match tokio::time::timeout(limit, io).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(ended(peer, e)),
+        Err(_) => Err(Some(TcpClose::MessageTimeout)),
+    }
+}
+
 async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
@@ -232,10 +251,6 @@ async fn serve_connection(
     // Length-prefixed responses, sent with one write per burst of queries.
     let mut framed = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(4096);
-    let ended = |e: std::io::Error| {
-        debug!(%peer, error = %e, "tcp connection ended");
-        None
-    };
     loop {
         let mut len = [0u8; 2];
         tokio::select! {
@@ -244,7 +259,7 @@ async fn serve_connection(
             r = tokio::time::timeout(limits.idle_timeout, reader.read_exact(&mut len)) => match r {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
-                Ok(Err(e)) => return ended(e),
+                Ok(Err(e)) => return ended(peer, e),
                 Err(_) => return Some(TcpClose::IdleTimeout),
             },
         }
@@ -259,11 +274,11 @@ async fn serve_connection(
             // slot (found in review); only answering and writing are busy.
             tokio::select! {
                 _ = conn.close.cancelled() => return None,
-                r = tokio::time::timeout(limits.message_timeout, reader.read_exact(msg)) => match r {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return ended(e),
-                    Err(_) => return Some(TcpClose::MessageTimeout),
-                },
+                r = within(peer, limits.message_timeout, reader.read_exact(msg)) => {
+                    if let Err(close) = r {
+                        return close;
+                    }
+                }
             }
             conn.busy.store(true, Ordering::Relaxed);
             if dns::is_transfer(msg)
@@ -272,20 +287,20 @@ async fn serve_connection(
             {
                 // Whatever was answered before goes first, then the transfer,
                 // each message under its own write deadline.
-                for message in std::iter::once(std::mem::take(&mut framed)).chain(
-                    messages.into_iter().map(|m| {
-                        let mut f = Vec::with_capacity(m.len() + 2);
-                        f.extend_from_slice(&(m.len() as u16).to_be_bytes());
-                        f.extend_from_slice(&m);
-                        f
-                    }),
-                ) {
-                    match tokio::time::timeout(limits.message_timeout, writer.write_all(&message))
-                        .await
+                if let Err(close) =
+                    within(peer, limits.message_timeout, writer.write_all(&framed)).await
+                {
+                    return close;
+                }
+                framed.clear();
+                for m in messages {
+                    let mut message = Vec::with_capacity(m.len() + 2);
+                    message.extend_from_slice(&(m.len() as u16).to_be_bytes());
+                    message.extend_from_slice(&m);
+                    if let Err(close) =
+                        within(peer, limits.message_timeout, writer.write_all(&message)).await
                     {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => return ended(e),
-                        Err(_) => return Some(TcpClose::MessageTimeout),
+                        return close;
                     }
                 }
                 shared.metrics().transfer();
@@ -316,11 +331,11 @@ async fn serve_connection(
         // A client that stops reading must not hold its connection slot for ever.
         tokio::select! {
             _ = token.cancelled() => return None,
-            written = tokio::time::timeout(limits.message_timeout, writer.write_all(&framed)) => match written {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return ended(e),
-                Err(_) => return Some(TcpClose::MessageTimeout),
-            },
+            written = within(peer, limits.message_timeout, writer.write_all(&framed)) => {
+                if let Err(close) = written {
+                    return close;
+                }
+            }
         }
         conn.idle_since
             .store(admitted.connections.now_ms(), Ordering::Relaxed);
