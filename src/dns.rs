@@ -72,6 +72,11 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
     slow::respond(view, msg, transport, rotation, out)
 }
 
+/// Where the first question of `msg` ends, read as hickory's reader would.
+pub fn question_end(msg: &[u8]) -> Option<usize> {
+    query::skip_name(msg, 12).map(|(end, _)| end + 4)
+}
+
 /// True when `msg` asks for a zone transfer (AXFR or IXFR): over TCP, a
 /// client the config allows gets [`transfer`]'s messages, when the query is
 /// well-formed and names a zone we serve.

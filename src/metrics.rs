@@ -248,12 +248,8 @@ impl Metrics {
 
     /// Counts responses rate limiting truncated (slipped) or dropped.
     pub fn rrl_limited(&self, slipped: u64, dropped: u64) {
-        if slipped > 0 {
-            self.rrl[0].inc_by(slipped);
-        }
-        if dropped > 0 {
-            self.rrl[1].inc_by(dropped);
-        }
+        self.rrl[0].inc_by(slipped);
+        self.rrl[1].inc_by(dropped);
     }
 
     /// Counts a zone transfer sent.

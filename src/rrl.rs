@@ -40,6 +40,8 @@ pub struct Limiter {
     prefixes: AtomicU32,
     buckets: Box<[AtomicU64]>,
     hasher: foldhash::fast::FixedState,
+    /// The clock's zero: rates count whole seconds since.
+    epoch: tokio::time::Instant,
 }
 
 impl Limiter {
@@ -51,6 +53,7 @@ impl Limiter {
             prefixes: AtomicU32::new(0),
             buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
             hasher: foldhash::fast::FixedState::with_seed(rand::random()),
+            epoch: tokio::time::Instant::now(),
         };
         limiter.set(settings);
         limiter
@@ -74,6 +77,12 @@ impl Limiter {
     /// True when responses are being limited at all.
     pub fn enabled(&self) -> bool {
         self.rate.load(Ordering::Relaxed) > 0
+    }
+
+    /// The second to [`Limiter::check`] responses in, or `None` when
+    /// limiting is off: read once per batch of responses.
+    pub fn second(&self) -> Option<u64> {
+        self.enabled().then(|| self.epoch.elapsed().as_secs())
     }
 
     /// Counts one response to `client` in second `now` (any clock that
@@ -147,22 +156,17 @@ pub fn truncate(response: &mut Vec<u8>) {
     if response.len() < 12 {
         return;
     }
-    let mut at = 12;
-    if response[4..6] == [0, 1] {
-        // The question's name comes first, so it is never compressed.
-        while let Some(&len) = response.get(at) {
-            at += 1 + len as usize;
-            if len == 0 || len > 63 {
-                break;
-            }
+    let end = match response[4..6] == [0, 1] {
+        true => crate::dns::question_end(response),
+        false => Some(12),
+    };
+    match end.filter(|&end| end <= response.len()) {
+        Some(end) => response.truncate(end),
+        None => {
+            response.truncate(12);
+            response[4..6].copy_from_slice(&[0, 0]);
         }
-        at += 4;
     }
-    if at > response.len() {
-        at = 12;
-        response[4..6].copy_from_slice(&[0, 0]);
-    }
-    response.truncate(at);
     response[2] |= 0x02;
     response[6..12].fill(0);
 }

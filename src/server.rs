@@ -64,8 +64,6 @@ pub struct Shared {
     tcp: Arc<tcp::Connections>,
     /// Response rate limiting for UDP.
     rrl: crate::rrl::Limiter,
-    /// When the server started: the clock rate limiting counts seconds on.
-    started: tokio::time::Instant,
     /// Holds answers when every probe fails at once.
     guard: crate::guard::Guard,
 }
@@ -232,7 +230,6 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
             loaded.config.transfer_allow.clone(),
         )),
         rrl: crate::rrl::Limiter::new(loaded.config.rrl),
-        started: tokio::time::Instant::now(),
         guard: crate::guard::Guard::default(),
         metrics,
         view: ArcSwap::from_pointee(view),

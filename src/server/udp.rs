@@ -165,10 +165,7 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
 
         let view = shared.view();
         // Rate limiting counts per second; one clock read per batch.
-        let second = shared
-            .rrl
-            .enabled()
-            .then(|| shared.started.elapsed().as_secs());
+        let second = shared.rrl.second();
         tx_iov.clear();
         tx_hdr.clear();
         answered.clear();
@@ -262,9 +259,7 @@ fn peer_ip(peer: &libc::sockaddr_storage) -> Option<IpAddr> {
             // SAFETY: the kernel wrote a sockaddr_in for AF_INET; storage is large and aligned enough.
             let sin =
                 unsafe { &*(peer as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            Some(IpAddr::from(
-                u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
-            ))
+            Some(IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes()))
         }
         libc::AF_INET6 => {
             // SAFETY: as above, for AF_INET6 and sockaddr_in6.
