@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::error;
 
 use crate::guard::GuardStatus;
-use crate::health::TargetStatus;
+use crate::health::{TargetKey, TargetStatus};
 use crate::server::Shared;
 
 /// The `/status` document.
@@ -89,19 +89,17 @@ pub fn status(shared: &Shared) -> Status {
         })
         .collect();
     zones.sort_by(|a, b| a.origin.cmp(&b.origin));
+    let entry = |key: &TargetKey| TargetEntry {
+        address: key.ip.to_string(),
+        target: key.to_string(),
+        status: targets.get(key).map(|t| t.status()),
+    };
     let checks = loaded
         .checks
         .entries()
         .map(|(name, keys)| NameStatus {
             name: name.to_ascii(),
-            targets: keys
-                .into_iter()
-                .map(|key| TargetEntry {
-                    address: key.ip.to_string(),
-                    target: key.to_string(),
-                    status: targets.get(key).map(|t| t.status()),
-                })
-                .collect(),
+            targets: keys.into_iter().map(entry).collect(),
         })
         .collect();
     let canary = loaded
@@ -109,11 +107,7 @@ pub fn status(shared: &Shared) -> Status {
         .mass_failure
         .canary
         .as_ref()
-        .map(|spec| TargetEntry {
-            address: spec.key.ip.to_string(),
-            target: spec.key.to_string(),
-            status: targets.get(&spec.key).map(|t| t.status()),
-        });
+        .map(|spec| entry(&spec.key));
     Status {
         version: env!("CARGO_PKG_VERSION"),
         zones,

@@ -593,11 +593,12 @@ impl Config {
                 .max(1),
             flap_half_life: None,
         };
+        let unset = MassFailure::default();
         let mass_failure = match raw.mass_failure {
             Some(m) => {
                 let at = m.span().start;
                 let m = m.into_inner();
-                let share = m.share.unwrap_or(MassFailure::default().share);
+                let share = m.share.unwrap_or(unset.share);
                 if !(share > 0.0 && share <= 1.0) {
                     return Err(err(
                         at,
@@ -614,12 +615,12 @@ impl Config {
                 MassFailure {
                     enabled: m.enabled,
                     share,
-                    min_names: m.min_names.unwrap_or(MassFailure::default().min_names),
-                    window: m.window.unwrap_or(MassFailure::default().window),
+                    min_names: m.min_names.unwrap_or(unset.min_names),
+                    window: m.window.unwrap_or(unset.window),
                     canary,
                 }
             }
-            None => MassFailure::default(),
+            None => unset,
         };
         let mut transfer_allow = Vec::new();
         for entry in raw.transfer.map(|t| t.allow).unwrap_or_default() {

@@ -267,13 +267,14 @@ impl Checks {
     /// Joins the zones with the targets' current health into a new view.
     /// Targets not (yet) in `targets` count as healthy.
     pub fn view(&self, zones: Arc<ZoneSet>, targets: &Targets) -> View {
-        self.view_without_table(zones, targets)
+        self.judged(zones, &|key| {
+            targets.get(key).is_none_or(|t| t.is_healthy())
+        })
     }
 
     /// The view with its precomputed answers: `table` from [`Loaded`](crate::load::Loaded).
     pub fn view_with(&self, zones: Arc<ZoneSet>, table: Arc<Table>, targets: &Targets) -> View {
-        self.view_without_table(zones, targets)
-            .with_table(table, &self.order())
+        self.view(zones, targets).with_table(table, &self.order())
     }
 
     /// [`Checks::view_with`] with verdicts from `healthy` instead of the
@@ -285,12 +286,6 @@ impl Checks {
         healthy: &dyn Fn(&TargetKey) -> bool,
     ) -> View {
         self.judged(zones, healthy).with_table(table, &self.order())
-    }
-
-    fn view_without_table(&self, zones: Arc<ZoneSet>, targets: &Targets) -> View {
-        self.judged(zones, &|key| {
-            targets.get(key).is_none_or(|t| t.is_healthy())
-        })
     }
 
     fn judged(&self, zones: Arc<ZoneSet>, healthy: &dyn Fn(&TargetKey) -> bool) -> View {
