@@ -20,6 +20,7 @@
 //! - [`metrics`]: Prometheus counters and gauges served by admin.
 //! - [`guard`]: the mass-failure guard that keeps answers when every probe fails at once.
 //! - [`rrl`]: response rate limiting per client prefix for UDP.
+//! - `parallel`: the parts of one load run on every core.
 
 pub mod admin;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod guard;
 pub mod health;
 pub mod load;
 pub mod metrics;
+mod parallel;
 pub mod rrl;
 pub mod server;
 pub mod view;

@@ -1026,29 +1026,20 @@ fn locate_pair(
         let piece_text = |i: usize| pieces[i].parsable();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let per_thread = pieces.len().div_ceil(cores);
-        let found: Vec<Option<Seen>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..pieces.len())
-                .step_by(per_thread)
-                .map(|first| {
-                    let (keep, piece_text) = (&keep, &piece_text);
-                    let last = (first + per_thread).min(pieces.len());
-                    scope.spawn(move || {
-                        (first..last)
-                            .map(|i| keep(&piece_text(i)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            // A thread lost to a panic leaves its pieces unknown (`None`).
-            handles
-                .into_iter()
-                .zip((0..pieces.len()).step_by(per_thread))
-                .flat_map(|(h, first)| {
-                    let count = per_thread.min(pieces.len() - first);
-                    h.join().unwrap_or_else(|_| vec![None; count])
-                })
-                .collect()
-        });
+        let runs: Vec<std::ops::Range<usize>> = (0..pieces.len())
+            .step_by(per_thread)
+            .map(|first| first..(first + per_thread).min(pieces.len()))
+            .collect();
+        let found: Vec<Option<Seen>> = crate::parallel::each_on_threads(&runs, |run| {
+            run.clone()
+                .map(|i| keep(&piece_text(i)))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .zip(&runs)
+        // A thread lost to a panic leaves its pieces unknown (`None`).
+        .flat_map(|(done, run)| done.unwrap_or_else(|| vec![None; run.len()]))
+        .collect();
         let mut seen = Seen::new();
         for (i, piece) in found.iter().enumerate() {
             // A piece that does not parse alone, or lost to a panic: search the whole file.

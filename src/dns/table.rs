@@ -352,27 +352,16 @@ impl Table {
             }
             (t, hashes)
         };
-        let parts: Vec<(Table, Vec<u64>)> = match runs.len() {
-            0 | 1 => runs.iter().enumerate().map(&part).collect(),
-            // The first run here: its table, the one kept, is then in this
-            // thread's malloc arena, not left among a finished thread's
-            // freed scraps (40 MB more resident at a million names).
-            _ => std::thread::scope(|scope| {
-                let handles: Vec<_> = runs
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .map(|r| scope.spawn(move || part(r)))
-                    .collect();
-                let first = part((0, &runs[0]));
-                // A run lost to a panic would leave names out: do it again here.
-                let rest = handles
-                    .into_iter()
-                    .zip(runs.iter().enumerate().skip(1))
-                    .map(|(h, r)| h.join().unwrap_or_else(|_| part(r)));
-                std::iter::once(first).chain(rest).collect()
-            }),
-        };
+        // The first run's table, the one kept, is built on this thread: it
+        // then lies in this thread's malloc arena, not among a finished
+        // thread's freed scraps (40 MB more resident at a million names).
+        let runs: Vec<(usize, &Run)> = runs.iter().enumerate().collect();
+        let parts: Vec<(Table, Vec<u64>)> = crate::parallel::each_on_threads(&runs, |&r| part(r))
+            .into_iter()
+            .zip(&runs)
+            // A run lost to a panic would leave names out: do it again here.
+            .map(|(done, &r)| done.unwrap_or_else(|| part(r)))
+            .collect();
         let joined = tokio::time::Instant::now();
         // Entries are numbered in run order: the index is built from the
         // hashes alone, on another thread while the runs are joined.

@@ -76,16 +76,7 @@ pub(super) fn record_ends_on(text: &str, threads: usize) -> Vec<usize> {
     }
     cuts.push(text.len());
     let pieces: Vec<&str> = cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect();
-    let scanned: Vec<Option<Vec<usize>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces[1..]
-            .iter()
-            .map(|piece| scope.spawn(move || record_ends(piece)))
-            .collect();
-        let first = record_ends(pieces[0]);
-        std::iter::once(Some(first))
-            .chain(handles.into_iter().map(|h| h.join().ok()))
-            .collect()
-    });
+    let scanned = crate::parallel::each_on_threads(&pieces, |piece| record_ends(piece));
     let mut ends = Vec::with_capacity(scanned.iter().flatten().map(Vec::len).sum());
     for (k, piece_ends) in scanned.iter().enumerate() {
         let Some(piece_ends) = piece_ends else {
