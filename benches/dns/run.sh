@@ -2,8 +2,8 @@
 # DNS benchmark: hale against NSD, Knot and gdnsd on the same zone, same
 # machine, same run; one markdown table. See README.md next to this file.
 #
-#   benches/dns/run.sh                      # everything, 10 s per measurement
-#   QUICK=1 benches/dns/run.sh              # 2 s per measurement
+#   benches/dns/run.sh                      # everything: 3 rounds of 5 s at saturation, 5 s at 20k QPS
+#   QUICK=1 benches/dns/run.sh              # one round of 2 s measurements
 #   SERVERS="hale gdnsd" CLASSES="mixed nxdomain" SECONDS=5 benches/dns/run.sh
 set -euo pipefail
 
@@ -16,7 +16,7 @@ source "$HERE/common.sh"
 
 QUICK=${QUICK:-0}
 if [[ -z ${DURATION:-} ]]; then
-    if [[ $QUICK == 1 ]]; then DURATION=2; else DURATION=10; fi
+    if [[ $QUICK == 1 ]]; then DURATION=2; else DURATION=5; fi
 fi
 SERVERS=${SERVERS:-hale nsd knot gdnsd}
 CLASSES=${CLASSES:-checked static nxdomain mixed}
@@ -27,7 +27,8 @@ EDNS=${EDNS:-0}                            # 1: queries carry EDNS(0) (dnsperf -
 BASE_PORT=${BASE_PORT:-15300}
 CHECK_INTERVAL=${CHECK_INTERVAL:-1}        # seconds between probes (gdnsd: at least 2)
 WARMUP=${WARMUP:-1}                        # seconds of unrecorded mixed load per server
-ROUNDS=${ROUNDS:-1}                        # >1: repeat every measurement, keep the least disturbed
+if [[ $QUICK == 1 ]]; then ROUNDS=${ROUNDS:-1}; else ROUNDS=${ROUNDS:-3}; fi # saturation runs per server and class; the table shows medians
+FIXED_ROUNDS=${FIXED_ROUNDS:-1}            # fixed-rate runs (latency) per server and class, at most ROUNDS
 STATIC_NAMES=${STATIC_NAMES:-10000}
 QUERIES=${QUERIES:-100000}
 OUT_DIR=${OUT_DIR:-$HERE/results}
@@ -47,6 +48,7 @@ for c in $CLASSES; do
 done
 [[ $DURATION =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SECONDS must be a number, got '$DURATION'"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+[[ $FIXED_ROUNDS =~ ^[0-9]+$ ]] || die "FIXED_ROUNDS must be a whole number, got '$FIXED_ROUNDS'"
 
 tools=(dnsperf dig taskset python3)
 for s in $SERVERS; do
@@ -267,7 +269,7 @@ for c in $CLASSES; do
             continue
         fi
         measure "$s" "${SPID[$s]}" "$c"
-        measure "$s" "${SPID[$s]}" "$c" "$RATE"
+        ((round > FIXED_ROUNDS)) || measure "$s" "${SPID[$s]}" "$c" "$RATE"
     done
 done
 done
@@ -285,12 +287,12 @@ export META_SERVERS="$SERVERS" META_CLASSES="$CLASSES" META_RATE="$RATE"
     printf 'header\t%s\n' \
         "## DNS benchmark: hale vs NSD, Knot, gdnsd ($(date -u '+%Y-%m-%d %H:%M UTC'))" \
         "" \
-        "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS TRANSPORT ROUNDS; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
+        "Run with: \`$(for v in QUICK SERVERS CLASSES RATE EDNS TRANSPORT ROUNDS FIXED_ROUNDS; do printf '%s="%s" ' "$v" "${!v}"; done)SECONDS=$DURATION benches/dns/run.sh\`" \
         "" \
         "- machine: $(nproc --all) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)" \
         "- each server pinned to core $SERVER_CPU with one worker (NSD server-count 1, Knot udp-workers and tcp-workers 1, gdnsd udp_threads and tcp_threads 1, hale: $HALE_WORKERS_NOTE); dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}') pinned to core $CLIENT_CPU; ${TRANSPORT^^} over 127.0.0.1" \
         "- zone bench.test.: SOA, NS, $STATIC_NAMES static A names, www with 3 A on local HTTP backends (hale: [[check]] every ${CHECK_INTERVAL}s; gdnsd: multifo + http_status every $((CHECK_INTERVAL >= 2 ? CHECK_INTERVAL : 2))s)" \
-        "- ${DURATION} s per measurement$( ((ROUNDS == 1)) || echo ", $ROUNDS rounds, each row from the round least disturbed by other processes"); saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
+        "- ${DURATION} s per measurement$( ((ROUNDS == 1)) || echo "; saturation $ROUNDS rounds, fixed rate $((FIXED_ROUNDS < ROUNDS ? FIXED_ROUNDS : ROUNDS)), the servers taking turns within each round; every figure is the median of its rounds"); saturation: \`dnsperf $SAT_OPTS\`; fixed rate: \`dnsperf $FIXED_OPTS -Q $RATE -v\` (p50/p99 from the per-query latencies)" \
         "- CPU µs/query = server's CPU time (all threads and processes, /proc/PID/task/*/schedstat) ÷ answered queries" \
         "- total run time $((T_END - T_START)) s"
 } >"$WORK/meta.tsv"
