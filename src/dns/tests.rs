@@ -225,7 +225,7 @@ fn fast_path_answers_as_the_general_path() {
         RecordType::Unknown(999),
     ];
     let mut fast_hits = 0;
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut a = Vec::new();
     for name in names {
         for rtype in types {
             for edns in [None, Some(1232u16), Some(512)] {
@@ -242,35 +242,12 @@ fn fast_path_answers_as_the_general_path() {
                     if super::fast::respond(&view, &q, transport, 0, &mut a).is_some() {
                         fast_hits += 1;
                     }
-                    let fast = respond(&view, &q, transport, &mut a).map(|_| a.clone());
-                    let slow = respond_slow(&view, &q, transport, &mut b).map(|_| b.clone());
-                    let (Some(fast), Some(slow)) = (fast, slow) else {
-                        panic!("{name} {rtype} answered by one path only");
-                    };
-                    let (f, s) = (
-                        Message::from_vec(&fast).expect("fast parses"),
-                        Message::from_vec(&slow).expect("slow parses"),
+                    same_answer(
+                        &view,
+                        &q,
+                        transport,
+                        &format!("{name} {rtype} {edns:?} {transport:?}"),
                     );
-                    let what = format!("{name} {rtype} {edns:?} {transport:?}");
-                    assert_eq!(f.metadata, s.metadata, "{what}");
-                    assert_eq!(f.queries, s.queries, "{what}");
-                    for (fs, ss) in [
-                        (&f.answers, &s.answers),
-                        (&f.authorities, &s.authorities),
-                        (&f.additionals, &s.additionals),
-                    ] {
-                        let mut fs: Vec<String> =
-                            fs.iter().map(|r| r.to_string().to_lowercase()).collect();
-                        let mut ss: Vec<String> =
-                            ss.iter().map(|r| r.to_string().to_lowercase()).collect();
-                        fs.sort();
-                        ss.sort();
-                        assert_eq!(fs, ss, "{what}");
-                        let mut unique = fs.clone();
-                        unique.dedup();
-                        assert_eq!(unique, fs, "no record twice in a section: {what}");
-                    }
-                    assert_eq!(f.edns.is_some(), s.edns.is_some(), "{what}");
                 }
             }
         }
@@ -279,4 +256,97 @@ fn fast_path_answers_as_the_general_path() {
         fast_hits > 600,
         "the fast path took only {fast_hits} queries"
     );
+}
+
+/// Asserts that the fast path (when it answers) and the general path give
+/// the same response to `q`: header, question, and each section as a set.
+fn same_answer(view: &View, q: &[u8], transport: Transport, what: &str) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let fast = respond(view, q, transport, &mut a).map(|_| a.clone());
+    let slow = respond_slow(view, q, transport, &mut b).map(|_| b.clone());
+    let (Some(fast), Some(slow)) = (fast, slow) else {
+        panic!("{what}: answered by one path only");
+    };
+    let (f, s) = (
+        Message::from_vec(&fast).expect("fast parses"),
+        Message::from_vec(&slow).expect("slow parses"),
+    );
+    assert_eq!(f.metadata, s.metadata, "{what}");
+    assert_eq!(f.queries, s.queries, "{what}");
+    for (fs, ss) in [
+        (&f.answers, &s.answers),
+        (&f.authorities, &s.authorities),
+        (&f.additionals, &s.additionals),
+    ] {
+        let mut fs: Vec<String> = fs.iter().map(|r| r.to_string().to_lowercase()).collect();
+        let mut ss: Vec<String> = ss.iter().map(|r| r.to_string().to_lowercase()).collect();
+        fs.sort();
+        ss.sort();
+        assert_eq!(fs, ss, "{what}");
+        let mut unique = fs.clone();
+        unique.dedup();
+        assert_eq!(unique, fs, "no record twice in a section: {what}");
+    }
+    assert_eq!(f.edns.is_some(), s.edns.is_some(), "{what}");
+}
+
+/// Above 50,000 names the table is built in runs on every core and joined;
+/// names from every part of the zone (so from every run), with one body or
+/// several, and names answered by their last body (CNAMEs), must answer as
+/// the general path does.
+#[test]
+fn a_table_built_in_runs_answers_every_part_of_the_zone() {
+    const NAMES: usize = 70_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut zone = String::from(
+        "$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n\
+         ns1 A 192.0.2.1\n*.wild A 192.0.2.5\n",
+    );
+    for i in 0..NAMES {
+        match i % 7 {
+            0 => zone.push_str(&format!("n{i} CNAME n{}\n", i + 1)),
+            3 => zone.push_str(&format!(
+                "n{i} A 10.0.{}.{}\nn{i} AAAA 2001:db8::{:x}:{:x}\nn{i} TXT \"t{i}\"\n",
+                (i >> 8) & 255,
+                i & 255,
+                i >> 16,
+                i & 0xffff
+            )),
+            _ => zone.push_str(&format!("n{i} A 10.1.{}.{}\n", (i >> 8) & 255, i & 255)),
+        }
+    }
+    std::fs::write(dir.path().join("big.test.zone"), zone).expect("zone");
+    let config = dir.path().join("hale.toml");
+    std::fs::write(&config, "[server]\nzones = \"big.test.zone\"\n").expect("config");
+    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    // Every name, the apex and the wildcard have an entry.
+    assert_eq!(loaded.table.len(), NAMES + 4);
+    let view = loaded.checks.view_with(
+        loaded.zones.clone(),
+        loaded.table.clone(),
+        &Default::default(),
+    );
+    let mut fast = 0;
+    let mut out = Vec::new();
+    for i in (0..NAMES).step_by(97).chain([1, 2, 3, NAMES - 1]) {
+        for name in [
+            format!("n{i}.big.test."),
+            format!("x{i}.wild.big.test."),
+            format!("nx{i}.big.test."),
+        ] {
+            for rtype in [
+                RecordType::A,
+                RecordType::AAAA,
+                RecordType::TXT,
+                RecordType::MX,
+            ] {
+                let q = query(&name, rtype);
+                if super::fast::respond(&view, &q, Transport::Udp, 0, &mut out).is_some() {
+                    fast += 1;
+                }
+                same_answer(&view, &q, Transport::Udp, &format!("{name} {rtype}"));
+            }
+        }
+    }
+    assert!(fast > 2_500, "the fast path took only {fast} queries");
 }
