@@ -56,6 +56,19 @@ def stat_seconds(p):
     return (int(rest[11]) + int(rest[12])) / TCK
 
 
+def user_seconds(p):
+    """utime of /proc/P/stat: the process's own work, without the kernel's."""
+    try:
+        with open(f"/proc/{p}/stat") as f:
+            s = f.read()
+    except OSError:
+        return 0.0
+    rest = s[s.rindex(")") + 2:].split()
+    if rest[0] == "Z":
+        return 0.0
+    return int(rest[11]) / TCK
+
+
 def sched_seconds(p):
     total = 0
     try:

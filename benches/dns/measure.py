@@ -7,6 +7,7 @@ pinned to the client core, and appends one JSON object to --out:
 
   qps, completed, sent, lost, rcodes, server_cpu_s (schedstat, ns resolution),
   server_cpu_stat_s (utime+stime, tick resolution), us_per_query,
+  server_user_s and us_per_query_user (utime alone: the server's own work),
   server_core (server CPU seconds per second of dnsperf run time), other_core
   and other_client_core (CPU used on the server's and on dnsperf's core by
   anything else, hypervisor steal included: noise indicators), client_core
@@ -39,7 +40,8 @@ def core_ticks(core):
 
 def tree_cpu(pid):
     ps = cpu.tree(pid)
-    return (sum(cpu.sched_seconds(p) for p in ps), sum(cpu.stat_seconds(p) for p in ps))
+    return (sum(cpu.sched_seconds(p) for p in ps), sum(cpu.stat_seconds(p) for p in ps),
+            sum(cpu.user_seconds(p) for p in ps))
 
 
 def pct(sorted_vals, q):
@@ -70,7 +72,7 @@ def main():
     if a.rate:
         cmd += ["-Q", str(a.rate), "-v"]
     hz = os.sysconf("SC_CLK_TCK")
-    s0, st0 = tree_cpu(a.pid)
+    s0, st0, u0 = tree_cpu(a.pid)
     b0, _ = core_ticks(a.server_cpu)
     k0, _ = core_ticks(a.client_cpu)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -81,7 +83,7 @@ def main():
         except subprocess.TimeoutExpired:
             rc = "timeout"
     t1 = time.monotonic()
-    s1, st1 = tree_cpu(a.pid)
+    s1, st1, u1 = tree_cpu(a.pid)
     b1, _ = core_ticks(a.server_cpu)
     k1, _ = core_ticks(a.client_cpu)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -137,6 +139,9 @@ def main():
     done = r["completed"] or 0
     r["us_per_query"] = round((s1 - s0) / done * 1e6, 3) if done else None
     r["us_per_query_stat"] = round((st1 - st0) / done * 1e6, 3) if done else None
+    # The server's own work; the rest is the kernel's, mostly packet I/O.
+    r["server_user_s"] = round(u1 - u0, 2)
+    r["us_per_query_user"] = round((u1 - u0) / done * 1e6, 3) if done else None
     if a.rate:
         lat.sort()
         r["latency_samples"] = len(lat)
