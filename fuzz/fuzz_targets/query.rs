@@ -22,7 +22,7 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use hale::dns::{Transport, respond, respond_slow};
+use hale::dns::{Transport, respond, respond_slow, warm};
 use hale::load::Loaded;
 use hale::view::View;
 use hickory_proto::op::Message;
@@ -157,6 +157,8 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::with_capacity(4096);
     let mut slow = Vec::with_capacity(4096);
     for view in [&views.healthy, &views.degraded] {
+        // What the UDP workers do to every query of a batch first.
+        warm(view, data);
         for transport in [Transport::Udp, Transport::Tcp] {
             let rcode = respond(view, data, transport, &mut out);
             let slow_rcode = respond_slow(view, data, transport, &mut slow);

@@ -19,6 +19,41 @@ fn general_only(qtype: u16) -> bool {
     matches!(qtype, 41 | 251..=255)
 }
 
+/// Writes the question's name of `msg` into `key` in lowercase wire form;
+/// returns its length and where the question's type starts in `msg`, or
+/// `None` for a name the general path reads (compressed, or too long).
+fn question_key(msg: &[u8], key: &mut [u8; 255]) -> Option<(usize, usize)> {
+    let mut at = 12;
+    let mut k = 0;
+    loop {
+        let len = *msg.get(at)? as usize;
+        if len == 0 {
+            *key.get_mut(k)? = 0;
+            return Some((k + 1, at + 1));
+        }
+        // Compression in a question is legal but rare: general path.
+        if len > 63 || k + len + 2 > key.len() {
+            return None;
+        }
+        let label = msg.get(at + 1..at + 1 + len)?;
+        key[k] = len as u8;
+        for (dst, src) in key[k + 1..k + 1 + len].iter_mut().zip(label) {
+            *dst = src.to_ascii_lowercase();
+        }
+        k += len + 1;
+        at += len + 1;
+    }
+}
+
+/// Starts fetching the table record that will answer `msg` (see
+/// [`crate::dns::table::Table::warm`]).
+pub(super) fn warm(view: &View, msg: &[u8]) {
+    let mut key = [0u8; 255];
+    if let Some((k, _)) = question_key(msg, &mut key) {
+        view.table.warm(&key[..k]);
+    }
+}
+
 /// Answers `msg` from the table into `out`, or returns `None` for the
 /// general path to answer (it clears `out` first).
 pub(super) fn respond(
@@ -40,28 +75,7 @@ pub(super) fn respond(
     }
 
     let mut key = [0u8; 255];
-    let mut at = 12;
-    let mut k = 0;
-    loop {
-        let len = *msg.get(at)? as usize;
-        if len == 0 {
-            *key.get_mut(k)? = 0;
-            k += 1;
-            at += 1;
-            break;
-        }
-        // Compression in a question is legal but rare: general path.
-        if len > 63 || k + len + 2 > key.len() {
-            return None;
-        }
-        let label = msg.get(at + 1..at + 1 + len)?;
-        key[k] = len as u8;
-        for (dst, src) in key[k + 1..k + 1 + len].iter_mut().zip(label) {
-            *dst = src.to_ascii_lowercase();
-        }
-        k += len + 1;
-        at += len + 1;
-    }
+    let (k, at) = question_key(msg, &mut key)?;
     let qname_len = k;
     let fixed = msg.get(at..at + 4)?;
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
