@@ -72,14 +72,14 @@ pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>)
     slow::respond(view, msg, transport, rotation, out)
 }
 
-/// Where the first question of `msg` ends, read as hickory's reader would.
-/// Starts fetching what the answer to `msg` needs into the CPU's cache:
-/// called for every query of a batch before the first is answered, the
+/// Starts fetching what the answers to `msgs` need into the CPU's cache:
+/// called with a whole batch before its first query is answered, the
 /// batch's cache misses overlap.
-pub fn warm(view: &View, msg: &[u8]) {
-    fast::warm(view, msg);
+pub fn warm<'m>(view: &View, msgs: impl IntoIterator<Item = &'m [u8]>) {
+    fast::warm(view, msgs);
 }
 
+/// Where the first question of `msg` ends, read as hickory's reader would.
 pub fn question_end(msg: &[u8]) -> Option<usize> {
     query::skip_name(msg, 12).map(|(end, _)| end + 4)
 }

@@ -158,7 +158,7 @@ fuzz_target!(|data: &[u8]| {
     let mut slow = Vec::with_capacity(4096);
     for view in [&views.healthy, &views.degraded] {
         // What the UDP workers do to every query of a batch first.
-        warm(view, data);
+        warm(view, [data, data]);
         for transport in [Transport::Udp, Transport::Tcp] {
             let rcode = respond(view, data, transport, &mut out);
             let slow_rcode = respond_slow(view, data, transport, &mut slow);

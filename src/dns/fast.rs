@@ -45,13 +45,23 @@ fn question_key(msg: &[u8], key: &mut [u8; 255]) -> Option<(usize, usize)> {
     }
 }
 
-/// Starts fetching the table record that will answer `msg` (see
-/// [`crate::dns::table::Table::warm`]).
-pub(super) fn warm(view: &View, msg: &[u8]) {
+/// Starts fetching the table records that will answer `msgs` (see
+/// [`crate::dns::table::Table::warm`]), 32 at a time.
+pub(super) fn warm<'m>(view: &View, msgs: impl IntoIterator<Item = &'m [u8]>) {
     let mut key = [0u8; 255];
-    if let Some((k, _)) = question_key(msg, &mut key) {
-        view.table.warm(&key[..k]);
+    let mut hashes = [0u64; 32];
+    let mut n = 0;
+    for msg in msgs {
+        if let Some((k, _)) = question_key(msg, &mut key) {
+            hashes[n] = view.table.hash(&key[..k]);
+            n += 1;
+            if n == hashes.len() {
+                view.table.warm(&hashes);
+                n = 0;
+            }
+        }
     }
+    view.table.warm(&hashes[..n]);
 }
 
 /// Answers `msg` from the table into `out`, or returns `None` for the

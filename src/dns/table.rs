@@ -666,12 +666,22 @@ impl Table {
     /// matched on its hash alone: reading its key from the arena would wait
     /// for the very miss this is meant to hide (a wrong guess costs only a
     /// useless prefetch; the lookup that answers compares the key).
-    pub(super) fn warm(&self, key: &[u8]) {
-        let hash = self.hasher.hash_one(key);
-        let tag = (hash >> 32) as u32;
-        if let Some(entry) = self.index.find(hash, |e| e.tag == tag) {
-            prefetch(self.arena.get(entry.at as usize..).unwrap_or(&[]));
+    ///
+    /// Takes the keys' hashes ([`Table::hash`]), all computed first: a loop
+    /// of lookups alone is short enough for the CPU to run ahead into the
+    /// next while one waits for the index.
+    pub(super) fn warm(&self, hashes: &[u64]) {
+        for &hash in hashes {
+            let tag = (hash >> 32) as u32;
+            if let Some(entry) = self.index.find(hash, |e| e.tag == tag) {
+                prefetch(self.arena.get(entry.at as usize..).unwrap_or(&[]));
+            }
         }
+    }
+
+    /// The hash of a lowercase wire name, as the index files it.
+    pub(super) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     /// What to send for `qtype` at the lowercase wire name `key` (the name

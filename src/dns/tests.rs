@@ -350,3 +350,43 @@ fn a_table_built_in_runs_answers_every_part_of_the_zone() {
     }
     assert!(fast > 2_500, "the fast path took only {fast} queries");
 }
+
+/// Warming a batch (what the UDP workers do before answering it) takes any
+/// bytes, more than one chunk of them, and changes no answer.
+#[test]
+fn warming_a_batch_changes_no_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut zone = String::from(
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n\
+         ns1 A 192.0.2.1\nwww A 192.0.2.2\n",
+    );
+    for i in (0..70).step_by(2) {
+        zone.push_str(&format!("n{i} A 10.0.0.{i}\n"));
+    }
+    std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone");
+    let config = dir.path().join("hale.toml");
+    std::fs::write(&config, "[server]\nzones = \"example.com.zone\"\n").expect("config");
+    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    assert!(!loaded.table.is_empty());
+    let view = loaded.checks.view_with(
+        loaded.zones.clone(),
+        loaded.table.clone(),
+        &Default::default(),
+    );
+    let mut msgs: Vec<Vec<u8>> = Vec::new();
+    for i in 0..70 {
+        msgs.push(query(&format!("n{i}.example.com."), RecordType::A));
+        msgs.push(query("www.example.com.", RecordType::A));
+    }
+    msgs.extend([
+        vec![],
+        vec![0; 12],
+        vec![0xff; 300],
+        query(".", RecordType::NS),
+    ]);
+    let before: Vec<Option<Message>> = msgs.iter().map(|m| ask(&view, m, Transport::Udp)).collect();
+    crate::dns::warm(&view, msgs.iter().map(Vec::as_slice));
+    let after: Vec<Option<Message>> = msgs.iter().map(|m| ask(&view, m, Transport::Udp)).collect();
+    assert_eq!(before, after);
+    assert!(after.iter().flatten().count() >= 141);
+}

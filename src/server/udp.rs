@@ -169,9 +169,11 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
         tx_iov.clear();
         tx_hdr.clear();
         answered.clear();
-        for (buf, hdr) in rx.iter().zip(&rx_hdr).take(n) {
-            dns::warm(&view, buf.get(..hdr.msg_len as usize).unwrap_or(&[]));
-        }
+        dns::warm(
+            &view,
+            (rx.iter().zip(&rx_hdr).take(n))
+                .map(|(buf, hdr)| buf.get(..hdr.msg_len as usize).unwrap_or(&[])),
+        );
         for i in 0..n {
             let hdr = &rx_hdr[i];
             let len = hdr.msg_len as usize;
