@@ -126,6 +126,13 @@ impl Nodes {
         &mut self.list[i].1
     }
 
+    /// Reads the index where a name hashing to `hash` is looked for, so
+    /// that a loop of these ahead of the inserts overlaps their cache misses
+    /// (see [`Builder::add`]).
+    fn warm(&self, hash: u64) {
+        std::hint::black_box(self.index.find(hash, |_| false));
+    }
+
     /// The node at `name`, whose hash is `hash`, added empty if missing.
     fn entry_owned(&mut self, name: Name, hash: u64) -> &mut Node {
         let i = match self.position_hashed(&name, hash) {
@@ -194,7 +201,18 @@ impl Builder {
     /// is an error or a replacement in one parse (hickory decides): the
     /// file must be parsed whole.
     fn add(&mut self, records: Vec<Rec>) -> bool {
-        for r in records {
+        // Names are new more often than not, and each new one is a cache
+        // miss in the node index: looked up a stretch ahead, in a loop of
+        // their own, the misses overlap (filing a million names took
+        // 0.67-0.76 s, 0.48-0.57 s so).
+        const AHEAD: usize = 64;
+        let hashes: Vec<u64> = records.iter().map(|r| r.hash).collect();
+        for (i, r) in records.into_iter().enumerate() {
+            if i % AHEAD == 0 {
+                for &hash in hashes.get(i..).unwrap_or(&[]).iter().take(AHEAD) {
+                    self.nodes.warm(hash);
+                }
+            }
             if matches!(r.rtype, RecordType::SOA | RecordType::CNAME) {
                 if !self.singles.insert((r.name.clone(), r.rtype)) {
                     return false;
