@@ -177,7 +177,7 @@ fn parallel_parse_matches_the_whole_file() {
     let mut read = Vec::new();
     let hasher = Default::default();
     records::read(&text, &hint, 3, 100, &hasher, |batch| {
-        read.extend(batch);
+        read.append(batch);
         true
     })
     .expect("split")
