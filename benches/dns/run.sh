@@ -2,7 +2,7 @@
 # DNS benchmark: hale against NSD, Knot and gdnsd on the same zone, same
 # machine, same run; one markdown table. See README.md next to this file.
 #
-#   benches/dns/run.sh                      # everything: 3 rounds of 5 s at saturation, 5 s at 20k QPS
+#   benches/dns/run.sh                      # everything: 5 rounds of 4 s at saturation, 4 s at 20k QPS
 #   QUICK=1 benches/dns/run.sh              # one round of 2 s measurements
 #   SERVERS="hale gdnsd" CLASSES="mixed nxdomain" SECONDS=5 benches/dns/run.sh
 set -euo pipefail
@@ -16,7 +16,7 @@ source "$HERE/common.sh"
 
 QUICK=${QUICK:-0}
 if [[ -z ${DURATION:-} ]]; then
-    if [[ $QUICK == 1 ]]; then DURATION=2; else DURATION=5; fi
+    if [[ $QUICK == 1 ]]; then DURATION=2; else DURATION=4; fi
 fi
 SERVERS=${SERVERS:-hale nsd knot gdnsd}
 CLASSES=${CLASSES:-checked static nxdomain mixed}
@@ -27,7 +27,7 @@ EDNS=${EDNS:-0}                            # 1: queries carry EDNS(0) (dnsperf -
 BASE_PORT=${BASE_PORT:-15300}
 CHECK_INTERVAL=${CHECK_INTERVAL:-1}        # seconds between probes (gdnsd: at least 2)
 WARMUP=${WARMUP:-1}                        # seconds of unrecorded mixed load per server
-if [[ $QUICK == 1 ]]; then ROUNDS=${ROUNDS:-1}; else ROUNDS=${ROUNDS:-3}; fi # saturation runs per server and class; the table shows medians
+if [[ $QUICK == 1 ]]; then ROUNDS=${ROUNDS:-1}; else ROUNDS=${ROUNDS:-5}; fi # saturation runs per server and class; the table shows medians
 FIXED_ROUNDS=${FIXED_ROUNDS:-1}            # fixed-rate runs (latency) per server and class, at most ROUNDS
 STATIC_NAMES=${STATIC_NAMES:-10000}
 QUERIES=${QUERIES:-100000}
