@@ -44,29 +44,26 @@ def tree(pid):
     return out
 
 
-def stat_seconds(p):
+def times(p):
+    """(utime, stime) of /proc/P/stat in seconds; zeros for a gone or zombie process."""
     try:
         with open(f"/proc/{p}/stat") as f:
             s = f.read()
     except OSError:
-        return 0.0
+        return 0.0, 0.0
     rest = s[s.rindex(")") + 2:].split()
     if rest[0] == "Z":
-        return 0.0
-    return (int(rest[11]) + int(rest[12])) / TCK
+        return 0.0, 0.0
+    return int(rest[11]) / TCK, int(rest[12]) / TCK
+
+
+def stat_seconds(p):
+    return sum(times(p))
 
 
 def user_seconds(p):
-    """utime of /proc/P/stat: the process's own work, without the kernel's."""
-    try:
-        with open(f"/proc/{p}/stat") as f:
-            s = f.read()
-    except OSError:
-        return 0.0
-    rest = s[s.rindex(")") + 2:].split()
-    if rest[0] == "Z":
-        return 0.0
-    return int(rest[11]) / TCK
+    """utime alone: the process's own work, without the kernel's."""
+    return times(p)[0]
 
 
 def sched_seconds(p):
