@@ -319,6 +319,16 @@ impl Table {
     /// the view alone), and the runs joined in order: at a million names one
     /// core took 0.3 s.
     pub fn build(view: &View, checked: &[Name]) -> Table {
+        let names: usize = view.zones.iter().map(|z| z.len()).sum();
+        let threads = match names {
+            0..PARALLEL_NAMES => 1,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Table::build_in_runs(view, checked, threads)
+    }
+
+    /// [`Table::build`] in `threads` runs.
+    pub(crate) fn build_in_runs(view: &View, checked: &[Name], threads: usize) -> Table {
         let checked: HashMap<&Name, u32, foldhash::fast::RandomState> = checked
             .iter()
             .enumerate()
@@ -348,10 +358,7 @@ impl Table {
         }
         // Runs of about equal size over all zones' names, in order.
         let names: usize = zones.iter().map(|z| z.len()).sum();
-        let threads = match names {
-            0..PARALLEL_NAMES => 1,
-            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
+        let threads = threads.max(1);
         let per_run = names.div_ceil(threads).max(1);
         let mut runs: Vec<Run> = vec![Vec::new()];
         let mut room = per_run;
@@ -415,10 +422,24 @@ impl Table {
         let joined = tokio::time::Instant::now();
         let (tables, mut runs): (Vec<Table>, Vec<Filed>) = parts.into_iter().unzip();
         // Each run's records move by the arena bytes of the runs before it.
-        let mut base = 0u32;
+        // Offsets are 32 bits: past 4 GiB of records (some 80 million
+        // names) they would wrap and find wrong records, so such a table is
+        // left empty and the general path answers everything.
+        let mut base = 0usize;
         for (t, run) in tables.iter().zip(&mut runs) {
-            run.base = base;
-            base += t.arena.len() as u32;
+            run.base = u32::try_from(base).unwrap_or(u32::MAX);
+            base += t.arena.len();
+        }
+        if u32::try_from(base).is_err() {
+            tracing::warn!(
+                names,
+                "zones too big for the answer table (over 4 GiB of answers): \
+                 every query takes the general path"
+            );
+            return Table {
+                zones: frags,
+                ..Table::default()
+            };
         }
         let mut tables = tables.into_iter();
         let mut t = tables.next().unwrap_or_default();
