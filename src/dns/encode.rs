@@ -15,10 +15,11 @@ const OPT_LEN: usize = 11;
 /// And for an Extended DNS Error option in it.
 const EDE_LEN: usize = 6;
 
+/// Header flag bits, for every module of `dns` that writes headers.
 pub(super) const QR: u16 = 0x8000;
 pub(super) const AA: u16 = 0x0400;
 const TC: u16 = 0x0200;
-const RD: u16 = 0x0100;
+pub(super) const RD: u16 = 0x0100;
 
 /// One record to write: owner, type, TTL, data.
 #[derive(Clone, Copy)]

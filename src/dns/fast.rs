@@ -5,14 +5,11 @@
 //! leaves to the general path by returning `None`: it never answers
 //! differently, only faster.
 
+use super::encode::{AA, QR, RD};
 use super::slow::{ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE};
 use super::table::{Answer, rcode_of};
 use super::{Rcode, Transport};
 use crate::view::View;
-
-const QR: u16 = 0x8000;
-const AA: u16 = 0x0400;
-const RD: u16 = 0x0100;
 
 /// Query types the table never answers: meta types and ANY.
 fn general_only(qtype: u16) -> bool {
@@ -48,6 +45,10 @@ fn question_key(msg: &[u8], key: &mut [u8; 255]) -> Option<(usize, usize)> {
 /// Starts fetching the table records that will answer `msgs` (see
 /// [`crate::dns::table::Table::warm`]), 32 at a time.
 pub(super) fn warm<'m>(view: &View, msgs: impl IntoIterator<Item = &'m [u8]>) {
+    // Without a table every query takes the general path: nothing to fetch.
+    if view.table.is_empty() {
+        return;
+    }
     let mut key = [0u8; 255];
     let mut hashes = [0u64; 32];
     let mut n = 0;
@@ -85,8 +86,7 @@ pub(super) fn respond(
     }
 
     let mut key = [0u8; 255];
-    let (k, at) = question_key(msg, &mut key)?;
-    let qname_len = k;
+    let (qname_len, at) = question_key(msg, &mut key)?;
     let fixed = msg.get(at..at + 4)?;
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
@@ -114,7 +114,9 @@ pub(super) fn respond(
     };
     let limit = transport.limit(edns.map(|(size, _)| size));
 
-    let answer = view.table.answer(&view.live, &key[..k], qtype, rotation)?;
+    let answer = view
+        .table
+        .answer(&view.live, &key[..qname_len], qtype, rotation)?;
 
     out.clear();
     out.extend_from_slice(&[0; 12]);

@@ -6,9 +6,7 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::Rcode;
-
-const QR: u16 = 0x8000;
-const RD: u16 = 0x0100;
+use super::encode::{QR, RD};
 
 /// The EDNS part of a query.
 #[derive(Clone, Copy, Debug)]

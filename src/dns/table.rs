@@ -22,14 +22,13 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use hickory_proto::rr::{Name, RData, RecordType};
 
+use super::encode::AA;
 use super::{Rcode, Transport, slow};
 use crate::view::{Filter, View, take_touched};
 use crate::zones::{Node, RdataRef, Rrset, Zone, label_count, same_name};
 
 /// `Entry::checked` when the name is not health-checked.
 const NOT_CHECKED: u32 = u32::MAX;
-/// Header flag bits kept in a stored body.
-const AA: u16 = 0x0400;
 
 /// What the fast path sends for one query.
 pub(super) enum Answer<'t> {
@@ -677,7 +676,7 @@ fn slow_body(qtype: RecordType) -> Body {
 impl Table {
     /// The entry of a lowercase wire name.
     fn get(&self, key: &[u8]) -> Option<&Entry> {
-        let hash = self.hasher.hash_one(key);
+        let hash = self.hash(key);
         self.index.find(hash, |e| key_of(&self.arena, e) == key)
     }
 
@@ -715,7 +714,7 @@ impl Table {
         rotation: usize,
     ) -> Option<Answer<'t>> {
         // No table (a view built without one): everything is the general path's.
-        if self.index.is_empty() {
+        if self.is_empty() {
             return None;
         }
         match self.get(key) {

@@ -211,9 +211,6 @@ pub(super) async fn serve(
     }
 }
 
-/// Answers length-prefixed queries in order until the peer closes, idles out,
-/// is evicted, or shutdown begins (the message being answered is finished
-/// first). Returns why hale closed it, if hale did.
 /// How a connection ends on an I/O error: quietly (the client went away).
 fn ended(peer: SocketAddr, e: std::io::Error) -> Option<TcpClose> {
     debug!(%peer, error = %e, "tcp connection ended");
@@ -234,6 +231,9 @@ async fn within<T>(
     }
 }
 
+/// Answers length-prefixed queries in order until the peer closes, idles out,
+/// is evicted, or shutdown begins (the message being answered is finished
+/// first). Returns why hale closed it, if hale did.
 async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
@@ -292,17 +292,17 @@ async fn serve_connection(
                 {
                     return close;
                 }
-                framed.clear();
                 for m in messages {
-                    let mut message = Vec::with_capacity(m.len() + 2);
-                    message.extend_from_slice(&(m.len() as u16).to_be_bytes());
-                    message.extend_from_slice(&m);
+                    framed.clear();
+                    framed.extend_from_slice(&(m.len() as u16).to_be_bytes());
+                    framed.extend_from_slice(&m);
                     if let Err(close) =
-                        within(peer, limits.message_timeout, writer.write_all(&message)).await
+                        within(peer, limits.message_timeout, writer.write_all(&framed)).await
                     {
                         return close;
                     }
                 }
+                framed.clear();
                 shared.metrics().transfer();
                 tracing::info!(%peer, "zone transfer sent");
             } else {
