@@ -18,8 +18,7 @@ use hickory_proto::rr::{Name, RData, RecordSet, RecordType, RrKey};
 use hickory_proto::serialize::txt::Parser;
 
 use super::{
-    Directives, carries_state, check_record, error_line, first_error, flatten, hickory_parse,
-    record_starts, scan,
+    Directives, check_record, error_line, first_error, flatten, hickory_parse, record_starts,
 };
 
 /// One record as read, its data compact: a bare address for A and AAAA,
@@ -67,14 +66,6 @@ pub(super) type Starts = (Vec<(usize, u32)>, Vec<Directives>);
 /// Where the first failing record is: the offset of its record start (an
 /// owner line), the line in it (1-based), and why.
 pub(super) type Failure = (usize, usize, String);
-
-/// Why a run of records was not read.
-enum Stop {
-    /// A record failed.
-    Failed(Failure),
-    /// The file must be parsed whole (a line carries state to the next).
-    Whole,
-}
 
 /// Records read per batch handed to the caller: small enough that the
 /// caller files one while the next are read, big enough that handing them
@@ -127,15 +118,13 @@ pub(super) fn read(
     let mut hand_on = |result| match result {
         Ok(mut records) => {
             let go_on = each(&mut records);
-            records.clear();
             if let Ok(mut s) = spare.lock() {
                 s.push(records);
             }
             (!go_on).then_some(None)
         }
-        Err(Stop::Whole) => Some(None),
         // Every batch before it was read: the file's first error.
-        Err(Stop::Failed(e)) => Some(Some(Err(e))),
+        Err(e) => Some(Some(Err(e))),
     };
     if threads < 2 || batches < 2 {
         for b in 0..batches {
@@ -170,7 +159,7 @@ pub(super) fn read(
             result
         };
         // Batches arrive in any order; they are handed on in file order.
-        let mut waiting: Vec<Option<Result<Vec<Rec>, Stop>>> = Vec::new();
+        let mut waiting: Vec<Option<Result<Vec<Rec>, Failure>>> = Vec::new();
         waiting.resize_with(batches, || None);
         let mut turn = 0;
         for (b, result) in rx {
@@ -194,7 +183,7 @@ fn read_records(
     hasher: &foldhash::fast::RandomState,
     range: std::ops::Range<usize>,
     mut out: Vec<Rec>,
-) -> Result<Vec<Rec>, Stop> {
+) -> Result<Vec<Rec>, Failure> {
     out.clear();
     out.reserve(range.len());
     let mut piece = String::new();
@@ -203,20 +192,12 @@ fn read_records(
         let start = starts.0[i].0;
         let end = starts.0.get(i + 1).map_or(text.len(), |s| s.0);
         let lines = &text[start..end];
-        // One line, as most records are; else every line the piece's
-        // records start at.
-        let carries = match memchr::memchr(b'\n', lines.as_bytes()) {
-            Some(nl) if nl + 1 < lines.len() => std::iter::once(0)
-                .chain(scan::record_ends(lines))
-                .any(|at| carries_state(&lines[at..])),
-            _ => carries_state(lines),
-        };
-        if carries {
-            return Err(Stop::Whole);
-        }
+        // No line here carries a TTL or class on to the next record:
+        // record_starts read every line a record starts at, and gave up on
+        // the file otherwise.
         let sets = match parse_piece(&mut piece, starts, origins, i, lines) {
             Ok(sets) => sets,
-            Err(msg) => return Err(Stop::Failed(failing_line(starts, origins, i, lines, msg))),
+            Err(msg) => return Err(failing_line(starts, origins, i, lines, msg)),
         };
         for (key, set) in sets {
             let name = Name::from(key.name);
@@ -226,7 +207,7 @@ fn read_records(
                 if let Err(msg) =
                     check_record(&name, rtype, r.dns_class, r.ttl, &r.data, &mut scratch)
                 {
-                    return Err(Stop::Failed(failing_line(starts, origins, i, lines, msg)));
+                    return Err(failing_line(starts, origins, i, lines, msg));
                 }
                 out.push(Rec {
                     name: name.clone(),
