@@ -526,7 +526,7 @@ impl Config {
                 ));
             }
             Some(w) => *w.get_ref(),
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => crate::parallel::cores(),
         };
         let defaults = TcpLimits::default();
         let tcp = TcpLimits {

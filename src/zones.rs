@@ -73,11 +73,11 @@ impl std::fmt::Debug for Nodes {
 }
 
 impl Nodes {
-    fn with_capacity(n: usize) -> Nodes {
+    fn with_capacity(n: usize, hasher: &foldhash::fast::RandomState) -> Nodes {
         Nodes {
             list: Vec::with_capacity(n),
             index: hashbrown::HashTable::with_capacity(n),
-            hasher: Default::default(),
+            hasher: hasher.clone(),
         }
     }
 
@@ -106,24 +106,6 @@ impl Nodes {
 
     fn contains_key(&self, name: &Name) -> bool {
         self.position(name).is_some()
-    }
-
-    /// The node at `name`, added empty if missing.
-    fn entry(&mut self, name: &Name) -> &mut Node {
-        let hash = self.hasher.hash_one(name);
-        let i = match self.position_hashed(name, hash) {
-            Some(i) => i,
-            None => {
-                let i = self.list.len();
-                self.list.push((name.clone(), Node::default()));
-                let (list, hasher) = (&self.list, &self.hasher);
-                self.index.insert_unique(hash, i as u32, |&j| {
-                    list.get(j as usize).map_or(0, |(n, _)| hasher.hash_one(n))
-                });
-                i
-            }
-        };
-        &mut self.list[i].1
     }
 
     /// Reads the index where a name hashing to `hash` is looked for, so
@@ -174,10 +156,8 @@ struct Builder {
 
 impl Builder {
     fn new(hasher: &foldhash::fast::RandomState, names: usize) -> Builder {
-        let mut nodes = Nodes::with_capacity(names);
-        nodes.hasher = hasher.clone();
         Builder {
-            nodes,
+            nodes: Nodes::with_capacity(names, hasher),
             soas: Vec::new(),
             singles: Default::default(),
             outside: None,
@@ -387,8 +367,8 @@ impl Node {
                 }
             }
             None => {
-                // Past the first, a Vec's push reserves room for four: keep
-                // the slack out of a million nodes.
+                // Past the one held inline, a push reserves room for four:
+                // keep the slack out of a million nodes.
                 self.rrsets.reserve_exact(1);
                 self.rrsets.push(Rrset::new(rtype, ttl, data));
                 self.rrsets.sort_by_key(|s| u16::from(s.rtype));
@@ -434,7 +414,6 @@ impl Zone {
         self.nodes.get_key_value(&wildcard)
     }
 
-    /// Every node, for building tables.
     /// Every owner name and empty non-terminal with its node, in no particular order.
     pub fn node_list(&self) -> &[(Name, Node)] {
         &self.nodes.list
@@ -450,6 +429,7 @@ impl Zone {
         self.nodes.list.is_empty()
     }
 
+    /// Every node, for building tables.
     pub fn nodes(&self) -> impl Iterator<Item = (&Name, &Node)> {
         self.nodes.iter()
     }
@@ -1045,7 +1025,7 @@ fn locate_pair(
         && pieces.len() > 1
     {
         let piece_text = |i: usize| pieces[i].parsable();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::parallel::cores();
         let per_thread = pieces.len().div_ceil(cores);
         let runs: Vec<std::ops::Range<usize>> = (0..pieces.len())
             .step_by(per_thread)
@@ -1118,7 +1098,7 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     let hint = origin_from_file_name(path);
 
     let t0 = tokio::time::Instant::now();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::parallel::cores();
     // A prefix of the file fails as the whole does: the parser's error or
     // the first record check that fails.
     let fails = |prefix: &str| first_error(parse(prefix, path, hint.clone()), None);
@@ -1217,17 +1197,17 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     // apex, up to the first ancestor already known. (Most names sit right
     // below the apex: no ancestor to make.)
     let apex_labels = label_count(&origin);
-    for i in 0..nodes.list.len() {
-        let Some((name, _)) = nodes.list.get(i) else {
-            break;
-        };
-        let mut up = name.clone();
+    // The list only grows: the names filed from the file are its first `filed`.
+    let filed = nodes.list.len();
+    for i in 0..filed {
+        let mut up = nodes.list[i].0.clone();
         while label_count(&up) > apex_labels + 1 {
             up = up.base_name();
-            if nodes.contains_key(&up) {
+            let hash = nodes.hasher.hash_one(&up);
+            if nodes.position_hashed(&up, hash).is_some() {
                 break;
             }
-            nodes.entry(&up);
+            nodes.entry_owned(up.clone(), hash);
         }
     }
     tracing::debug!(ms = t2.elapsed().as_millis() as u64, "nodes built");

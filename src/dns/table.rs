@@ -321,7 +321,7 @@ impl Table {
         let names: usize = view.zones.iter().map(|z| z.len()).sum();
         let threads = match names {
             0..PARALLEL_NAMES => 1,
-            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            _ => crate::parallel::cores(),
         };
         Table::build_in_runs(view, checked, threads)
     }
