@@ -61,11 +61,6 @@ def stat_seconds(p):
     return sum(times(p))
 
 
-def user_seconds(p):
-    """utime alone: the process's own work, without the kernel's."""
-    return times(p)[0]
-
-
 def sched_seconds(p):
     total = 0
     try:

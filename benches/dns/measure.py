@@ -39,9 +39,12 @@ def core_ticks(core):
 
 
 def tree_cpu(pid):
+    """(schedstat seconds, utime+stime, utime) of the process tree; each
+    process's /proc/P/stat read once."""
     ps = cpu.tree(pid)
-    return (sum(cpu.sched_seconds(p) for p in ps), sum(cpu.stat_seconds(p) for p in ps),
-            sum(cpu.user_seconds(p) for p in ps))
+    times = [cpu.times(p) for p in ps]
+    return (sum(cpu.sched_seconds(p) for p in ps), sum(u + s for u, s in times),
+            sum(u for u, _ in times))
 
 
 def pct(sorted_vals, q):

@@ -42,8 +42,10 @@ def median_row(runs):
     """One row for several rounds: numbers are medians, the worst of the
     rest (a death, an exit code, unexpected rcodes, losses) is kept."""
     row = dict(runs[0])
+    # Counts add up over rounds and noise keeps its worst, below.
+    summed = {"completed", "sent", "lost", "other_core", "other_client_core"}
     for key, v in runs[0].items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and key not in summed:
             row[key] = median(r.get(key) for r in runs)
     row["alive"] = all(r.get("alive", True) for r in runs)
     row["rc"] = next((r.get("rc") for r in runs if r.get("rc") not in (0, None)), 0)

@@ -251,7 +251,6 @@ pub fn find_target(
         .cloned()
 }
 
-/// Waits for a datagram answering `query` (same id); `None` on timeout.
 /// Sends raw bytes on `socket` (connected to a server) and returns the
 /// answer with the same ID, resending on loss; panics when none comes.
 pub async fn udp_exchange_on(socket: &UdpSocket, query: &[u8]) -> Vec<u8> {
@@ -267,6 +266,7 @@ pub async fn udp_exchange_on(socket: &UdpSocket, query: &[u8]) -> Vec<u8> {
     );
 }
 
+/// Waits for a datagram answering `query` (same id); `None` on timeout.
 async fn receive_matching(socket: &UdpSocket, query: &[u8], wait: Duration) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 65535];
     let deadline = tokio::time::Instant::now() + wait;
