@@ -387,47 +387,40 @@ impl Table {
         let (checked, facts, hasher) = (&checked, &facts, &hasher);
         let part = |(i, run): (usize, &Run)| {
             let size: usize = run.iter().map(|(_, l)| l.len()).sum();
-            // The first run's table becomes the whole one: room for all.
-            let mut t = Table::with_room(if i == 0 { names } else { size });
-            t.hasher = hasher.clone();
-            let mut entries = Vec::with_capacity(size);
+            // The first run's arena becomes the whole one: room for all.
+            let mut filed = Filed::with_room(if i == 0 { names } else { size }, size, hasher);
             let mut scratch = Scratch::default();
             for &(zi, list) in run {
                 for (name, node) in list {
-                    if let Some(e) = t.add(view, zi, &facts[zi], name, node, checked, &mut scratch)
-                    {
-                        entries.push(e);
-                    }
+                    filed.add(view, zi, &facts[zi], name, node, checked, &mut scratch);
                 }
             }
-            let starts = groups.sort(&mut entries);
-            let filed = Filed {
-                entries,
-                starts,
-                base: 0,
-            };
-            (t, filed)
+            filed.starts = groups.sort(&mut filed.entries);
+            filed
         };
-        // The first run's table, the one kept, is built on this thread: it
+        // The first run's arena, the one kept, is built on this thread: it
         // then lies in this thread's malloc arena, not among a finished
         // thread's freed scraps (40 MB more resident at a million names).
         let runs: Vec<(usize, &Run)> = runs.iter().enumerate().collect();
-        let parts: Vec<(Table, Filed)> = crate::parallel::each_on_threads(&runs, |&r| part(r))
+        let mut filed: Vec<Filed> = crate::parallel::each_on_threads(&runs, |&r| part(r))
             .into_iter()
             .zip(&runs)
             // A run lost to a panic would leave names out: do it again here.
             .map(|(done, &r)| done.unwrap_or_else(|| part(r)))
             .collect();
         let joined = tokio::time::Instant::now();
-        let (tables, mut runs): (Vec<Table>, Vec<Filed>) = parts.into_iter().unzip();
+        let arenas: Vec<Vec<u8>> = filed
+            .iter_mut()
+            .map(|f| std::mem::take(&mut f.arena))
+            .collect();
         // Each run's records move by the arena bytes of the runs before it.
         // Offsets are 32 bits: past 4 GiB of records (some 80 million
         // names) they would wrap and find wrong records, so such a table is
         // left empty and the general path answers everything.
         let mut base = 0usize;
-        for (t, run) in tables.iter().zip(&mut runs) {
+        for (arena, run) in arenas.iter().zip(&mut filed) {
             run.base = u32::try_from(base).unwrap_or(u32::MAX);
-            base += t.arena.len();
+            base += arena.len();
         }
         if u32::try_from(base).is_err() {
             tracing::warn!(
@@ -440,40 +433,49 @@ impl Table {
                 ..Table::default()
             };
         }
-        let mut tables = tables.into_iter();
-        let mut t = tables.next().unwrap_or_default();
+        let mut arenas = arenas.into_iter();
+        let mut arena = arenas.next().unwrap_or_default();
         // The index is filled on another thread while the arenas are joined.
-        t.index = std::thread::scope(|scope| {
-            let index = scope.spawn(|| index_of(&runs));
-            for part in tables {
-                t.arena.extend_from_slice(&part.arena);
+        let index = std::thread::scope(|scope| {
+            let index = scope.spawn(|| index_of(&filed));
+            for part in arenas {
+                arena.extend_from_slice(&part);
             }
-            t.arena.shrink_to_fit();
-            index.join().unwrap_or_else(|_| index_of(&runs))
+            arena.shrink_to_fit();
+            index.join().unwrap_or_else(|_| index_of(&filed))
         });
-        t.zones = frags;
         tracing::debug!(
             ms = joined.elapsed().as_millis() as u64,
             "table runs joined"
         );
-        t
-    }
-
-    /// An empty table with room for the records of `names` names (the
-    /// index is sized when filled): a few bytes more than a 20-byte name
-    /// with one A record each, since an arena that outgrows its room
-    /// doubles (and is shrunk, in place, once the table is built).
-    fn with_room(names: usize) -> Table {
-        let slack = names / 16 + 64;
         Table {
+            index,
+            hasher: hasher.clone(),
+            arena,
+            zones: frags,
+        }
+    }
+}
+
+impl Filed {
+    /// A run of `size` names with arena room for the records of `names`:
+    /// a few bytes more than a 20-byte name with one A record each, since
+    /// an arena that outgrows its room doubles (and is shrunk, in place,
+    /// once joined).
+    fn with_room(names: usize, size: usize, hasher: &foldhash::fast::RandomState) -> Filed {
+        let slack = names / 16 + 64;
+        Filed {
+            hasher: hasher.clone(),
             arena: Vec::with_capacity((names + slack) * 52),
-            ..Table::default()
+            entries: Vec::with_capacity(size),
+            starts: Vec::new(),
+            base: 0,
         }
     }
 
-    /// Adds the record of one name of zone `zi` to the arena, unless a
-    /// child zone answers there; returns the entry for the index, with the
-    /// hash of its key.
+    /// Adds the record of one name of zone `zi` to the arena and its entry
+    /// (with the hash of its key) to `entries`, unless a child zone answers
+    /// there.
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
@@ -484,7 +486,7 @@ impl Table {
         node: &Node,
         checked: &HashMap<&Name, u32, foldhash::fast::RandomState>,
         scratch: &mut Scratch,
-    ) -> Option<(u64, Entry)> {
+    ) {
         let t = self;
         let Scratch { out, bodies, bytes } = scratch;
         bodies.clear();
@@ -492,7 +494,7 @@ impl Table {
         let zone = facts.zone;
         // Inside a child zone we also serve, the child answers; it has its own entries.
         if facts.children.iter().any(|c| c.zone_of(name)) {
-            return None;
+            return;
         }
         let in_cut = facts.has_cuts && zone.find_cut(name).is_some();
         let general = in_cut
@@ -582,7 +584,7 @@ impl Table {
             below,
             checked: check,
         };
-        Some((hash, entry))
+        t.entries.push((hash, entry));
     }
 }
 
@@ -915,8 +917,13 @@ impl Groups {
     }
 }
 
-/// The entries one run of [`Table::build`] made, ordered by [`Groups::sort`].
+/// What one run of [`Table::build`] made: its names' records, and their
+/// entries ordered by [`Groups::sort`].
 struct Filed {
+    /// The seed shared by every run: their hashes go into one index.
+    hasher: foldhash::fast::RandomState,
+    /// The records, until the arenas are joined.
+    arena: Vec<u8>,
     /// (hash of the key, entry), group by group.
     entries: Vec<(u64, Entry)>,
     /// Where each group starts, and one past the end.
