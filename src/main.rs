@@ -62,7 +62,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 fn check(path: &Path) -> ExitCode {
     match Loaded::load(path) {
         Ok(loaded) => {
-            let names: usize = loaded.zones.iter().map(|z| z.nodes().count()).sum();
+            let names: usize = loaded.zones.iter().map(|z| z.len()).sum();
             let mut origins: Vec<String> =
                 loaded.zones.iter().map(|z| z.origin.to_ascii()).collect();
             origins.sort();

@@ -1119,6 +1119,8 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
         Some(Ok(())) => false,
         Some(Err((at, line, msg))) => return Err(invalid(line_of(at) + line - 1, msg)),
         None => {
+            // Give back the first builder's room before taking it again.
+            drop(build);
             build = Builder::new(&hasher, text.len() / 24);
             let read = parse(&text, path, hint.clone()).and_then(|parsed| {
                 check_records(&parsed, None)?;

@@ -67,7 +67,7 @@ pub(super) fn record_ends_on(text: &str, threads: usize) -> Vec<usize> {
     let mut cuts = vec![0];
     for k in 1..threads {
         let at = text.len() * k / threads;
-        if let Some(nl) = text.as_bytes()[at..].iter().position(|&b| b == b'\n') {
+        if let Some(nl) = memchr::memchr(b'\n', &text.as_bytes()[at..]) {
             let cut = at + nl + 1;
             if cut > cuts[cuts.len() - 1] && cut < text.len() {
                 cuts.push(cut);
@@ -295,10 +295,7 @@ impl Lines<'_> {
         if pos < self.pos {
             (self.pos, self.line) = (0, 1);
         }
-        let newlines = self.text.as_bytes()[self.pos..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        let newlines = memchr::memchr_iter(b'\n', &self.text.as_bytes()[self.pos..pos]).count();
         self.line += newlines;
         self.pos = pos;
         self.line
