@@ -705,7 +705,7 @@ impl Directives {
 
 /// Every place `text` can be cut so that what follows parses on its own:
 /// `(offset, index into the directives)` pairs, the first at 0 with no
-/// directives. `None` when it cannot be cut safely (`$INCLUDE` or another
+/// directives, and the directives. `None` when it cannot be cut safely (`$INCLUDE` or another
 /// directive, two directives on one line).
 ///
 /// Cuts are at lines that begin with an owner name outside parentheses and
@@ -753,7 +753,7 @@ fn record_starts(text: &str, threads: usize) -> Option<records::Starts> {
             _ => {}
         }
     }
-    Some((starts, directives))
+    Some(records::Starts { starts, directives })
 }
 
 /// Whether the line `line` starts (at a record boundary) ends after its
@@ -809,7 +809,7 @@ fn carries_state(line: &str) -> bool {
 /// parse on their own ([`record_starts`]): `(offset, prefix)` pairs, the
 /// first at 0, each prefix repeating the `$ORIGIN` and `$TTL` in force there.
 fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
-    let (starts, directives) = record_starts(text, 1)?;
+    let records::Starts { starts, directives } = record_starts(text, 1)?;
     let mut pieces: Vec<(usize, String)> = vec![(0, String::new())];
     for (start, d) in starts.into_iter().skip(1) {
         if start - pieces.last().map_or(0, |p| p.0) >= target {

@@ -61,7 +61,12 @@ impl From<RData> for Data {
 }
 
 /// Record starts and the directives in force at each ([`record_starts`]).
-pub(super) type Starts = (Vec<(usize, u32)>, Vec<Directives>);
+pub(super) struct Starts {
+    /// Each record start's offset and the index of its directives.
+    pub starts: Vec<(usize, u32)>,
+    /// The directives in force, as they change through the file.
+    pub directives: Vec<Directives>,
+}
 
 /// Where the first failing record is: the offset of its record start (an
 /// owner line), the line in it (1-based), and why.
@@ -93,20 +98,20 @@ pub(super) fn read(
 ) -> Option<Result<(), Failure>> {
     let t = tokio::time::Instant::now();
     let starts: Starts = record_starts(text, threads)?;
-    let origins = origins(&starts.1, hint)?;
+    let origins = origins(&starts.directives, hint)?;
     tracing::debug!(
-        records = starts.0.len(),
+        records = starts.starts.len(),
         ms = t.elapsed().as_millis() as u64,
         "record starts found"
     );
     let batch = batch.max(1);
-    let batches = starts.0.len().div_ceil(batch);
+    let batches = starts.starts.len().div_ceil(batch);
     // Batches' vectors, emptied by `each`, are used again: new ones are
     // fresh memory, and faulting in 150 MB of it per million records (then
     // unmapping it) was a tenth of the load's CPU.
     let spare: std::sync::Mutex<Vec<Vec<Rec>>> = std::sync::Mutex::new(Vec::new());
     let read_batch = |b: usize| {
-        let records = b * batch..((b + 1) * batch).min(starts.0.len());
+        let records = b * batch..((b + 1) * batch).min(starts.starts.len());
         let out = spare
             .lock()
             .ok()
@@ -175,7 +180,7 @@ pub(super) fn read(
     })
 }
 
-/// Reads the records that start at `starts.0[range]`.
+/// Reads the records that start at `starts.starts[range]`.
 fn read_records(
     text: &str,
     starts: &Starts,
@@ -189,8 +194,8 @@ fn read_records(
     let mut piece = String::new();
     let mut scratch = Vec::new();
     for i in range {
-        let start = starts.0[i].0;
-        let end = starts.0.get(i + 1).map_or(text.len(), |s| s.0);
+        let start = starts.starts[i].0;
+        let end = starts.starts.get(i + 1).map_or(text.len(), |s| s.0);
         let lines = &text[start..end];
         // No line here carries a TTL or class on to the next record:
         // record_starts read every line a record starts at, and gave up on
@@ -228,7 +233,7 @@ fn read_records(
 /// in force as the origin.
 fn parse_piece(
     piece: &mut String,
-    (starts, directives): &Starts,
+    Starts { starts, directives }: &Starts,
     origins: &[Option<Name>],
     i: usize,
     lines: &str,
@@ -254,7 +259,7 @@ fn failing_line(
     lines: &str,
     msg: String,
 ) -> Failure {
-    let start = starts.0[i].0;
+    let start = starts.starts[i].0;
     let fails = |prefix: &str| {
         let parsed = parse_piece(&mut String::new(), starts, origins, i, prefix);
         first_error(parsed.map(flatten), None)
