@@ -22,6 +22,24 @@ fn view() -> (tempfile::TempDir, View) {
     (dir, View::new(Arc::new(zones), Default::default()))
 }
 
+/// Loads `zone`, written to `file`, under a config that serves it with
+/// `checks` added, as hale does at start.
+fn load(file: &str, zone: &str, checks: &str) -> (tempfile::TempDir, crate::load::Loaded) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(file), zone).expect("zone");
+    let config = dir.path().join("hale.toml");
+    std::fs::write(&config, format!("[server]\nzones = \"{file}\"\n{checks}")).expect("config");
+    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    (dir, loaded)
+}
+
+/// What queries see with every target healthy, answered from `table`.
+fn served(loaded: &crate::load::Loaded, table: Arc<table::Table>) -> View {
+    loaded
+        .checks
+        .view_with(loaded.zones.clone(), table, &Default::default())
+}
+
 fn query(name: &str, rtype: RecordType) -> Vec<u8> {
     let mut m = Message::query();
     m.metadata.id = 0x1234;
@@ -147,7 +165,6 @@ fn classes_other_than_in_are_refused() {
 /// sizes; and it does take the common queries.
 #[test]
 fn fast_path_answers_as_the_general_path() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let zone = "$ORIGIN example.com.\n$TTL 300\n\
         @ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS NS1\n@ NS ns.other.net.\n@ MX 10 mail\n\
         @ TXT \"apex\"\nns1 A 192.0.2.1\nns1 AAAA 2001:db8::1\nmail A 192.0.2.2\n\
@@ -165,19 +182,12 @@ fn fast_path_answers_as_the_general_path() {
         zone.push_str(&format!("c{i} CNAME c{}\n", i + 1));
     }
     zone.push_str("c10 TXT \"end\"\n");
-    std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone");
-    let config = dir.path().join("hale.toml");
-    std::fs::write(
-        &config,
-        "[server]\nzones = \"example.com.zone\"\n[[check]]\nnames = [\"checked.example.com.\"]\n",
-    )
-    .expect("config");
-    let loaded = crate::load::Loaded::load(&config).expect("loads");
-    let view = loaded.checks.view_with(
-        loaded.zones.clone(),
-        loaded.table.clone(),
-        &Default::default(),
+    let (_dir, loaded) = load(
+        "example.com.zone",
+        &zone,
+        "[[check]]\nnames = [\"checked.example.com.\"]\n",
     );
+    let view = served(&loaded, loaded.table.clone());
 
     let names = [
         "example.com.",
@@ -297,7 +307,6 @@ fn same_answer(view: &View, q: &[u8], transport: Transport, what: &str) {
 #[test]
 fn a_table_built_in_runs_answers_every_part_of_the_zone() {
     const NAMES: usize = 70_000;
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut zone = String::from(
         "$ORIGIN big.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n\
          ns1 A 192.0.2.1\n*.wild A 192.0.2.5\n",
@@ -315,10 +324,7 @@ fn a_table_built_in_runs_answers_every_part_of_the_zone() {
             _ => zone.push_str(&format!("n{i} A 10.1.{}.{}\n", (i >> 8) & 255, i & 255)),
         }
     }
-    std::fs::write(dir.path().join("big.test.zone"), zone).expect("zone");
-    let config = dir.path().join("hale.toml");
-    std::fs::write(&config, "[server]\nzones = \"big.test.zone\"\n").expect("config");
-    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    let (_dir, loaded) = load("big.test.zone", &zone, "");
     // Three runs whatever this machine's cores, as a 3-core one would.
     let all_healthy = loaded
         .checks
@@ -326,11 +332,7 @@ fn a_table_built_in_runs_answers_every_part_of_the_zone() {
     let table = super::table::Table::build_in_runs(&all_healthy, &loaded.checks.order(), 3);
     // Every name, the apex and the wildcard have an entry.
     assert_eq!(table.len(), NAMES + 4);
-    let view = loaded.checks.view_with(
-        loaded.zones.clone(),
-        std::sync::Arc::new(table),
-        &Default::default(),
-    );
+    let view = served(&loaded, Arc::new(table));
     let mut fast = 0;
     let mut out = Vec::new();
     for i in (0..NAMES).step_by(97).chain([1, 2, 3, NAMES - 1]) {
@@ -361,7 +363,6 @@ fn a_table_built_in_runs_answers_every_part_of_the_zone() {
 /// panic; it only reads, and the answers after it are the same.
 #[test]
 fn warming_takes_any_bytes_in_several_chunks() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut zone = String::from(
         "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\n\
          ns1 A 192.0.2.1\nwww A 192.0.2.2\n",
@@ -369,16 +370,9 @@ fn warming_takes_any_bytes_in_several_chunks() {
     for i in (0..70).step_by(2) {
         zone.push_str(&format!("n{i} A 10.0.0.{i}\n"));
     }
-    std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone");
-    let config = dir.path().join("hale.toml");
-    std::fs::write(&config, "[server]\nzones = \"example.com.zone\"\n").expect("config");
-    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    let (_dir, loaded) = load("example.com.zone", &zone, "");
     assert!(!loaded.table.is_empty());
-    let view = loaded.checks.view_with(
-        loaded.zones.clone(),
-        loaded.table.clone(),
-        &Default::default(),
-    );
+    let view = served(&loaded, loaded.table.clone());
     let mut msgs: Vec<Vec<u8>> = Vec::new();
     for i in 0..70 {
         msgs.push(query(&format!("n{i}.example.com."), RecordType::A));
