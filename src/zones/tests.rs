@@ -146,11 +146,11 @@ fn errors_inside_an_include_name_the_included_file() {
     );
 }
 
-/// A zone big enough to be parsed in pieces means exactly what it means
-/// parsed whole: `$ORIGIN` changes, multi-line records, quotes holding `;`
+/// A zone read a record at a time, in batches on several threads, means
+/// exactly what it means parsed whole: `$ORIGIN` changes, multi-line records, quotes holding `;`
 /// and parentheses, owners repeated far apart.
 #[test]
-fn parallel_parse_matches_the_whole_file() {
+fn records_read_in_batches_match_the_whole_file() {
     let mut text = String::from(
         "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h ( 1 2 3 4\n 5 )\n@ NS ns1\nns1 A 192.0.2.1\n",
     );
@@ -204,7 +204,7 @@ fn parallel_parse_matches_the_whole_file() {
 /// An error in a big file is found from the record that fails, at its line,
 /// without parsing a prefix of the whole file per step.
 #[test]
-fn a_failing_piece_gives_the_first_error_and_its_line() {
+fn a_failing_record_gives_the_first_error_and_its_line() {
     let mut text = String::from(
         "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 h ( 1 2 3 4\n 5 )\n@ NS ns1\nns1 A 192.0.2.1\n",
     );
@@ -221,7 +221,7 @@ fn a_failing_piece_gives_the_first_error_and_its_line() {
     let hasher = Default::default();
     let Some(Err((from, line, msg))) = records::read(&text, &hint, 3, 100, &hasher, |_| true)
     else {
-        panic!("a piece fails");
+        panic!("a record fails");
     };
     // The failing record itself, though a later thread failed too.
     assert_eq!(Some(from), text.find("bad A"));
