@@ -28,6 +28,8 @@ mod mass_failure;
 mod hostile;
 // Zone transfers to allowed clients.
 mod transfer;
+// Wildcard and dual-stack listen addresses.
+mod listen;
 // Malformed and hostile packets over UDP and TCP, one table row each.
 mod wire;
 // Hostile zone files at start-up and on reload: rejected with file and line, or served right.

@@ -20,6 +20,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{debug, warn};
 
 use super::Shared;
+use super::pktinfo::{self, Control, Local};
 use crate::dns::{self, Rcode, Transport};
 use crate::rrl::Verdict;
 
@@ -42,6 +43,9 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
         // Room for bursts while a worker is busy with a batch.
         let _ = socket.set_recv_buffer_size(4 << 20);
         let _ = socket.set_send_buffer_size(4 << 20);
+        if addr.ip().is_unspecified() {
+            pktinfo::enable(socket.as_raw_fd(), addr.is_ipv6())?;
+        }
         socket.bind(&addr.into())?;
         let socket: UdpSocket = socket.into();
         addr = socket.local_addr()?;
@@ -122,8 +126,12 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
     let mut tx_iov: Vec<libc::iovec> = Vec::with_capacity(BATCH);
     let mut tx_hdr: Vec<libc::mmsghdr> = Vec::with_capacity(BATCH);
     let mut tally = Tally::default();
-    // (slot, address length) of each datagram answered in this batch.
-    let mut answered: Vec<(usize, libc::socklen_t)> = Vec::with_capacity(BATCH);
+    // (slot, address length, local address) of each datagram answered in this batch.
+    let mut answered: Vec<(usize, libc::socklen_t, Option<Local>)> = Vec::with_capacity(BATCH);
+    // Only a wildcard socket needs to learn and reuse each query's local address.
+    let wildcard = socket.local_addr().is_ok_and(|a| a.ip().is_unspecified());
+    let mut rx_control = vec![Control::default(); if wildcard { BATCH } else { 0 }];
+    let mut tx_control = rx_control.clone();
 
     while !stop.load(Ordering::Relaxed) {
         rx_iov.clear();
@@ -138,6 +146,9 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
         for (hdr, iov) in rx_hdr.iter_mut().zip(rx_iov.iter_mut()) {
             hdr.msg_hdr.msg_iov = iov;
             hdr.msg_hdr.msg_iovlen = 1;
+        }
+        for (hdr, control) in rx_hdr.iter_mut().zip(rx_control.iter_mut()) {
+            pktinfo::receive_into(&mut hdr.msg_hdr, control);
         }
         // SAFETY: every header points at a live iovec, buffer and address of
         // the right sizes, none of which move until the call returns.
@@ -201,23 +212,31 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
                     tally
                         .answered
                         .push((rcode, out.get(2).is_some_and(|b| b & 0x02 != 0)));
-                    answered.push((i, hdr.msg_hdr.msg_namelen));
+                    let local = if wildcard {
+                        pktinfo::local(&hdr.msg_hdr)
+                    } else {
+                        None
+                    };
+                    answered.push((i, hdr.msg_hdr.msg_namelen, local));
                 }
                 None => tally.dropped += 1,
             }
         }
         drop(view);
-        for &(i, _) in &answered {
+        for &(i, _, _) in &answered {
             tx_iov.push(libc::iovec {
                 iov_base: tx[i].as_mut_ptr().cast(),
                 iov_len: tx[i].len(),
             });
         }
-        for (k, &(i, namelen)) in answered.iter().enumerate() {
-            let mut hdr = header(&mut peers[i]);
-            hdr.msg_hdr.msg_namelen = namelen;
+        for (k, (i, namelen, local)) in answered.iter().enumerate() {
+            let mut hdr = header(&mut peers[*i]);
+            hdr.msg_hdr.msg_namelen = *namelen;
             hdr.msg_hdr.msg_iov = &mut tx_iov[k];
             hdr.msg_hdr.msg_iovlen = 1;
+            if let (Some(local), Some(control)) = (local, tx_control.get_mut(k)) {
+                pktinfo::send_from(&mut hdr.msg_hdr, control, local);
+            }
             tx_hdr.push(hdr);
         }
         send_all(fd, &mut tx_hdr);

@@ -159,7 +159,12 @@ pub async fn udp_ask(
     ask: &Ask,
     wait: std::time::Duration,
 ) -> Option<Message> {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let local = if server.is_ipv6() {
+        "[::1]:0"
+    } else {
+        "127.0.0.1:0"
+    };
+    let socket = tokio::net::UdpSocket::bind(local).await.ok()?;
     socket.connect(server).await.ok()?;
     socket.send(&ask.to_bytes()).await.ok()?;
     let mut buf = vec![0u8; 65535];
