@@ -146,8 +146,14 @@ struct Builder {
     nodes: Nodes,
     /// SOA records: owner, TTL, data.
     soas: Vec<(Name, u32, RData)>,
-    /// Owners of SOA and CNAME records, to see a second one.
-    singles: std::collections::HashSet<(Name, RecordType)>,
+    /// Owners of SOA records, to see a second one.
+    soa_owners: std::collections::HashSet<Name>,
+    /// Each CNAME's owner and target, to see a second CNAME at one name.
+    cnames: HashMap<Name, Name>,
+    /// A second CNAME at one name with another target: where it starts and
+    /// the error (NSD's too). hickory, parsing a whole file, would keep the
+    /// last one silently.
+    conflict: Option<(usize, String)>,
     /// The first record outside the zone: where it starts, and its owner.
     /// The zone is the first SOA's; records before it wait in `unplaced`.
     outside: Option<(usize, Name)>,
@@ -159,7 +165,9 @@ impl Builder {
         Builder {
             nodes: Nodes::with_capacity(names, hasher),
             soas: Vec::new(),
-            singles: Default::default(),
+            soa_owners: Default::default(),
+            cnames: HashMap::new(),
+            conflict: None,
             outside: None,
             unplaced: Vec::new(),
         }
@@ -177,9 +185,11 @@ impl Builder {
         }
     }
 
-    /// Files `records` (leaving the vector empty); false on a second SOA or
-    /// CNAME at one name, which is an error or a replacement in one parse
-    /// (hickory decides): the file must be parsed whole.
+    /// Files `records` (leaving the vector empty). False on a second SOA at
+    /// one name, which is an error or a replacement in one parse (hickory
+    /// decides): the file must be parsed whole. False too on a second CNAME
+    /// at one name with another target, noted in `conflict`; the same CNAME
+    /// again is one record (RFC 2181 §5) and is dropped.
     fn add(&mut self, records: &mut Vec<Rec>) -> bool {
         // Names are new more often than not, and each new one is a cache
         // miss in the node index: looked up a stretch ahead, in a loop of
@@ -196,8 +206,27 @@ impl Builder {
             let Some(r) = records.next() else {
                 break;
             };
-            if matches!(r.rtype, RecordType::SOA | RecordType::CNAME) {
-                if !self.singles.insert((r.name.clone(), r.rtype)) {
+            if r.rtype == RecordType::CNAME
+                && let Data::Other(rdata) = &r.data
+                && let RData::CNAME(target) = &**rdata
+            {
+                match self.cnames.get(&r.name) {
+                    Some(first) if first == &target.0 => continue,
+                    Some(first) => {
+                        let msg = format!(
+                            "{} has two CNAME records ({first} and {}): an alias has one target",
+                            r.name, target.0
+                        );
+                        self.conflict = Some((r.at, msg));
+                        return false;
+                    }
+                    None => {
+                        self.cnames.insert(r.name.clone(), target.0.clone());
+                    }
+                }
+            }
+            if r.rtype == RecordType::SOA {
+                if !self.soa_owners.insert(r.name.clone()) {
                     return false;
                 }
                 if let Data::Other(rdata) = &r.data
@@ -579,6 +608,8 @@ fn hickory_parse(
     path: Option<PathBuf>,
     origin: Option<Name>,
 ) -> Result<BTreeMap<RrKey, RecordSet>, String> {
+    let expanded = at::expand(text, path.as_deref(), origin.as_ref());
+    let text = expanded.as_deref().unwrap_or(text);
     let parsed =
         std::panic::catch_unwind(AssertUnwindSafe(|| Parser::new(text, path, origin).parse()));
     match parsed {
@@ -637,6 +668,10 @@ fn explain(msg: String) -> String {
         {
             format!("unknown record type {word}: RFC 3597 generic types are not supported")
         }
+        _ if msg.ends_with("unrecognized token in stream: At") => "`@` is read as the origin \
+            only as an owner and in the data of CNAME, NS, PTR, MX, SOA, SRV, SVCB, HTTPS and \
+            ANAME records, not in $INCLUDEd files: write the name here"
+            .into(),
         _ => msg,
     };
     if msg.len() > MAX_MESSAGE {
@@ -1115,6 +1150,9 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     let line_of = |at: usize| 1 + lines_before(&text, at);
     // Read a record at a time, each record's offset is known; parsed whole,
     // errors are searched for by parsing prefixes.
+    if let Some((at, msg)) = build.conflict.take() {
+        return Err(invalid(line_of(at), msg));
+    }
     let whole = match read {
         Some(Ok(())) => false,
         Some(Err((at, line, msg))) => return Err(invalid(line_of(at) + line - 1, msg)),
@@ -1241,6 +1279,7 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     })
 }
 
+mod at;
 mod records;
 mod scan;
 

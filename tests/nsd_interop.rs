@@ -107,6 +107,10 @@ anyorder IN A    192.0.2.111
 anynormal IN TXT "no address here"
 anynormal IN SRV 0 0 80 www
 
+toapex  IN CNAME @                        ; `@` in data is the origin (RFC 1035 §5.1)
+mx2     IN MX   ( 20
+                  @ )
+
 $INCLUDE included.inc
 "#;
 
@@ -429,6 +433,8 @@ fn cases() -> Vec<Case> {
         everywhere("dangling CNAME", q("dangling.example.com", A)),
         everywhere("CNAME to wildcard", q("towild.example.com", A)),
         everywhere("CNAME into delegation", q("tosub.example.com", A)),
+        everywhere("CNAME @ (to the apex), MX", q("toapex.example.com", MX)),
+        everywhere("MX ( 20 @ )", q("mx2.example.com", MX)),
         everywhere("wildcard A", q("foo.wild.example.com", A)),
         everywhere("wildcard A, mixed case", q("FoO.WiLd.example.com", A)),
         everywhere("wildcard TXT", q("foo.wild.example.com", TXT)),

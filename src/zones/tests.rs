@@ -58,6 +58,14 @@ fn origin_directive_wins_and_include_is_relative() {
     assert!(zone.node(&name("extra.example.net.")).is_some());
 }
 
+fn load_ok(text: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "example.com.zone", text);
+    if let Err(e) = ZoneSet::load(&[file]) {
+        panic!("zone should load:\n{text}\n{e}");
+    }
+}
+
 fn load_err(text: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), "example.com.zone", text);
@@ -88,6 +96,12 @@ fn errors_name_file_and_line() {
         "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nx CNAME ns\nx A 192.0.2.1\n",
     );
     assert!(e.contains("CNAME and other data"), "{e}");
+
+    let e =
+        load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nx CNAME ns\nx CNAME @\n");
+    assert!(e.contains(":6:") && e.contains("two CNAME records"), "{e}");
+    // The same CNAME twice is one record (RFC 2181 §5), not two.
+    load_ok("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nx CNAME ns\nx CNAME ns\n");
 
     let e = load_err("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns 4294967295 A 192.0.2.1\n");
     assert!(e.contains(":4:") && e.contains("TTL"), "{e}");
