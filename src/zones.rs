@@ -608,8 +608,8 @@ fn hickory_parse(
     path: Option<PathBuf>,
     origin: Option<Name>,
 ) -> Result<BTreeMap<RrKey, RecordSet>, String> {
-    let expanded = at::expand(text, path.as_deref(), origin.as_ref());
-    let text = expanded.as_deref().unwrap_or(text);
+    let rewritten = rewrite::rewrite(text, path.as_deref(), origin.as_ref())?;
+    let text = rewritten.as_deref().unwrap_or(text);
     let parsed =
         std::panic::catch_unwind(AssertUnwindSafe(|| Parser::new(text, path, origin).parse()));
     match parsed {
@@ -1279,8 +1279,8 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     })
 }
 
-mod at;
 mod records;
+mod rewrite;
 mod scan;
 
 use records::{Data, Rec};

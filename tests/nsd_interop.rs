@@ -111,7 +111,18 @@ toapex  IN CNAME @                        ; `@` in data is the origin (RFC 1035 
 mx2     IN MX   ( 20
                   @ )
 
+; Text in parentheses keeps its quotes' meaning (a `;` inside is text).
+dkim._domainkey IN TXT ( "v=DKIM1; k=rsa; "   ; the key's first part
+                         "p=MIGfMA0GCSqGSIb3DQEB" )
+caa     IN CAA  ( 0 issue "ca.example.net" )
+hinfo   IN HINFO ( "PC Intel" "Linux 6" )
+esc     IN TXT  "a\032b\059c\034d\092e"       ; decimal escapes
+bare    IN TXT  a\032b\;c                      ; unquoted, with escapes
+loop1   IN CNAME loop2                    ; a CNAME loop
+loop2   IN CNAME loop1
+
 $INCLUDE included.inc
+after   IN A    192.0.2.200               ; the origin is back to example.com.
 "#;
 
 /// The `$INCLUDE`d part: a 6 × 100-byte TXT set (fits 1232, not 512) and a
@@ -124,6 +135,8 @@ fn included() -> String {
             writeln!(text, "{name} IN TXT \"{body}\"").unwrap();
         }
     }
+    // An origin of its own, which ends with the file (RFC 1035 §5.1).
+    text.push_str("$ORIGIN deep.example.com.\nwww IN A 192.0.2.201\n");
     text
 }
 
@@ -435,6 +448,17 @@ fn cases() -> Vec<Case> {
         everywhere("CNAME into delegation", q("tosub.example.com", A)),
         everywhere("CNAME @ (to the apex), MX", q("toapex.example.com", MX)),
         everywhere("MX ( 20 @ )", q("mx2.example.com", MX)),
+        everywhere(
+            "TXT in parentheses, ; inside quotes",
+            q("dkim._domainkey.example.com", TXT),
+        ),
+        everywhere("CAA in parentheses", q("caa.example.com", CAA)),
+        everywhere("HINFO in parentheses", q("hinfo.example.com", HINFO)),
+        everywhere("TXT with \\DDD escapes", q("esc.example.com", TXT)),
+        everywhere("unquoted TXT with escapes", q("bare.example.com", TXT)),
+        everywhere("$ORIGIN inside an $INCLUDE", q("www.deep.example.com", A)),
+        everywhere("CNAME loop", q("loop1.example.com", A)),
+        everywhere("origin back after the $INCLUDE", q("after.example.com", A)),
         everywhere("wildcard A", q("foo.wild.example.com", A)),
         everywhere("wildcard A, mixed case", q("FoO.WiLd.example.com", A)),
         everywhere("wildcard TXT", q("foo.wild.example.com", TXT)),

@@ -240,6 +240,14 @@ fn resolve<'a>(
             if !zone.origin.zone_of(&target.0) {
                 return (Rcode::NoError, true);
             }
+            // A loop ends where it closes, each CNAME once (as NSD answers).
+            let looped = s
+                .answer
+                .iter()
+                .any(|rr| rr.rtype == RecordType::CNAME && *rr.owner == target.0);
+            if looped {
+                return (Rcode::NoError, true);
+            }
             sname = &target.0;
             continue;
         }
