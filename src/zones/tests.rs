@@ -317,6 +317,30 @@ fn an_include_after_another_directive_is_checked_too() {
     );
 }
 
+/// Directives in lower or mixed case are read as BIND and NSD read them, and
+/// an `$include` is checked like an `$INCLUDE`.
+#[test]
+fn directives_are_read_in_any_case() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "$origin example.com.\n$Ttl 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+    let file = write(dir.path(), "whatever.zone", text);
+    let set = ZoneSet::load(&[file]).expect("lower-case directives load");
+    let zone = set.find(&name("ns1.example.com.")).expect("zone");
+    assert_eq!(zone.origin, name("example.com."));
+    let escaping = write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{text}$include /etc/hostname\n"),
+    );
+    let e = ZoneSet::load(&[escaping])
+        .expect_err("escaping include")
+        .to_string();
+    assert!(
+        e.contains("example.com.zone:6:") && e.contains("$INCLUDE"),
+        "{e}"
+    );
+}
+
 /// Two directives on one line would be half-seen by the piece prefixes, so
 /// such a file is parsed in one piece (found in review).
 #[test]
