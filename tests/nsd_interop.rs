@@ -120,6 +120,10 @@ esc     IN TXT  "a\032b\059c\034d\092e"       ; decimal escapes
 bare    IN TXT  a\032b\;c                      ; unquoted, with escapes
 loop1   IN CNAME loop2                    ; a CNAME loop
 loop2   IN CNAME loop1
+mxw     IN MX   10 host.wild              ; its target's address is a wildcard's
+signed  IN NS   ns.outside.test.          ; a delegation with its DS
+signed  IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA52E6CCC26FD2
+@       IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA52E6CCC26FD2
 
 $INCLUDE included.inc
 after   IN A    192.0.2.200               ; the origin is back to example.com.
@@ -458,6 +462,9 @@ fn cases() -> Vec<Case> {
         everywhere("unquoted TXT with escapes", q("bare.example.com", TXT)),
         everywhere("$ORIGIN inside an $INCLUDE", q("www.deep.example.com", A)),
         everywhere("CNAME loop", q("loop1.example.com", A)),
+        everywhere("MX target under a wildcard", q("mxw.example.com", MX)),
+        everywhere("DS at a delegation", q("signed.example.com", DS)),
+        everywhere("NS at a signed delegation", q("signed.example.com", NS)),
         everywhere("origin back after the $INCLUDE", q("after.example.com", A)),
         everywhere("wildcard A", q("foo.wild.example.com", A)),
         everywhere("wildcard A, mixed case", q("FoO.WiLd.example.com", A)),

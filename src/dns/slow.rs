@@ -215,10 +215,21 @@ fn resolve<'a>(
             return (Rcode::NoError, true);
         }
 
+        // A DS at our own apex is the parent's data, not this zone's (RFC
+        // 4035 §3.1.4.1): the child side has none, as NSD answers.
+        if qtype == RecordType::DS && *key == zone.origin {
+            negative(zone, s);
+            return (Rcode::NoError, true);
+        }
+
         if let Some(set) = node.get(qtype) {
             push_set(view, owner, key, qtype, set.ttl, set.iter(), s);
             add_additional(view, zone, qtype, set.others(), s);
-            if !(qtype == RecordType::NS && *owner == zone.origin) {
+            // NSD sends no NS with the apex's own NS set, nor with a DS at a
+            // cut (the parent's answer about the child).
+            let own_ns = qtype == RecordType::NS && *owner == zone.origin;
+            let cut_ds = qtype == RecordType::DS && node.is_cut;
+            if !own_ns && !cut_ds {
                 add_apex_ns(view, zone, s);
             }
             return (Rcode::NoError, true);
@@ -351,7 +362,7 @@ fn add_additional<'a>(
             (RecordType::SRV, RData::SRV(srv)) => &srv.target,
             _ => continue,
         };
-        add_addresses(view, zone, target, s);
+        add_addresses(view, zone, target, true, s);
     }
 }
 
@@ -359,17 +370,32 @@ fn add_additional<'a>(
 fn add_glue<'a>(view: &'a View, zone: &'a Zone, ns: &'a crate::zones::Rrset, s: &mut Sections<'a>) {
     for rdata in ns.others() {
         if let RData::NS(target) = rdata {
-            add_addresses(view, zone, &target.0, s);
+            add_addresses(view, zone, &target.0, false, s);
         }
     }
 }
 
-fn add_addresses<'a>(view: &'a View, zone: &'a Zone, target: &'a Name, s: &mut Sections<'a>) {
+/// Adds the addresses of `target` (a name server, mail exchange or
+/// service host) inside this zone; `wildcard`: also those a wildcard
+/// synthesises for it (as NSD adds them; not for glue, which is data).
+fn add_addresses<'a>(
+    view: &'a View,
+    zone: &'a Zone,
+    target: &'a Name,
+    wildcard: bool,
+    s: &mut Sections<'a>,
+) {
     if !zone.origin.zone_of(target) {
         return;
     }
-    let Some((owner, node)) = zone.node_entry(target) else {
-        return;
+    // `key` names the node (for health filtering), `owner` the records sent.
+    let (owner, key, node) = match zone.node_entry(target) {
+        Some((key, node)) => (key, key, node),
+        None if wildcard => match zone.wildcard_at(&zone.closest_encloser(target)) {
+            Some((key, node)) => (target, key, node),
+            None => return,
+        },
+        None => return,
     };
     for rtype in [RecordType::A, RecordType::AAAA] {
         // Nothing twice: an address already in the answer is not repeated.
@@ -382,7 +408,7 @@ fn add_addresses<'a>(view: &'a View, zone: &'a Zone, target: &'a Name, s: &mut S
         if sent(s) {
             continue;
         }
-        match view.filter(owner, rtype) {
+        match view.filter(key, rtype) {
             Some(Filter::Records(ttl, rdatas)) => {
                 for rdata in rdatas {
                     s.additional.push(Rr {
