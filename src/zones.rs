@@ -668,6 +668,14 @@ fn explain(msg: String) -> String {
         {
             format!("unknown record type {word}: RFC 3597 generic types are not supported")
         }
+        // hickory's parser refuses DNSSEC key types in zone files.
+        _ if msg.ends_with(" should be dynamically generated") => format!(
+            "{} records are not supported in zone files (hale serves no DNSSEC keys)",
+            msg.rsplit(": ")
+                .next()
+                .unwrap_or(&msg)
+                .trim_end_matches(" should be dynamically generated")
+        ),
         _ if msg.ends_with("unrecognized token in stream: At") => "`@` is read as the origin \
             only as an owner and in the data of CNAME, NS, PTR, MX, SOA, SRV, SVCB, HTTPS and \
             ANAME records, not in $INCLUDEd files: write the name here"
