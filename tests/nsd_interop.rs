@@ -127,6 +127,8 @@ signed  IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA5
 
 $INCLUDE included.inc
 after   IN A    192.0.2.200               ; the origin is back to example.com.
+$INCLUDE hosts.inc hosts.example.com.     ; an origin for the included file only
+after2  IN A    192.0.2.202
 "#;
 
 /// The `$INCLUDE`d part: a 6 × 100-byte TXT set (fits 1232, not 512) and a
@@ -466,6 +468,8 @@ fn cases() -> Vec<Case> {
         everywhere("DS at a delegation", q("signed.example.com", DS)),
         everywhere("NS at a signed delegation", q("signed.example.com", NS)),
         everywhere("origin back after the $INCLUDE", q("after.example.com", A)),
+        everywhere("$INCLUDE with an origin", q("web.hosts.example.com", A)),
+        everywhere("origin back after it", q("after2.example.com", A)),
         everywhere("wildcard A", q("foo.wild.example.com", A)),
         everywhere("wildcard A, mixed case", q("FoO.WiLd.example.com", A)),
         everywhere("wildcard TXT", q("foo.wild.example.com", TXT)),
@@ -791,7 +795,11 @@ async fn hale_answers_every_query_as_nsd_does() {
     let included = included();
     let hale = Hale::start(
         config,
-        &[("example.com.zone", ZONE), ("included.inc", &included)],
+        &[
+            ("example.com.zone", ZONE),
+            ("included.inc", &included),
+            ("hosts.inc", "web IN A 192.0.2.203\n"),
+        ],
     )
     .await;
     // NSD reads the very same files, from hale's zones folder.

@@ -23,6 +23,8 @@
 //! - `$INCLUDE` of a file that sets `$ORIGIN`: RFC 1035 §5.1 has the origin
 //!   revert after the included file; the parser keeps the included file's.
 //!   The origin is set again at the start of the next record line.
+//! - `$INCLUDE file origin`, which the parser rejects: written as
+//!   `$ORIGIN origin $INCLUDE file` on its line, the origin set again after.
 //!
 //! The text is walked the way hickory's lexer reads it (as `scan` does), and
 //! the origin followed through `$ORIGIN` lines. Files that hickory reads
@@ -160,7 +162,6 @@ impl Walk<'_> {
                         }
                         b'$' => {
                             self.directive(line, path);
-                            self.out.push_str(line);
                             at = end;
                             S::Line
                         }
@@ -240,21 +241,38 @@ impl Walk<'_> {
     }
 
     /// Follows the origin through a directive line.
+    /// Copies a directive line, following the origin through it.
     fn directive(&mut self, line: &str, path: Option<&Path>) {
         if let Some(rest) = line.strip_prefix("$ORIGIN") {
             // hickory reads `$ORIGIN` without an origin: only an absolute
             // name is one we can write.
-            self.origin = rest
-                .split_whitespace()
-                .next()
-                .filter(|o| o.ends_with('.') && !o.contains('"'))
-                .map(str::to_owned);
-        } else if let Some(rest) = line.strip_prefix("$INCLUDE")
-            && sets_origin(path, rest)
-        {
-            self.revert = self.origin.clone();
-            self.origin = None;
+            self.origin = absolute(rest.split_whitespace().next());
+        } else if let Some(rest) = line.strip_prefix("$INCLUDE") {
+            let (file, after) = include_file(rest);
+            let origin = absolute(
+                after
+                    .split_whitespace()
+                    .next()
+                    .filter(|t| !t.starts_with(';')),
+            );
+            if let (Some(origin), Some(current)) = (origin, &self.origin) {
+                // `$INCLUDE file origin` (RFC 1035 §5.1), which the parser
+                // does not take: the same as `$ORIGIN origin` just before it,
+                // on the same line, and the origin back after the file.
+                self.out.push_str("$ORIGIN ");
+                self.out.push_str(&origin);
+                self.out.push_str(" $INCLUDE");
+                self.out.push_str(file);
+                self.revert = Some(current.clone());
+                self.origin = None;
+                return;
+            }
+            if sets_origin(path, rest) {
+                self.revert = self.origin.clone();
+                self.origin = None;
+            }
         }
+        self.out.push_str(line);
     }
 
     /// Copies the quoted string starting at `at` (its `"`), writing `\DDD`
@@ -379,6 +397,25 @@ impl Walk<'_> {
         }
         Ok(end)
     }
+}
+
+/// An absolute name as written, else `None`.
+fn absolute(token: Option<&str>) -> Option<String> {
+    token
+        .filter(|o| o.ends_with('.') && !o.contains('"'))
+        .map(str::to_owned)
+}
+
+/// Splits the text after `$INCLUDE` into the file name as written (with the
+/// white space before it, and its quotes) and what follows.
+fn include_file(rest: &str) -> (&str, &str) {
+    let start = rest.len() - rest.trim_start().len();
+    let name = &rest[start..];
+    let len = match name.strip_prefix('"') {
+        Some(quoted) => quoted.find('"').map_or(name.len(), |n| n + 2),
+        None => name.find(char::is_whitespace).unwrap_or(name.len()),
+    };
+    rest.split_at(start + len)
 }
 
 /// Bytes of the UTF-8 character starting with `b`.
@@ -520,6 +557,23 @@ mod tests {
             )
         );
         assert_eq!(rewrite("a CNAME @\n", None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn an_include_with_an_origin_sets_it_for_the_file_only() {
+        let text = "$INCLUDE sub.inc sub.example.com. ; hosts\nwww CNAME @\n";
+        assert_eq!(
+            run(text).as_deref(),
+            Some(
+                "$ORIGIN sub.example.com. $INCLUDE sub.inc\n$ORIGIN example.com. www CNAME example.com.\n"
+            )
+        );
+        assert_eq!(
+            run("$INCLUDE \"a b.inc\" x.test.\n").as_deref(),
+            Some("$ORIGIN x.test. $INCLUDE \"a b.inc\"\n")
+        );
+        // A relative origin is left to the parser's error.
+        assert_eq!(run("$INCLUDE sub.inc sub\n"), None);
     }
 
     #[test]
