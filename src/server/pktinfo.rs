@@ -23,9 +23,12 @@ impl Default for Control {
     }
 }
 
-/// The address a datagram was received on.
+/// The address a datagram's answer leaves from.
 #[derive(Clone, Copy)]
 pub enum Local {
+    /// The kernel's choice for the datagram (`ipi_spec_dst`): its
+    /// destination when that is one of ours, else (a broadcast) the address
+    /// of the interface it came in on.
     V4(libc::in_addr),
     /// The address, and the interface when the address is link-local (an
     /// answer must leave through the interface whose link it is on).
@@ -79,13 +82,17 @@ pub fn local(hdr: &libc::msghdr) -> Option<Local> {
                 let info: libc::in_pktinfo = libc::CMSG_DATA(cmsg)
                     .cast::<libc::in_pktinfo>()
                     .read_unaligned();
-                return Some(Local::V4(info.ipi_addr));
+                return Some(Local::V4(info.ipi_spec_dst));
             }
             if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
                 let mut info: libc::in6_pktinfo = libc::CMSG_DATA(cmsg)
                     .cast::<libc::in6_pktinfo>()
                     .read_unaligned();
                 let a = info.ipi6_addr.s6_addr;
+                // Sent to a group: no source of ours to name; the kernel picks.
+                if a[0] == 0xff {
+                    return None;
+                }
                 if !(a[0] == 0xfe && a[1] & 0xc0 == 0x80) {
                     info.ipi6_ifindex = 0;
                 }
