@@ -608,8 +608,6 @@ fn hickory_parse(
     path: Option<PathBuf>,
     origin: Option<Name>,
 ) -> Result<BTreeMap<RrKey, RecordSet>, String> {
-    let rewritten = rewrite::rewrite(text, path.as_deref(), origin.as_ref())?;
-    let text = rewritten.as_deref().unwrap_or(text);
     let parsed =
         std::panic::catch_unwind(AssertUnwindSafe(|| Parser::new(text, path, origin).parse()));
     match parsed {
@@ -1130,15 +1128,22 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
 /// core from `parallel_min` bytes, in batches of `batch` (`by_record`);
 /// else (`None`) with one parse of the whole file.
 fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone, ZoneError> {
-    let text = scan::read_text(path)?;
-    // Before hickory follows any `$INCLUDE` or misreads `\#` data.
-    scan::check(path, &text)?;
     let invalid = |line: usize, msg: String| ZoneError::Invalid {
         path: path.to_path_buf(),
         line,
         msg,
     };
     let hint = origin_from_file_name(path);
+    let text = scan::read_text(path)?;
+    // Once, before anything else reads the text: the checks below then see
+    // what the parser reads.
+    let text = match rewrite::rewrite(&text, hint.as_ref()) {
+        Ok(Some(rewritten)) => rewritten,
+        Ok(None) => text,
+        Err((at, msg)) => return Err(invalid(1 + lines_before(&text, at), msg)),
+    };
+    // Before hickory follows any `$INCLUDE` or misreads `\#` data.
+    scan::check(path, &text)?;
 
     let t0 = tokio::time::Instant::now();
     let cores = crate::parallel::cores();

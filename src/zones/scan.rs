@@ -100,28 +100,17 @@ const MAX_LINE: usize = 1 << 20;
 /// Reads a zone file; bytes that are not UTF-8 and lines over [`MAX_LINE`]
 /// are errors at their line (hickory's parser reads text; write other
 /// octets as `\DDD`).
-///
-/// Directives at the start of a line are read in any case (`$ttl`, as
-/// BIND and NSD read them): hickory's lexer knows only upper case, and
-/// the checks here must see an `$include` as the parser will.
 pub(super) fn read_text(path: &Path) -> Result<String, ZoneError> {
-    let mut bytes = std::fs::read(path).map_err(|source| ZoneError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ZoneError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     // memchr: a byte-by-byte split took 20 ms of a 25 MB file's load.
     let mut from = 0;
-    // Lines starting with `$` and a letter: directives (few).
-    let mut lower = Vec::new();
     for (i, end) in memchr::memchr_iter(b'\n', &bytes)
         .chain([bytes.len()])
         .enumerate()
     {
-        if bytes.get(from) == Some(&b'$')
-            && bytes.get(from + 1).is_some_and(u8::is_ascii_alphabetic)
-        {
-            lower.push(from + 1..end);
-        }
         if end - from > MAX_LINE {
             return Err(ZoneError::Invalid {
                 path: path.to_path_buf(),
@@ -133,9 +122,6 @@ pub(super) fn read_text(path: &Path) -> Result<String, ZoneError> {
             });
         }
         from = end + 1;
-    }
-    for line in lower {
-        upper_directive(&mut bytes[line]);
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -541,19 +527,6 @@ fn scan(text: &str) -> Scan {
         generic(start, text.len(), owner, &mut out);
     }
     out
-}
-
-/// Upper-cases the directive word at the start of `rest` (the text after
-/// a line's `$`) when it is one in another case.
-fn upper_directive(rest: &mut [u8]) {
-    let len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let word = &mut rest[..len];
-    if ["ORIGIN", "TTL", "INCLUDE"]
-        .iter()
-        .any(|d| word.eq_ignore_ascii_case(d.as_bytes()))
-    {
-        word.make_ascii_uppercase();
-    }
 }
 
 /// The offset of the `\n` ending the line that starts `bytes`, when the

@@ -317,6 +317,37 @@ fn an_include_after_another_directive_is_checked_too() {
     );
 }
 
+/// The checks read the text the parser reads, after the rewrite: an
+/// `$INCLUDE` that the rewrite brings to a line start (here after a
+/// parenthesised record whose quote held a `)`) is checked like any other,
+/// and one it leaves inside record data is no include (found in review).
+#[test]
+fn includes_are_checked_in_the_rewritten_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+    let file = write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{head}x TXT ( \")\" )\n$INCLUDE /etc/hostname\n"),
+    );
+    let e = ZoneSet::load(&[file])
+        .expect_err("escaping include")
+        .to_string();
+    assert!(
+        e.contains("example.com.zone:7:") && e.contains("$INCLUDE"),
+        "{e}"
+    );
+    let file = write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{head}x HINFO ( a b\\\n$INCLUDE /etc/hostname )\n"),
+    );
+    let e = ZoneSet::load(&[file])
+        .expect_err("not a record")
+        .to_string();
+    assert!(e.contains("example.com.zone:6:"), "{e}");
+}
+
 /// Directives in lower or mixed case are read as BIND and NSD read them, and
 /// an `$include` is checked like an `$INCLUDE`.
 #[test]
