@@ -121,6 +121,7 @@ bare    IN TXT  a\032b\;c                      ; unquoted, with escapes
 loop1   IN CNAME loop2                    ; a CNAME loop
 loop2   IN CNAME loop1
 mxw     IN MX   10 host.wild              ; its target's address is a wildcard's
+mxsub   IN MX   10 ns.sub                 ; its target is below a delegation
 signed  IN NS   ns.outside.test.          ; a delegation with its DS
 signed  IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA52E6CCC26FD2
 @       IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA52E6CCC26FD2
@@ -465,6 +466,7 @@ fn cases() -> Vec<Case> {
         everywhere("$ORIGIN inside an $INCLUDE", q("www.deep.example.com", A)),
         everywhere("CNAME loop", q("loop1.example.com", A)),
         everywhere("MX target under a wildcard", q("mxw.example.com", MX)),
+        everywhere("MX target below a delegation", q("mxsub.example.com", MX)),
         everywhere("DS at a delegation", q("signed.example.com", DS)),
         everywhere("NS at a signed delegation", q("signed.example.com", NS)),
         everywhere("origin back after the $INCLUDE", q("after.example.com", A)),

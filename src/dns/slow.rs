@@ -356,13 +356,19 @@ fn add_additional<'a>(
     s: &mut Sections<'a>,
 ) {
     for rdata in rdatas {
-        let target = match (qtype, rdata) {
-            (RecordType::NS, RData::NS(ns)) => &ns.0,
-            (RecordType::MX, RData::MX(mx)) => &mx.exchange,
-            (RecordType::SRV, RData::SRV(srv)) => &srv.target,
+        let (target, glue) = match (qtype, rdata) {
+            (RecordType::NS, RData::NS(ns)) => (&ns.0, true),
+            (RecordType::MX, RData::MX(mx)) => (&mx.exchange, false),
+            (RecordType::SRV, RData::SRV(srv)) => (&srv.target, false),
             _ => continue,
         };
-        add_addresses(view, zone, target, true, s);
+        // Below a delegation only a name server's addresses (glue) are
+        // given, as NSD does, and no wildcard of ours speaks for a name there.
+        let below_cut = zone.find_cut(target).is_some();
+        if below_cut && !glue {
+            continue;
+        }
+        add_addresses(view, zone, target, !below_cut, s);
     }
 }
 
