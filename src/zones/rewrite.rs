@@ -139,8 +139,8 @@ fn needs_flat(bytes: &[u8], at: usize) -> bool {
     while i < bytes.len() {
         match bytes[i] {
             b'"' => return true,
-            // (`\#` is generic data, left for `scan` to name at its line.)
-            b'\\' if bytes.get(i + 1) != Some(&b'#') => return true,
+            // (A lone `\#` is generic data, left for `scan` to name at its line.)
+            b'\\' if !generic_marker(bytes, i) => return true,
             b')' => return false,
             b';' => {
                 i = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
@@ -149,6 +149,35 @@ fn needs_flat(bytes: &[u8], at: usize) -> bool {
         }
     }
     false
+}
+
+/// Whether the `\` at `at` starts a token `\#` alone (RFC 3597 generic data).
+fn generic_marker(bytes: &[u8], at: usize) -> bool {
+    let ends = |b: Option<&u8>| b.is_none_or(|&b| b.is_ascii_whitespace() || b")(;".contains(&b));
+    bytes.get(at + 1) == Some(&b'#')
+        && (at == 0 || ends(bytes.get(at - 1)))
+        && ends(bytes.get(at + 2))
+}
+
+/// The character starting at byte `at` of `text`, if one does.
+fn char_at(text: &str, at: usize) -> Option<char> {
+    text.get(at..)?.chars().next()
+}
+
+/// A line holding nothing but white space and a comment.
+fn is_blank(line: &str) -> bool {
+    let line = line.trim_start();
+    line.is_empty() || line.starts_with(';')
+}
+
+/// Where the lexer ends an unquoted token starting at `at`: white space,
+/// `)` or `;` (at least one character on).
+fn token_end(text: &str, at: usize) -> usize {
+    let end = text[at..]
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || c == ')' || c == ';')
+        .map_or(text.len(), |(n, _)| at + n);
+    end.max(at + utf8_len(text.as_bytes()[at]))
 }
 
 /// Where the walk is.
@@ -170,6 +199,11 @@ impl Walk<'_> {
         while at < text.len() {
             let c = bytes[at];
             state = match state {
+                S::Line if c == b'\n' || c == b'\r' => {
+                    self.out.push(c as char);
+                    at += 1;
+                    S::Line
+                }
                 S::Line => {
                     self.kind = None;
                     // Each cache is moved on only once passed: the walk stays linear.
@@ -199,21 +233,26 @@ impl Walk<'_> {
                     }
                     let line = &text[at..end];
                     match c {
-                        b'\n' | b'\r' => {
-                            self.out.push(c as char);
-                            at += 1;
-                            S::Line
-                        }
                         b'$' => {
-                            self.directive(line);
+                            self.directive(line, at)?;
                             at = end;
                             S::Line
                         }
                         b'(' => return Err((at, "a record line cannot start with `(`".into())),
-                        c if c.is_ascii_whitespace() => S::Between {
-                            list: None,
-                            first: false,
-                        },
+                        c if c.is_ascii_whitespace() => {
+                            if self.revert.is_some() && !is_blank(line) {
+                                // hickory would go on with the included file's
+                                // origin and last owner; NSD with ours.
+                                return Err((
+                                    at,
+                                    "a record right after an $INCLUDE must name its owner".into(),
+                                ));
+                            }
+                            S::Between {
+                                list: None,
+                                first: false,
+                            }
+                        }
                         _ => {
                             if let Some(origin) = self.revert.take() {
                                 // The origin as it was before the `$INCLUDE`.
@@ -260,6 +299,13 @@ impl Walk<'_> {
                         at += 1;
                         state
                     }
+                    // White space beyond ASCII ends tokens too, as in the lexer.
+                    0x80.. if char_at(text, at).is_some_and(char::is_whitespace) => {
+                        let n = utf8_len(c);
+                        self.out.push_str(&text[at..at + n]);
+                        at += n;
+                        state
+                    }
                     b'(' if list.is_none() => {
                         let flat = needs_flat(bytes, at);
                         self.out.push(if flat { ' ' } else { '(' });
@@ -304,53 +350,63 @@ impl Walk<'_> {
             // Flattened, the record would read as closed.
             return Err((open, "a `(` is never closed by its `)`".into()));
         }
+        for _ in 0..std::mem::take(&mut self.pending) {
+            self.out.push('\n');
+        }
         Ok(())
     }
 
     /// Copies a directive line (`line`, at a line start), in upper case,
     /// following the origin through it.
-    fn directive(&mut self, line: &str) {
+    fn directive(&mut self, line: &str, at: usize) -> Result<(), Error> {
         let word = line[1..]
             .bytes()
             .take_while(u8::is_ascii_alphabetic)
             .count();
         let keyword = line[1..1 + word].to_ascii_uppercase();
         let rest = &line[1 + word..];
-        match keyword.as_str() {
+        let tokens = tokens(rest);
+        // The tokens after the directive's own values: hickory goes on
+        // after `$TTL 60` or `$ORIGIN x.` as at a line start.
+        let after = match keyword.as_str() {
             "ORIGIN" => {
                 // hickory reads `$ORIGIN` without an origin: only an
                 // absolute name is one we can write. It replaces any
                 // origin still to be set again after an include.
-                self.origin = absolute(rest.split_whitespace().next());
+                self.origin = tokens.first().copied().and_then(absolute);
                 self.revert = None;
+                tokens.get(1..)
             }
+            "TTL" => tokens.get(1..),
             "INCLUDE" => {
-                let (file, after) = include_file(rest);
-                let origin = absolute(
-                    after
-                        .split_whitespace()
-                        .next()
-                        .filter(|t| !t.starts_with(';')),
-                );
                 self.revert = self.origin.clone().or(self.revert.take());
-                if let (Some(origin), Some(_)) = (origin, &self.revert) {
+                self.origin = None;
+                if let [file, origin, ..] = tokens[..]
+                    && let Some(origin) = absolute(origin)
+                    && self.revert.is_some()
+                {
                     // `$INCLUDE file origin`: the same as `$ORIGIN origin`
                     // just before it, on its line.
                     self.out.push_str("$ORIGIN ");
                     self.out.push_str(&origin);
-                    self.out.push_str(" $INCLUDE");
+                    self.out.push_str(" $INCLUDE ");
                     self.out.push_str(file);
-                    self.origin = None;
-                    return;
+                    return Ok(());
                 }
+                None
+            }
+            _ => None,
+        };
+        match after.and_then(<[&str]>::first) {
+            // `$TTL 60 $INCLUDE f` includes too.
+            Some(&"$INCLUDE") => {
+                self.revert = self.origin.clone().or(self.revert.take());
                 self.origin = None;
             }
+            Some(next) if next.starts_with('$') => {
+                return Err((at, "one directive per line, please".into()));
+            }
             _ => {}
-        }
-        // `$TTL 60 $INCLUDE f` includes too.
-        if keyword != "INCLUDE" && rest.contains("$INCLUDE") {
-            self.revert = self.origin.clone().or(self.revert.take());
-            self.origin = None;
         }
         match keyword.as_str() {
             "ORIGIN" | "TTL" | "INCLUDE" => {
@@ -360,6 +416,7 @@ impl Walk<'_> {
             }
             _ => self.out.push_str(line),
         }
+        Ok(())
     }
 
     /// Copies the quoted string starting at `at` (its `"`), writing `\DDD`
@@ -400,6 +457,8 @@ impl Walk<'_> {
         match value {
             34 => self.out.push_str("\\\""),
             92 => self.out.push_str("\\\\"),
+            // A line end in the text would move every later line.
+            10 => return Err((at, "\\010 (a line end) in text is not supported".into())),
             0..=127 => self.out.push(char::from(value as u8)),
             256.. => return Err((at, format!("\\{value}: an escaped byte is at most \\255"))),
             _ => {
@@ -426,13 +485,7 @@ impl Walk<'_> {
     /// Copies the unquoted token at `at` (`first` when it is the owner),
     /// rewritten as its record's kind needs; returns the offset past it.
     fn token(&mut self, at: usize, first: bool) -> Result<usize, Error> {
-        let bytes = self.text.as_bytes();
-        // Where the lexer ends it.
-        let end = bytes[at..]
-            .iter()
-            .position(|&b| b.is_ascii_whitespace() || b == b')' || b == b';')
-            .map_or(bytes.len(), |n| at + n)
-            .max(at + 1);
+        let end = token_end(self.text, at);
         let token = &self.text[at..end];
         if first {
             self.out.push_str(token);
@@ -448,8 +501,11 @@ impl Walk<'_> {
                 Some(origin) => self.out.push_str(origin),
                 None => self.out.push('@'),
             },
-            // `\#` starts RFC 3597 generic data, which `scan` rejects.
-            Kind::Text if token.contains('\\') && token != "\\#" => return self.text_token(at),
+            // `\#` starts RFC 3597 generic data, which `scan` rejects. A `$`
+            // would start a directive once parentheses are flattened.
+            Kind::Text if (token.contains('\\') && token != "\\#") || token.starts_with('$') => {
+                return self.text_token(at);
+            }
             _ => self.out.push_str(token),
         }
         Ok(end)
@@ -475,10 +531,14 @@ impl Walk<'_> {
                     self.out.push_str("\\\"");
                     i += 1;
                 }
-                b if b.is_ascii_whitespace() || b == b')' || b == b';' || b == b'(' => break,
+                b')' | b';' => break,
                 b => {
                     let n = utf8_len(b).min(bytes.len() - i);
-                    self.out.push_str(&self.text[i..i + n]);
+                    let piece = &self.text[i..i + n];
+                    if piece.chars().next().is_some_and(char::is_whitespace) {
+                        break;
+                    }
+                    self.out.push_str(piece);
                     i += n;
                 }
             }
@@ -502,22 +562,32 @@ fn decimal(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 /// An absolute name as written, else `None`.
-fn absolute(token: Option<&str>) -> Option<String> {
-    token
-        .filter(|o| o.ends_with('.') && !o.contains('"'))
-        .map(str::to_owned)
+fn absolute(token: &str) -> Option<String> {
+    (token.ends_with('.') && !token.contains('"')).then(|| token.to_owned())
 }
 
-/// Splits the text after `$INCLUDE` into the file name as written (with the
-/// white space before it, and its quotes) and what follows.
-fn include_file(rest: &str) -> (&str, &str) {
-    let start = rest.len() - rest.trim_start().len();
-    let name = &rest[start..];
-    let len = match name.strip_prefix('"') {
-        Some(quoted) => quoted.find('"').map_or(name.len(), |n| n + 2),
-        None => name.find(char::is_whitespace).unwrap_or(name.len()),
-    };
-    rest.split_at(start + len)
+/// The tokens of a directive's line after its keyword, as the lexer cuts
+/// them (a quoted one with its quotes), up to a comment.
+fn tokens(rest: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < rest.len() {
+        let Some(c) = char_at(rest, at) else { break };
+        if c.is_whitespace() {
+            at += c.len_utf8();
+        } else if c == ';' {
+            break;
+        } else if c == '"' {
+            let end = rest[at + 1..].find('"').map_or(rest.len(), |n| at + n + 2);
+            out.push(&rest[at..end]);
+            at = end;
+        } else {
+            let end = token_end(rest, at);
+            out.push(&rest[at..end]);
+            at = end;
+        }
+    }
+    out
 }
 
 /// Bytes of the UTF-8 character starting with `b`.
@@ -656,11 +726,11 @@ mod tests {
 
     #[test]
     fn the_origin_follows_origin_lines_and_reverts_after_an_include() {
-        let text = "a CNAME @\n$ORIGIN sub.example.com.\nb CNAME @\n$INCLUDE f\n c CNAME @\nd CNAME @\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME @\n";
+        let text = "a CNAME @\n$ORIGIN sub.example.com.\nb CNAME @\n$INCLUDE f\n ; c\nd CNAME @\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME @\n";
         assert_eq!(
             run(text).as_deref(),
             Some(
-                "a CNAME example.com.\n$ORIGIN sub.example.com.\nb CNAME sub.example.com.\n$INCLUDE f\n c CNAME @\n$ORIGIN sub.example.com. d CNAME sub.example.com.\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME x.test.\n"
+                "a CNAME example.com.\n$ORIGIN sub.example.com.\nb CNAME sub.example.com.\n$INCLUDE f\n ; c\n$ORIGIN sub.example.com. d CNAME sub.example.com.\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME x.test.\n"
             )
         );
         assert_eq!(rewrite("a CNAME @\n", None).unwrap(), None);
@@ -678,6 +748,37 @@ mod tests {
         assert_eq!(
             run("$INCLUDE \"a b.inc\" x.test.\n").as_deref(),
             Some("$ORIGIN x.test. $INCLUDE \"a b.inc\"\n")
+        );
+    }
+
+    #[test]
+    fn second_review_findings_hold() {
+        // A `(` inside parentheses with an escape after it ends.
+        assert!(rewrite("x TXT ( (a\\b )\n", None).is_ok());
+        // `\#` inside a token is not generic data: text, read as NSD does.
+        assert_eq!(
+            run("x TXT ( a\\#b )\n").as_deref(),
+            Some("x TXT   \"a\\#b\"  \n")
+        );
+        assert!(error("t TXT \"a\\010b\"\n").1.contains("line end"));
+        assert!(error("$INCLUDE f\n  MX 10 mail\n").1.contains("owner"));
+        assert_eq!(
+            run("$INCLUDE f sub.example.com.;x.\nw A 192.0.2.1\n").as_deref(),
+            Some("$ORIGIN sub.example.com. $INCLUDE f\n$ORIGIN example.com. w A 192.0.2.1\n")
+        );
+        assert!(error("$ORIGIN a. $ORIGIN b.\n").1.contains("one directive"));
+        assert_eq!(
+            run("$TTL 60 ; no $INCLUDE\nc CNAME @\n").as_deref(),
+            Some("$TTL 60 ; no $INCLUDE\nc CNAME example.com.\n")
+        );
+        assert_eq!(
+            run("x TXT ( \"a\" $5 )\n").as_deref(),
+            Some("x TXT   \"a\" \"$5\"  \n")
+        );
+        // Held-back line ends are written at the end of the text too.
+        assert_eq!(
+            run("x TXT ( \"a\"\n\"b\" )").as_deref(),
+            Some("x TXT   \"a\" \"b\"  \n")
         );
     }
 
