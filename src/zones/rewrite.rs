@@ -76,6 +76,13 @@ pub(super) fn rewrite(text: &str, origin: Option<&Name>) -> Result<Option<String
         dollar,
     };
     w.walk()?;
+    // Errors are named by line: every line keeps its number (the fuzz
+    // target `load` runs with this check).
+    debug_assert_eq!(
+        memchr::memchr_iter(b'\n', w.out.as_bytes()).count(),
+        memchr::memchr_iter(b'\n', bytes).count(),
+        "the rewrite moved lines"
+    );
     Ok((w.out != text).then_some(w.out))
 }
 
