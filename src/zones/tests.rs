@@ -323,28 +323,15 @@ fn an_include_after_another_directive_is_checked_too() {
 /// and one it leaves inside record data is no include (found in review).
 #[test]
 fn includes_are_checked_in_the_rewritten_text() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let head = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
-    let file = write(
-        dir.path(),
-        "example.com.zone",
-        &format!("{head}x TXT ( \")\" )\n$INCLUDE /etc/hostname\n"),
-    );
-    let e = ZoneSet::load(&[file])
-        .expect_err("escaping include")
-        .to_string();
+    let e = load_err(&format!("{head}x TXT ( \")\" )\n$INCLUDE /etc/hostname\n"));
     assert!(
         e.contains("example.com.zone:7:") && e.contains("$INCLUDE"),
         "{e}"
     );
-    let file = write(
-        dir.path(),
-        "example.com.zone",
-        &format!("{head}x HINFO ( a b\\\n$INCLUDE /etc/hostname )\n"),
-    );
-    let e = ZoneSet::load(&[file])
-        .expect_err("not a record")
-        .to_string();
+    let e = load_err(&format!(
+        "{head}x HINFO ( a b\\\n$INCLUDE /etc/hostname )\n"
+    ));
     assert!(e.contains("example.com.zone:6:"), "{e}");
 }
 
@@ -358,14 +345,7 @@ fn directives_are_read_in_any_case() {
     let set = ZoneSet::load(&[file]).expect("lower-case directives load");
     let zone = set.find(&name("ns1.example.com.")).expect("zone");
     assert_eq!(zone.origin, name("example.com."));
-    let escaping = write(
-        dir.path(),
-        "example.com.zone",
-        &format!("{text}$include /etc/hostname\n"),
-    );
-    let e = ZoneSet::load(&[escaping])
-        .expect_err("escaping include")
-        .to_string();
+    let e = load_err(&format!("{text}$include /etc/hostname\n"));
     assert!(
         e.contains("example.com.zone:6:") && e.contains("$INCLUDE"),
         "{e}"
