@@ -171,12 +171,6 @@ fn char_at(text: &str, at: usize) -> Option<char> {
     text.get(at..)?.chars().next()
 }
 
-/// A line holding nothing but white space and a comment.
-fn is_blank(line: &str) -> bool {
-    let line = line.trim_start();
-    line.is_empty() || line.starts_with(';')
-}
-
 /// Where the lexer ends an unquoted token starting at `at`: white space,
 /// `)` or `;` (at least one character on).
 fn token_end(text: &str, at: usize) -> usize {
@@ -246,20 +240,13 @@ impl Walk<'_> {
                             S::Line
                         }
                         b'(' => return Err((at, "a record line cannot start with `(`".into())),
-                        c if c.is_ascii_whitespace() => {
-                            if self.revert.is_some() && !is_blank(line) {
-                                // hickory would go on with the included file's
-                                // origin and last owner; NSD with ours.
-                                return Err((
-                                    at,
-                                    "a record right after an $INCLUDE must name its owner".into(),
-                                ));
-                            }
-                            S::Between {
-                                list: None,
-                                first: false,
-                            }
-                        }
+                        // A record continuing the last owner: NSD, like hickory,
+                        // takes the included file's last owner after an
+                        // `$INCLUDE`; the origin is set again at the next owner.
+                        c if c.is_ascii_whitespace() => S::Between {
+                            list: None,
+                            first: false,
+                        },
                         _ => {
                             if let Some(origin) = self.revert.take() {
                                 // The origin as it was before the `$INCLUDE`.
@@ -768,7 +755,12 @@ mod tests {
             Some("x TXT   \"a\\#b\"  \n")
         );
         assert!(error("t TXT \"a\\010b\"\n").1.contains("line end"));
-        assert!(error("$INCLUDE f\n  MX 10 mail\n").1.contains("owner"));
+        // As NSD: the included file's last owner goes on; the origin is set
+        // again at the next owner.
+        assert_eq!(
+            run("$INCLUDE f\n  TXT x\nw CNAME @\n").as_deref(),
+            Some("$INCLUDE f\n  TXT x\n$ORIGIN example.com. w CNAME example.com.\n")
+        );
         assert_eq!(
             run("$INCLUDE f sub.example.com.;x.\nw A 192.0.2.1\n").as_deref(),
             Some("$ORIGIN sub.example.com. $INCLUDE f\n$ORIGIN example.com. w A 192.0.2.1\n")
