@@ -146,10 +146,6 @@ struct Builder {
     nodes: Nodes,
     /// SOA records: owner, TTL, data.
     soas: Vec<(Name, u32, RData)>,
-    /// Owners of SOA records, to see a second one.
-    soa_owners: std::collections::HashSet<Name>,
-    /// Each CNAME's owner and target, to see a second CNAME at one name.
-    cnames: HashMap<Name, Name>,
     /// A second CNAME at one name with another target: where it starts and
     /// the error (NSD's too). hickory, parsing a whole file, would keep the
     /// last one silently.
@@ -165,8 +161,6 @@ impl Builder {
         Builder {
             nodes: Nodes::with_capacity(names, hasher),
             soas: Vec::new(),
-            soa_owners: Default::default(),
-            cnames: HashMap::new(),
             conflict: None,
             outside: None,
             unplaced: Vec::new(),
@@ -182,6 +176,20 @@ impl Builder {
                     self.outside = Some((at, name.clone()));
                 }
             }
+        }
+    }
+
+    /// The target of the CNAME already filed at `name`, if any.
+    fn cname_at(&self, name: &Name, hash: u64) -> Option<&Name> {
+        let i = self.nodes.position_hashed(name, hash)?;
+        match self.nodes.list[i]
+            .1
+            .get(RecordType::CNAME)?
+            .others()
+            .first()?
+        {
+            RData::CNAME(target) => Some(&target.0),
+            _ => None,
         }
     }
 
@@ -210,23 +218,20 @@ impl Builder {
                 && let Data::Other(rdata) = &r.data
                 && let RData::CNAME(target) = &**rdata
             {
-                match self.cnames.get(&r.name) {
-                    Some(first) if first == &target.0 => continue,
-                    Some(first) => {
-                        let msg = format!(
-                            "{} has two CNAME records ({first} and {}): an alias has one target",
-                            r.name, target.0
-                        );
-                        self.conflict = Some((r.at, msg));
-                        return false;
-                    }
-                    None => {
-                        self.cnames.insert(r.name.clone(), target.0.clone());
-                    }
+                // The same one again is one record (the set drops it).
+                if let Some(first) = self.cname_at(&r.name, r.hash)
+                    && *first != target.0
+                {
+                    let msg = format!(
+                        "{} has two CNAME records ({first} and {}): an alias has one target",
+                        r.name, target.0
+                    );
+                    self.conflict = Some((r.at, msg));
+                    return false;
                 }
             }
             if r.rtype == RecordType::SOA {
-                if !self.soa_owners.insert(r.name.clone()) {
+                if self.soas.iter().any(|s| s.0 == r.name) {
                     return false;
                 }
                 if let Data::Other(rdata) = &r.data

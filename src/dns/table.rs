@@ -504,9 +504,8 @@ impl Filed {
             // DS at a child apex comes from the parent we also serve, and
             // one in the child's own data is not its to give (general path).
             || (same_name(name, &zone.origin)
-                && !name.is_root()
-                && view.zones.find(&name.base_name()).is_some())
-            || (same_name(name, &zone.origin) && node.get(RecordType::DS).is_some());
+                && (node.get(RecordType::DS).is_some()
+                    || (!name.is_root() && view.zones.find(&name.base_name()).is_some())));
         // A checked name here whose answers the general path shapes
         // (say, an NS target, deduplicated against glue) is not
         // served from `Live`: its A/AAAA bodies come out Slow.
