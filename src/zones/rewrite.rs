@@ -622,6 +622,11 @@ mod tests {
         rewrite(text, Some(&origin)).unwrap()
     }
 
+    /// Asserts that `text` is rewritten as `expected`.
+    fn rewrites(text: &str, expected: &str) {
+        assert_eq!(run(text).as_deref(), Some(expected), "rewriting {text:?}");
+    }
+
     fn error(text: &str) -> (usize, String) {
         let origin = Name::from_ascii("example.com.").unwrap();
         rewrite(text, Some(&origin)).unwrap_err()
@@ -629,21 +634,12 @@ mod tests {
 
     #[test]
     fn a_lone_at_in_names_data_becomes_the_origin() {
-        assert_eq!(
-            run("www CNAME @\n").as_deref(),
-            Some("www CNAME example.com.\n")
-        );
-        assert_eq!(
-            run("@ MX 10 @\n").as_deref(),
-            Some("@ MX 10 example.com.\n")
-        );
-        assert_eq!(
-            run("\tIN CNAME @").as_deref(),
-            Some("\tIN CNAME example.com.")
-        );
-        assert_eq!(
-            run("x 60 IN CNAME @\ny IN 60 SRV 0 0 80 @\n").as_deref(),
-            Some("x 60 IN CNAME example.com.\ny IN 60 SRV 0 0 80 example.com.\n")
+        rewrites("www CNAME @\n", "www CNAME example.com.\n");
+        rewrites("@ MX 10 @\n", "@ MX 10 example.com.\n");
+        rewrites("\tIN CNAME @", "\tIN CNAME example.com.");
+        rewrites(
+            "x 60 IN CNAME @\ny IN 60 SRV 0 0 80 @\n",
+            "x 60 IN CNAME example.com.\ny IN 60 SRV 0 0 80 example.com.\n",
         );
     }
 
@@ -660,14 +656,14 @@ mod tests {
     fn a_record_in_parentheses_is_written_on_its_first_line() {
         // Every line keeps its number; comments inside are dropped.
         // Without quotes or escapes inside, parentheses stay as they are.
-        assert_eq!(
-            run("@ MX ( 10 ; pref\n @ )\nnext A 192.0.2.1\n").as_deref(),
-            Some("@ MX ( 10 ; pref\n example.com. )\nnext A 192.0.2.1\n")
+        rewrites(
+            "@ MX ( 10 ; pref\n @ )\nnext A 192.0.2.1\n",
+            "@ MX ( 10 ; pref\n example.com. )\nnext A 192.0.2.1\n",
         );
         assert_eq!(run("@ SOA ns h (\n 1 ; serial\n 2 3 4 5 )\n"), None);
-        assert_eq!(
-            run("k TXT ( \"v=DKIM1; k=rsa; \"\n  \"p=AB\" ) ; key\n").as_deref(),
-            Some("k TXT   \"v=DKIM1; k=rsa; \"   \"p=AB\"   ; key\n\n")
+        rewrites(
+            "k TXT ( \"v=DKIM1; k=rsa; \"\n  \"p=AB\" ) ; key\n",
+            "k TXT   \"v=DKIM1; k=rsa; \"   \"p=AB\"   ; key\n\n",
         );
     }
 
@@ -690,29 +686,23 @@ mod tests {
 
     #[test]
     fn decimal_escapes_in_text_are_written_as_characters() {
-        assert_eq!(
-            run("t TXT \"a\\032b\\059c\\034d\\092e\\\"f\"\n").as_deref(),
-            Some("t TXT \"a b;c\\\"d\\\\e\\\"f\"\n")
+        rewrites(
+            "t TXT \"a\\032b\\059c\\034d\\092e\\\"f\"\n",
+            "t TXT \"a b;c\\\"d\\\\e\\\"f\"\n",
         );
         // UTF-8 written out byte by byte, as BIND and Knot write it.
-        assert_eq!(
-            run("t TXT \"caf\\195\\169!\"\n").as_deref(),
-            Some("t TXT \"café!\"\n")
-        );
+        rewrites("t TXT \"caf\\195\\169!\"\n", "t TXT \"café!\"\n");
         assert!(error("t TXT \"\\200\"\n").1.contains("not UTF-8"));
         assert!(error("t TXT \"\\256\"\n").1.contains("at most"));
     }
 
     #[test]
     fn unquoted_text_with_escapes_is_quoted() {
-        assert_eq!(
-            run("t TXT a\\032b\\;c plain\n").as_deref(),
-            Some("t TXT \"a b\\;c\" plain\n")
-        );
+        rewrites("t TXT a\\032b\\;c plain\n", "t TXT \"a b\\;c\" plain\n");
         // A backslash never takes a line end.
-        assert_eq!(
-            run("t TXT ab\\\nu A 192.0.2.1\n").as_deref(),
-            Some("t TXT \"ab\\\\\"\nu A 192.0.2.1\n")
+        rewrites(
+            "t TXT ab\\\nu A 192.0.2.1\n",
+            "t TXT \"ab\\\\\"\nu A 192.0.2.1\n",
         );
         // Not in other types' data.
         assert_eq!(run("a\\.b A 192.0.2.1\nx HINFO a\\;b\n"), None);
@@ -721,11 +711,9 @@ mod tests {
     #[test]
     fn the_origin_follows_origin_lines_and_reverts_after_an_include() {
         let text = "a CNAME @\n$ORIGIN sub.example.com.\nb CNAME @\n$INCLUDE f\n ; c\nd CNAME @\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME @\n";
-        assert_eq!(
-            run(text).as_deref(),
-            Some(
-                "a CNAME example.com.\n$ORIGIN sub.example.com.\nb CNAME sub.example.com.\n$INCLUDE f\n ; c\n$ORIGIN sub.example.com. d CNAME sub.example.com.\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME x.test.\n"
-            )
+        rewrites(
+            text,
+            "a CNAME example.com.\n$ORIGIN sub.example.com.\nb CNAME sub.example.com.\n$INCLUDE f\n ; c\n$ORIGIN sub.example.com. d CNAME sub.example.com.\n$ORIGIN rel\ne CNAME @\n$ORIGIN x.test.\nf CNAME x.test.\n",
         );
         assert_eq!(rewrite("a CNAME @\n", None).unwrap(), None);
     }
@@ -733,15 +721,13 @@ mod tests {
     #[test]
     fn an_include_with_an_origin_sets_it_for_the_file_only() {
         let text = "$INCLUDE sub.inc sub.example.com. ; hosts\nwww CNAME @\n";
-        assert_eq!(
-            run(text).as_deref(),
-            Some(
-                "$ORIGIN sub.example.com. $INCLUDE sub.inc\n$ORIGIN example.com. www CNAME example.com.\n"
-            )
+        rewrites(
+            text,
+            "$ORIGIN sub.example.com. $INCLUDE sub.inc\n$ORIGIN example.com. www CNAME example.com.\n",
         );
-        assert_eq!(
-            run("$INCLUDE \"a b.inc\" x.test.\n").as_deref(),
-            Some("$ORIGIN x.test. $INCLUDE \"a b.inc\"\n")
+        rewrites(
+            "$INCLUDE \"a b.inc\" x.test.\n",
+            "$ORIGIN x.test. $INCLUDE \"a b.inc\"\n",
         );
     }
 
@@ -750,42 +736,33 @@ mod tests {
         // A `(` inside parentheses with an escape after it ends.
         assert!(rewrite("x TXT ( (a\\b )\n", None).is_ok());
         // `\#` inside a token is not generic data: text, read as NSD does.
-        assert_eq!(
-            run("x TXT ( a\\#b )\n").as_deref(),
-            Some("x TXT   \"a\\#b\"  \n")
-        );
+        rewrites("x TXT ( a\\#b )\n", "x TXT   \"a\\#b\"  \n");
         assert!(error("t TXT \"a\\010b\"\n").1.contains("line end"));
         // As NSD: the included file's last owner goes on; the origin is set
         // again at the next owner.
-        assert_eq!(
-            run("$INCLUDE f\n  TXT x\nw CNAME @\n").as_deref(),
-            Some("$INCLUDE f\n  TXT x\n$ORIGIN example.com. w CNAME example.com.\n")
+        rewrites(
+            "$INCLUDE f\n  TXT x\nw CNAME @\n",
+            "$INCLUDE f\n  TXT x\n$ORIGIN example.com. w CNAME example.com.\n",
         );
-        assert_eq!(
-            run("$INCLUDE f sub.example.com.;x.\nw A 192.0.2.1\n").as_deref(),
-            Some("$ORIGIN sub.example.com. $INCLUDE f\n$ORIGIN example.com. w A 192.0.2.1\n")
+        rewrites(
+            "$INCLUDE f sub.example.com.;x.\nw A 192.0.2.1\n",
+            "$ORIGIN sub.example.com. $INCLUDE f\n$ORIGIN example.com. w A 192.0.2.1\n",
         );
         assert!(error("$ORIGIN a. $ORIGIN b.\n").1.contains("one directive"));
-        assert_eq!(
-            run("$TTL 60 ; no $INCLUDE\nc CNAME @\n").as_deref(),
-            Some("$TTL 60 ; no $INCLUDE\nc CNAME example.com.\n")
+        rewrites(
+            "$TTL 60 ; no $INCLUDE\nc CNAME @\n",
+            "$TTL 60 ; no $INCLUDE\nc CNAME example.com.\n",
         );
-        assert_eq!(
-            run("x TXT ( \"a\" $5 )\n").as_deref(),
-            Some("x TXT   \"a\" \"$5\"  \n")
-        );
+        rewrites("x TXT ( \"a\" $5 )\n", "x TXT   \"a\" \"$5\"  \n");
         // Held-back line ends are written at the end of the text too.
-        assert_eq!(
-            run("x TXT ( \"a\"\n\"b\" )").as_deref(),
-            Some("x TXT   \"a\" \"b\"  \n")
-        );
+        rewrites("x TXT ( \"a\"\n\"b\" )", "x TXT   \"a\" \"b\"  \n");
     }
 
     #[test]
     fn directives_are_written_in_upper_case() {
-        assert_eq!(
-            run("$ttl 60\n$Origin example.com.\n").as_deref(),
-            Some("$TTL 60\n$ORIGIN example.com.\n")
+        rewrites(
+            "$ttl 60\n$Origin example.com.\n",
+            "$TTL 60\n$ORIGIN example.com.\n",
         );
     }
 }
