@@ -212,11 +212,8 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
                     tally
                         .answered
                         .push((rcode, out.get(2).is_some_and(|b| b & 0x02 != 0)));
-                    let local = if wildcard {
-                        pktinfo::local(&hdr.msg_hdr)
-                    } else {
-                        None
-                    };
+                    // (None at once on a socket bound to one address: no control buffer.)
+                    let local = pktinfo::local(&hdr.msg_hdr);
                     answered.push((i, hdr.msg_hdr.msg_namelen, local));
                 }
                 None => tally.dropped += 1,
