@@ -188,14 +188,14 @@ struct RawConfig {
     #[serde(default)]
     defaults: RawSettings,
     #[serde(default)]
-    check: Vec<Spanned<RawCheck>>,
+    check: Vec<Spanned<RawSettings>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
     #[serde(default = "default_listen")]
-    listen: Vec<SocketAddr>,
+    listen: Spanned<Vec<SocketAddr>>,
     zones: Spanned<RawZones>,
     workers: Option<Spanned<usize>>,
     tcp_max_connections: Option<Spanned<usize>>,
@@ -269,56 +269,109 @@ struct RawAdmin {
     listen: SocketAddr,
 }
 
-/// Keys that may appear in `[defaults]` and in each `[[check]]`.
-#[derive(Deserialize, Default, Clone)]
+/// A humantime duration (`"5s"`, `"1m 30s"`) in a form `Spanned` can hold,
+/// so errors about its value name its line.
+#[derive(Clone, Copy, Debug)]
+struct Dur(Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        humantime_serde::deserialize(d).map(Dur)
+    }
+}
+
+/// The keys of `[defaults]` and of each `[[check]]` (where `names` is
+/// required, and any other key overrides `[defaults]` for that check).
+/// One type for both, so both are read and validated alike.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawSettings {
-    #[serde(default, with = "humantime_serde")]
-    interval: Option<Duration>,
-    #[serde(default, with = "humantime_serde")]
-    timeout: Option<Duration>,
+    names: Option<Vec<Spanned<String>>>,
+    interval: Option<Spanned<Dur>>,
+    timeout: Option<Spanned<Dur>>,
     rise: Option<Spanned<u32>>,
     fall: Option<Spanned<u32>>,
     ttl: Option<Spanned<u32>>,
     when_all_down: Option<WhenAllDown>,
-    port: Option<u16>,
+    port: Option<Spanned<u16>>,
     path: Option<Spanned<String>>,
     scheme: Option<Scheme>,
-    host: Option<String>,
+    host: Option<Spanned<String>>,
     expect_status: Option<Spanned<Vec<u16>>>,
     expect_body: Option<String>,
     tls_verify: Option<bool>,
     flap_damping: Option<bool>,
-    #[serde(default, with = "humantime_serde")]
-    flap_half_life: Option<Duration>,
+    flap_half_life: Option<Spanned<Dur>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCheck {
-    names: Vec<Spanned<String>>,
-    #[serde(default, with = "humantime_serde")]
-    interval: Option<Duration>,
-    #[serde(default, with = "humantime_serde")]
-    timeout: Option<Duration>,
-    rise: Option<Spanned<u32>>,
-    fall: Option<Spanned<u32>>,
-    ttl: Option<Spanned<u32>>,
-    when_all_down: Option<WhenAllDown>,
-    port: Option<u16>,
-    path: Option<Spanned<String>>,
-    scheme: Option<Scheme>,
-    host: Option<String>,
-    expect_status: Option<Spanned<Vec<u16>>>,
-    expect_body: Option<String>,
-    tls_verify: Option<bool>,
-    flap_damping: Option<bool>,
-    #[serde(default, with = "humantime_serde")]
-    flap_half_life: Option<Duration>,
+impl RawSettings {
+    /// Every value set here, checked on its own at its line: `[defaults]`
+    /// too, whether or not a check inherits it (the canary always does).
+    fn validate(&self, err: &impl Fn(usize, String) -> ConfigError) -> Result<(), ConfigError> {
+        for (value, key) in [
+            (&self.interval, "interval"),
+            (&self.timeout, "timeout"),
+            (&self.flap_half_life, "flap_half_life"),
+        ] {
+            if let Some(v) = value
+                && v.get_ref().0.is_zero()
+            {
+                return Err(err(
+                    v.span().start,
+                    format!("{key} must be greater than zero"),
+                ));
+            }
+        }
+        for (value, key) in [(&self.rise, "rise"), (&self.fall, "fall")] {
+            if let Some(v) = value
+                && *v.get_ref() == 0
+            {
+                return Err(err(v.span().start, format!("{key} must be at least 1")));
+            }
+        }
+        if let Some(t) = &self.ttl
+            && *t.get_ref() > MAX_TTL
+        {
+            return Err(err(
+                t.span().start,
+                format!("ttl must be at most {MAX_TTL}"),
+            ));
+        }
+        if let Some(p) = &self.port
+            && *p.get_ref() == 0
+        {
+            return Err(err(p.span().start, "port must not be 0".into()));
+        }
+        if let Some(p) = &self.path
+            && !p.get_ref().starts_with('/')
+        {
+            return Err(err(p.span().start, "path must start with '/'".into()));
+        }
+        if let Some(s) = &self.expect_status {
+            if s.get_ref().is_empty() {
+                return Err(err(s.span().start, "expect_status is empty".into()));
+            }
+            if let Some(bad) = s.get_ref().iter().find(|v| !(100..=599).contains(*v)) {
+                return Err(err(s.span().start, format!("bad HTTP status {bad}")));
+            }
+        }
+        if let Some(h) = &self.host
+            && !valid_host(h.get_ref())
+        {
+            return Err(err(
+                h.span().start,
+                format!(
+                    "bad host {:?}: a host name or IP address, without port or path",
+                    h.get_ref()
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
-fn default_listen() -> Vec<SocketAddr> {
-    vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
+fn default_listen() -> Spanned<Vec<SocketAddr>> {
+    Spanned::new(0..0, vec![SocketAddr::from(([127, 0, 0, 1], 5353))])
 }
 
 fn default_admin_listen() -> SocketAddr {
@@ -372,23 +425,59 @@ impl Config {
         if zone_files.is_empty() {
             return Err(err(zones_span, "no zone files configured".into()));
         }
-        if raw.server.listen.is_empty() {
+        let listen_at = raw.server.listen.span().start;
+        let listen = raw.server.listen.into_inner();
+        if listen.is_empty() {
             return Err(err(
-                0,
+                listen_at,
                 "[server] listen must name at least one address".into(),
             ));
         }
+        // Caught here, not at bind time: `check` must say so, and `serve`
+        // must fail before it opens any socket.
+        for (i, a) in listen.iter().enumerate() {
+            if let Some(b) = listen[..i].iter().find(|b| overlap(a, b)) {
+                return Err(err(
+                    listen_at,
+                    format!("[server] listen: {a} and {b} take the same port on the same address"),
+                ));
+            }
+        }
+        if let Some(admin) = &raw.admin
+            && let Some(dns) = listen.iter().find(|d| overlap(d, &admin.listen))
+        {
+            return Err(err(
+                listen_at,
+                format!(
+                    "[admin] listen {} takes the TCP port of DNS on {dns}",
+                    admin.listen
+                ),
+            ));
+        }
 
+        let d = &raw.defaults;
+        if let Some(names) = &d.names {
+            let at = names.first().map_or(0, |n| n.span().start);
+            return Err(err(
+                at,
+                "`names` belongs in a [[check]], not in [defaults]".into(),
+            ));
+        }
+        d.validate(&err)?;
         let mut checks = Vec::with_capacity(raw.check.len());
         for spanned in &raw.check {
             let check_offset = spanned.span().start;
             let c = spanned.get_ref();
-            let d = &raw.defaults;
-            if c.names.is_empty() {
-                return Err(err(check_offset, "check has an empty `names` list".into()));
-            }
-            let mut names = Vec::with_capacity(c.names.len());
-            for n in &c.names {
+            c.validate(&err)?;
+            let names_in = match &c.names {
+                Some(names) if !names.is_empty() => names,
+                Some(_) => {
+                    return Err(err(check_offset, "check has an empty `names` list".into()));
+                }
+                None => return Err(err(check_offset, "check has no `names`".into())),
+            };
+            let mut names = Vec::with_capacity(names_in.len());
+            for n in names_in {
                 let name = Name::from_ascii(n.get_ref())
                     .map_err(|e| err(n.span().start, format!("bad name {:?}: {e}", n.get_ref())))?;
                 let mut name = name.to_lowercase();
@@ -396,87 +485,42 @@ impl Config {
                 names.push((name, line_of(text, n.span().start)));
             }
 
-            let interval = c.interval.or(d.interval).unwrap_or(DEFAULT_INTERVAL);
-            let timeout = c.timeout.or(d.timeout).unwrap_or(DEFAULT_TIMEOUT);
-            if interval.is_zero() {
-                return Err(err(
-                    check_offset,
-                    "interval must be greater than zero".into(),
-                ));
-            }
-            if timeout.is_zero() {
-                return Err(err(
-                    check_offset,
-                    "timeout must be greater than zero".into(),
-                ));
-            }
-            let positive = |v: Option<&Spanned<u32>>, key: &str, dflt: u32| match v {
-                Some(s) if *s.get_ref() == 0 => {
-                    Err(err(s.span().start, format!("{key} must be at least 1")))
-                }
-                Some(s) => Ok(*s.get_ref()),
-                None => Ok(dflt),
+            // The check's own value, else `[defaults]`'s (both validated above).
+            let dur = |own: &Option<Spanned<Dur>>, dflt: &Option<Spanned<Dur>>| {
+                own.as_ref().or(dflt.as_ref()).map(|v| v.get_ref().0)
             };
-            let rise = positive(c.rise.as_ref().or(d.rise.as_ref()), "rise", DEFAULT_RISE)?;
-            let fall = positive(c.fall.as_ref().or(d.fall.as_ref()), "fall", DEFAULT_FALL)?;
-            let ttl = match c.ttl.as_ref().or(d.ttl.as_ref()) {
-                Some(s) if *s.get_ref() > MAX_TTL => {
-                    return Err(err(
-                        s.span().start,
-                        format!("ttl must be at most {MAX_TTL}"),
-                    ));
-                }
-                Some(s) => *s.get_ref(),
-                None => 30,
+            let num = |own: &Option<Spanned<u32>>, dflt: &Option<Spanned<u32>>| {
+                own.as_ref().or(dflt.as_ref()).map(|v| *v.get_ref())
             };
-            let half_life = c.flap_half_life.or(d.flap_half_life);
-            if half_life.is_some_and(|h| h.is_zero()) {
-                return Err(err(
-                    check_offset,
-                    "flap_half_life must be greater than zero".into(),
-                ));
-            }
+            let half_life = dur(&c.flap_half_life, &d.flap_half_life);
             let flap_half_life = c
                 .flap_damping
                 .or(d.flap_damping)
                 .unwrap_or(false)
                 .then(|| half_life.unwrap_or(Duration::from_secs(60)));
             let scheme = c.scheme.or(d.scheme).unwrap_or(Scheme::Http);
-            let port = c.port.or(d.port).unwrap_or(match scheme {
-                Scheme::Http => 80,
-                Scheme::Https => 443,
-            });
-            if port == 0 {
-                return Err(err(check_offset, "port must not be 0".into()));
-            }
-            let path_value = match c.path.as_ref().or(d.path.as_ref()) {
-                Some(p) if !p.get_ref().starts_with('/') => {
-                    return Err(err(p.span().start, "path must start with '/'".into()));
-                }
-                Some(p) => p.get_ref().clone(),
-                None => "/".to_string(),
-            };
-            let expect_status = match c.expect_status.as_ref().or(d.expect_status.as_ref()) {
-                Some(s) => {
-                    if s.get_ref().is_empty() {
-                        return Err(err(s.span().start, "expect_status is empty".into()));
-                    }
-                    if let Some(bad) = s.get_ref().iter().find(|v| !(100..=599).contains(*v)) {
-                        return Err(err(s.span().start, format!("bad HTTP status {bad}")));
-                    }
-                    Some(s.get_ref().clone())
-                }
-                None => None,
-            };
-            let host = c.host.clone().or_else(|| d.host.clone());
-            if let Some(h) = &host
-                && !valid_host(h)
-            {
-                return Err(err(
-                    check_offset,
-                    format!("bad host {h:?}: a host name or IP address, without port or path"),
-                ));
-            }
+            let port = c.port.as_ref().or(d.port.as_ref()).map_or(
+                match scheme {
+                    Scheme::Http => 80,
+                    Scheme::Https => 443,
+                },
+                |p| *p.get_ref(),
+            );
+            let path_value = c
+                .path
+                .as_ref()
+                .or(d.path.as_ref())
+                .map_or_else(|| "/".to_string(), |p| p.get_ref().clone());
+            let expect_status = c
+                .expect_status
+                .as_ref()
+                .or(d.expect_status.as_ref())
+                .map(|s| s.get_ref().clone());
+            let host = c
+                .host
+                .as_ref()
+                .or(d.host.as_ref())
+                .map(|h| h.get_ref().clone());
             checks.push(Check {
                 names,
                 line: line_of(text, check_offset),
@@ -490,13 +534,13 @@ impl Config {
                     tls_verify: c.tls_verify.or(d.tls_verify).unwrap_or(true),
                 },
                 schedule: Schedule {
-                    interval,
-                    timeout,
-                    rise,
-                    fall,
+                    interval: dur(&c.interval, &d.interval).unwrap_or(DEFAULT_INTERVAL),
+                    timeout: dur(&c.timeout, &d.timeout).unwrap_or(DEFAULT_TIMEOUT),
+                    rise: num(&c.rise, &d.rise).unwrap_or(DEFAULT_RISE),
+                    fall: num(&c.fall, &d.fall).unwrap_or(DEFAULT_FALL),
                     flap_half_life,
                 },
-                ttl,
+                ttl: num(&c.ttl, &d.ttl).unwrap_or(30),
                 when_all_down: c
                     .when_all_down
                     .or(d.when_all_down)
@@ -576,21 +620,19 @@ impl Config {
             }
             None => None,
         };
+        // The canary's schedule: `[defaults]`, validated above.
+        let d = &raw.defaults;
         let default_schedule = Schedule {
-            interval: raw.defaults.interval.unwrap_or(DEFAULT_INTERVAL),
-            timeout: raw.defaults.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            rise: raw
-                .defaults
-                .rise
+            interval: d
+                .interval
                 .as_ref()
-                .map_or(DEFAULT_RISE, |r| *r.get_ref())
-                .max(1),
-            fall: raw
-                .defaults
-                .fall
+                .map_or(DEFAULT_INTERVAL, |v| v.get_ref().0),
+            timeout: d
+                .timeout
                 .as_ref()
-                .map_or(DEFAULT_FALL, |f| *f.get_ref())
-                .max(1),
+                .map_or(DEFAULT_TIMEOUT, |v| v.get_ref().0),
+            rise: d.rise.as_ref().map_or(DEFAULT_RISE, |r| *r.get_ref()),
+            fall: d.fall.as_ref().map_or(DEFAULT_FALL, |f| *f.get_ref()),
             flap_half_life: None,
         };
         let unset = MassFailure::default();
@@ -648,7 +690,7 @@ impl Config {
             rrl,
             mass_failure,
             workers,
-            listen: raw.server.listen,
+            listen,
             zone_files,
             admin: raw.admin.map(|a| a.listen),
             checks,
@@ -664,6 +706,16 @@ impl Config {
             msg,
         }
     }
+}
+
+/// Whether two listen addresses would take the same port: the same
+/// address, or a wildcard and any address of its family (IPv6 sockets are
+/// IPv6-only, so `0.0.0.0:53` and `[::]:53` do not). Port 0 picks a free port.
+fn overlap(a: &SocketAddr, b: &SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && a.is_ipv4() == b.is_ipv4()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 /// The probe target behind a canary URL, which must name an IP address (a

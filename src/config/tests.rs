@@ -73,6 +73,20 @@ fn errors_name_file_and_line() {
     ));
     assert!(e.contains(":7:") && e.contains("path"), "{e}");
 
+    // A value's own line, also when a check would inherit it from [defaults].
+    let e = err(&format!(
+        "{SERVER}[defaults]\ninterval = \"0s\"\n\n[[check]]\nnames = [\"a.example.\"]\n"
+    ));
+    assert!(e.contains(":5:") && e.contains("interval"), "{e}");
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\n\ntimeout = \"0s\"\n"
+    ));
+    assert!(e.contains(":8:") && e.contains("timeout"), "{e}");
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nport = 0\n"
+    ));
+    assert!(e.contains(":7:") && e.contains("port"), "{e}");
+
     let e = err("[server]\nzones = \"no-such-folder\"\n");
     assert!(
         e.contains("hale.toml:2:") && e.contains("no-such-folder"),
@@ -101,7 +115,7 @@ fn host_must_be_a_bare_name_or_address() {
     ] {
         let text = format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nhost = \"{bad}\"\n");
         let e = err(&text);
-        assert!(e.contains(":5:") && e.contains("bad host"), "{bad}: {e}");
+        assert!(e.contains(":7:") && e.contains("bad host"), "{bad}: {e}");
     }
 }
 
@@ -189,4 +203,58 @@ fn transfer_acl() {
         err(&format!("{SERVER}[transfer]\nallow = [\"nope\"]\n"))
             .contains(":5: [transfer] allow: \"nope\" is not an address or prefix")
     );
+}
+
+#[test]
+fn defaults_are_checked_even_when_every_check_overrides_them() {
+    // The canary takes the [defaults] schedule whatever the checks say.
+    for (key, value) in [
+        ("timeout", "\"0s\""),
+        ("interval", "\"0s\""),
+        ("rise", "0"),
+        ("fall", "0"),
+        ("port", "0"),
+        ("path", "\"x\""),
+        ("host", "\"a:1\""),
+        ("expect_status", "[]"),
+        ("ttl", "2147483648"),
+        ("flap_half_life", "\"0s\""),
+    ] {
+        let e = err(&format!(
+            "{SERVER}[defaults]\n{key} = {value}\n\n[[check]]\nnames = [\"a.example.\"]\n\
+             timeout = \"1s\"\ninterval = \"1s\"\nrise = 1\nfall = 1\nport = 80\npath = \"/\"\n\
+             host = \"a\"\nexpect_status = [200]\nttl = 1\nflap_half_life = \"1s\"\n"
+        ));
+        assert!(e.contains(":5:") && e.contains(key), "{key}: {e}");
+    }
+    let e = err(&format!("{SERVER}[defaults]\nnames = [\"a.example.\"]\n"));
+    assert!(e.contains(":5:") && e.contains("[[check]]"), "{e}");
+    let e = err(&format!("{SERVER}\n[[check]]\nport = 80\n"));
+    assert!(e.contains(":5:") && e.contains("names"), "{e}");
+}
+
+#[test]
+fn listen_addresses_that_would_take_one_port_twice_are_errors() {
+    let listen = |list: &str| format!("[server]\nzones = \".\"\nlisten = [{list}]\n");
+    for bad in [
+        r#""127.0.0.1:53", "127.0.0.1:53""#,
+        r#""0.0.0.0:53", "127.0.0.1:53""#,
+        r#""[::1]:53", "[::]:53""#,
+    ] {
+        let e = err(&listen(bad));
+        assert!(e.contains(":3:") && e.contains("same port"), "{bad}: {e}");
+    }
+    for good in [
+        r#""127.0.0.1:53", "127.0.0.2:53""#,
+        r#""0.0.0.0:53", "[::]:53""#,
+        r#""127.0.0.1:53", "127.0.0.1:54""#,
+        r#""127.0.0.1:0", "127.0.0.1:0""#,
+    ] {
+        assert!(parse(&listen(good)).is_ok(), "{good}");
+    }
+    let e = err(&format!(
+        "{}[admin]\nlisten = \"127.0.0.1:53\"\n",
+        listen(r#""0.0.0.0:53""#)
+    ));
+    assert!(e.contains(":3:") && e.contains("[admin]"), "{e}");
 }
