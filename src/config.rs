@@ -34,6 +34,16 @@ pub struct Config {
     pub mass_failure: MassFailure,
     /// Clients allowed zone transfers (AXFR, IXFR) over TCP; empty: nobody.
     pub transfer_allow: Vec<ipnet::IpNet>,
+    /// Secondaries told by NOTIFY (RFC 1996) whenever a zone's serial changes.
+    pub notify: Vec<SocketAddr>,
+}
+
+impl Config {
+    /// Whether zones are handed to secondaries: then a zone whose answers
+    /// follow health gets a serial that does too ([`crate::serial`]).
+    pub fn transfers(&self) -> bool {
+        !self.transfer_allow.is_empty() || !self.notify.is_empty()
+    }
 }
 
 /// The mass-failure guard: when (nearly) every target fails at once, the
@@ -234,6 +244,8 @@ struct RawMassFailure {
 struct RawTransfer {
     #[serde(default)]
     allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    notify: Vec<Spanned<String>>,
 }
 
 fn default_true() -> bool {
@@ -664,8 +676,12 @@ impl Config {
             }
             None => unset,
         };
+        let (allow, notify_in) = raw
+            .transfer
+            .map(|t| (t.allow, t.notify))
+            .unwrap_or_default();
         let mut transfer_allow = Vec::new();
-        for entry in raw.transfer.map(|t| t.allow).unwrap_or_default() {
+        for entry in allow {
             let text = entry.get_ref().trim();
             let net = match text.parse::<ipnet::IpNet>() {
                 Ok(net) => net.trunc(),
@@ -683,9 +699,37 @@ impl Config {
             };
             transfer_allow.push(net);
         }
+        let mut notify = Vec::new();
+        for entry in notify_in {
+            let text = entry.get_ref().trim();
+            // An address alone means port 53.
+            let addr = text
+                .parse::<SocketAddr>()
+                .ok()
+                .or_else(|| {
+                    let ip = text.trim_start_matches('[').trim_end_matches(']');
+                    ip.parse::<std::net::IpAddr>()
+                        .ok()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .filter(|a| a.port() != 0 && !a.ip().is_unspecified());
+            match addr {
+                Some(addr) if !notify.contains(&addr) => notify.push(addr),
+                Some(_) => {}
+                None => {
+                    return Err(err(
+                        entry.span().start,
+                        format!(
+                            "[transfer] notify: {text:?} is not an address with an optional port (192.0.2.53, 192.0.2.53:5300, [2001:db8::53]:53)"
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(Config {
             path: path.to_path_buf(),
             transfer_allow,
+            notify,
             tcp,
             rrl,
             mass_failure,

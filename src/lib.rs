@@ -20,6 +20,8 @@
 //! - [`metrics`]: Prometheus counters and gauges served by admin.
 //! - [`guard`]: the mass-failure guard that keeps answers when every probe fails at once.
 //! - [`rrl`]: response rate limiting per client prefix for UDP.
+//! - [`serial`]: the SOA serials of zones handed to secondaries, rising with health.
+//! - [`notify`]: NOTIFY to secondaries when a zone's serial changes.
 //! - `parallel`: the parts of one load run on every core.
 
 pub mod admin;
@@ -29,8 +31,10 @@ pub mod guard;
 pub mod health;
 pub mod load;
 pub mod metrics;
+pub mod notify;
 mod parallel;
 pub mod rrl;
+pub mod serial;
 pub mod server;
 pub mod view;
 pub mod zones;

@@ -45,7 +45,8 @@ impl Loaded {
         let parsed = started.elapsed();
         let checks = Checks::resolve(&config, &zones)?;
         // Health does not matter here: the table leaves out whatever depends on it.
-        let all_healthy = checks.view(zones.clone(), &Default::default());
+        let mut all_healthy = checks.view(zones.clone(), &Default::default());
+        crate::serial::mark(&mut all_healthy, config.transfers());
         let table = Arc::new(Table::build(&all_healthy, &checks.order()));
         let t = Instant::now();
         release_free_memory();

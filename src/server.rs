@@ -67,6 +67,10 @@ pub struct Shared {
     rrl: crate::rrl::Limiter,
     /// Holds answers when every probe fails at once.
     guard: crate::guard::Guard,
+    /// The serials served to secondaries; the `loaded` lock orders its use.
+    serials: Mutex<crate::serial::Serials>,
+    /// Tells secondaries of new serials.
+    notifier: crate::notify::Notifier,
 }
 
 impl Shared {
@@ -94,18 +98,24 @@ impl Shared {
     }
 
     /// A view of `loaded` with the targets' health, unless the mass-failure
-    /// guard holds the verdicts from before a wave of failures.
+    /// guard holds the verdicts from before a wave of failures; the zones
+    /// whose serial it changes are told to the secondaries.
     fn build_view(&self, loaded: &Loaded, targets: &crate::health::Targets) -> View {
-        let (zones, table) = (loaded.zones.clone(), loaded.table.clone());
-        match self
+        let zones = loaded.zones.clone();
+        let view = match self
             .guard
             .judge(&loaded.config.mass_failure, &loaded.checks, targets)
         {
-            Some(frozen) => loaded.checks.view_judged(zones, table, &|key| {
-                frozen.get(key).copied().unwrap_or(true)
-            }),
-            None => loaded.checks.view_with(zones, table, targets),
-        }
+            Some(frozen) => loaded
+                .checks
+                .judged(zones, &|key| frozen.get(key).copied().unwrap_or(true)),
+            None => loaded.checks.view(zones, targets),
+        };
+        let mut serials = match self.serials.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        stamped(view, loaded, &mut serials, &self.notifier)
     }
 
     /// TCP connections open right now.
@@ -213,9 +223,16 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     let (changes_tx, mut changes_rx) = tokio::sync::watch::channel(0u64);
     let health = Health::new(changes_tx).map_err(|e| ServerError::Health(e.to_string()))?;
     let targets = health.reconcile(target_specs(&loaded));
-    let view = loaded
-        .checks
-        .view_with(loaded.zones.clone(), loaded.table.clone(), &targets);
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let notifier = crate::notify::Notifier::spawn(token.clone(), &tracker);
+    let mut serials = crate::serial::Serials::default();
+    let view = stamped(
+        loaded.checks.view(loaded.zones.clone(), &targets),
+        &loaded,
+        &mut serials,
+        &notifier,
+    );
     info!(
         zones = loaded.zones.len(),
         checked_names = loaded.checks.len(),
@@ -237,9 +254,9 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         loaded: Mutex::new(Arc::new(loaded)),
         health,
         config_path,
+        serials: Mutex::new(serials),
+        notifier,
     });
-    let token = CancellationToken::new();
-    let tracker = TaskTracker::new();
 
     // Health changes become a new view as soon as they are reported.
     {
@@ -284,6 +301,28 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         tracker,
         udp,
     })
+}
+
+/// `view` with the serials it is served with and its answer table; the
+/// secondaries hear of every zone whose serial that changes.
+fn stamped(
+    mut view: View,
+    loaded: &Loaded,
+    serials: &mut crate::serial::Serials,
+    notifier: &crate::notify::Notifier,
+) -> View {
+    let transfers = loaded.config.transfers();
+    let changed = serials.stamp(&mut view, transfers, std::time::SystemTime::now());
+    let view = view.with_table(loaded.table.clone(), &loaded.checks.order());
+    if !changed.is_empty() {
+        for (zone, soa) in &changed {
+            if let hickory_proto::rr::RData::SOA(s) = &soa.data {
+                tracing::debug!(%zone, serial = s.serial, "zone serial");
+            }
+        }
+        notifier.send(&loaded.config.notify, changed);
+    }
+    view
 }
 
 /// Every target to probe: the checks' and the mass-failure canary.

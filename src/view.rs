@@ -24,6 +24,18 @@ pub struct View {
     pub table: Arc<Table>,
     /// Precomputed answers of the checked names under this health state.
     pub live: Live,
+    /// Zones served with a serial of their own (see [`crate::serial`]), by
+    /// origin: their SOA record as answers and transfers carry it.
+    pub soas: HashMap<Name, Soa>,
+}
+
+/// A zone's SOA as served, when its serial is not the file's.
+#[derive(Debug, Clone)]
+pub struct Soa {
+    /// The SOA RRset's TTL.
+    pub ttl: u32,
+    /// The SOA data, with the served serial.
+    pub data: RData,
 }
 
 /// The current answer for one health-checked name.
@@ -67,19 +79,44 @@ impl View {
             checked,
             table: Arc::new(Table::default()),
             live: Live::default(),
+            soas: HashMap::new(),
+        }
+    }
+
+    /// The SOA data `zone` is served with right now.
+    pub fn soa_of<'a>(&'a self, zone: &'a crate::zones::Zone) -> &'a RData {
+        if self.soas.is_empty() {
+            return &zone.soa.data;
+        }
+        match self.soas.get(&zone.origin) {
+            Some(soa) => {
+                // Answers that carry it are no longer the table's to store.
+                TOUCHED.with(|t| t.set(true));
+                &soa.data
+            }
+            None => &zone.soa.data,
         }
     }
 
     /// The same view answering from `table`, with the checked names' answers
     /// (in `order`, the table's numbering) computed for this health state.
     pub fn with_table(mut self, table: Arc<Table>, order: &[Name]) -> View {
-        self.live = Live::build(&self, order);
+        self.live = Live::build(&self, &table, order);
         self.table = table;
         self
     }
 
     /// The health-filtered answer for (name, A/AAAA), if that name is checked.
     pub fn filter(&self, name: &Name, rtype: RecordType) -> Option<Filter<'_>> {
+        if rtype == RecordType::SOA {
+            // A zone's own serial follows health like a checked set.
+            if self.soas.is_empty() {
+                return None;
+            }
+            let soa = self.soas.get(name)?;
+            TOUCHED.with(|t| t.set(true));
+            return Some(Filter::Records(soa.ttl, std::slice::from_ref(&soa.data)));
+        }
         let checked = self.checked.get(name)?;
         TOUCHED.with(|t| t.set(true));
         let set = match rtype {
@@ -288,7 +325,8 @@ impl Checks {
         self.judged(zones, healthy).with_table(table, &self.order())
     }
 
-    fn judged(&self, zones: Arc<ZoneSet>, healthy: &dyn Fn(&TargetKey) -> bool) -> View {
+    /// The view (without its table) with verdicts from `healthy`.
+    pub fn judged(&self, zones: Arc<ZoneSet>, healthy: &dyn Fn(&TargetKey) -> bool) -> View {
         let filter = |set: &Option<(u32, Vec<(RData, TargetKey)>)>| {
             set.as_ref().map(|(ttl, list)| Filtered {
                 ttl: *ttl,

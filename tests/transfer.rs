@@ -161,3 +161,164 @@ async fn everyone_else_is_refused() {
     assert_eq!(answer.metadata.response_code, ResponseCode::Refused);
     hale.shutdown().await;
 }
+
+/// RFC 1982: whether serial `a` is later than `b`.
+fn later(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 1 << 31
+}
+
+/// The SOA serial in `records` (an answer or authority section).
+fn soa_serial(records: &[hickory_proto::rr::Record]) -> Option<u32> {
+    records.iter().find_map(|r| match &r.data {
+        hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    })
+}
+
+/// The next NOTIFY `secondary` receives for `zone` (others are answered
+/// and skipped), and where it came from.
+async fn next_notify(
+    secondary: &tokio::net::UdpSocket,
+    zone: &str,
+) -> (Message, std::net::SocketAddr) {
+    let mut buf = [0u8; 2048];
+    loop {
+        let (n, from) =
+            tokio::time::timeout(crate::support::DEADLINE, secondary.recv_from(&mut buf))
+                .await
+                .expect("a NOTIFY within the deadline")
+                .expect("recv");
+        let msg = decode(&buf[..n]);
+        assert_eq!(msg.metadata.op_code, hickory_proto::op::OpCode::Notify);
+        assert_eq!(
+            msg.metadata.message_type,
+            hickory_proto::op::MessageType::Query
+        );
+        assert!(
+            msg.metadata.authoritative,
+            "NOTIFY has AA set (RFC 1996 §3.7)"
+        );
+        assert_eq!(msg.queries.len(), 1);
+        assert_eq!(msg.queries[0].query_type(), RecordType::SOA);
+        if msg.queries[0].name().to_ascii() == zone {
+            return (msg, from);
+        }
+        acknowledge(secondary, &msg, from).await;
+    }
+}
+
+/// Answers a NOTIFY as a secondary does: same ID and question, QR set.
+async fn acknowledge(
+    secondary: &tokio::net::UdpSocket,
+    notify: &Message,
+    to: std::net::SocketAddr,
+) {
+    let mut reply = Message::response(notify.metadata.id, hickory_proto::op::OpCode::Notify);
+    reply.metadata.authoritative = true;
+    reply.add_query(notify.queries[0].clone());
+    let bytes = reply.to_vec().expect("encode");
+    secondary.send_to(&bytes, to).await.expect("send");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secondaries_are_notified_and_the_serial_follows_health() {
+    let b = backends(2).await;
+    let secondary = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let zone = format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
+        b[0].ip(),
+        b[1].ip()
+    );
+    let other = "$TTL 300\n@ IN SOA ns1.other.test. h.other.test. 7 3600 900 86400 60\n\
+                 @ IN NS ns1.other.test.\nns1 IN A 192.0.2.53\n";
+    let config = format!(
+        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"{}\"]\n\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
+        secondary.local_addr().expect("addr"),
+        b[0].port()
+    );
+    let hale = Hale::start(
+        &config,
+        &[("example.com.zone", &zone), ("other.test.zone", other)],
+    )
+    .await;
+
+    // At start every zone is announced. The first NOTIFY goes unanswered:
+    // hale sends it again, the same message.
+    let (first, from) = next_notify(&secondary, "example.com.").await;
+    let (again, _) = next_notify(&secondary, "example.com.").await;
+    assert_eq!(
+        again.metadata.id, first.metadata.id,
+        "a retry, not a new NOTIFY"
+    );
+    acknowledge(&secondary, &again, from).await;
+    let s1 = soa_serial(&first.answers).expect("the NOTIFY carries the SOA");
+    assert!(
+        later(s1, 2024010101),
+        "a zone with checked names rises above the file's serial: {s1}"
+    );
+
+    // What answers and transfers carry is that serial.
+    let soa = hale.udp("example.com", RecordType::SOA).await;
+    assert_eq!(soa_serial(&soa.answers), Some(s1));
+    let nx = hale.udp("nope.example.com", RecordType::A).await;
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(
+        soa_serial(&nx.authorities),
+        Some(s1),
+        "negative answers too"
+    );
+    let nodata = hale.udp("www.example.com", RecordType::TXT).await;
+    assert_eq!(soa_serial(&nodata.authorities), Some(s1));
+    let axfr = transfer_from(&hale, "127.0.0.1", RecordType::AXFR).await;
+    assert_eq!(soa_serial(&axfr[0].answers), Some(s1));
+    // A zone without checked names keeps the file's serial.
+    let static_soa = hale.udp("other.test", RecordType::SOA).await;
+    assert_eq!(soa_serial(&static_soa.answers), Some(7));
+
+    // A health change: a new, later serial, announced and served.
+    b[1].set_mode(Mode::Status(503)).await;
+    let (down, from) = next_notify(&secondary, "example.com.").await;
+    acknowledge(&secondary, &down, from).await;
+    let s2 = soa_serial(&down.answers).expect("SOA");
+    assert!(later(s2, s1), "{s2} after {s1}");
+    let soa = hale.tcp("example.com", RecordType::SOA).await;
+    assert_eq!(soa_serial(&soa.answers), Some(s2));
+    let nx = hale.udp("nope.example.com", RecordType::A).await;
+    assert_eq!(soa_serial(&nx.authorities), Some(s2));
+    let axfr = records(&transfer_from(&hale, "127.0.0.1", RecordType::AXFR).await);
+    let failing = b[1].ip();
+    assert!(axfr[0].contains(&s2.to_string()), "{}", axfr[0]);
+    assert!(
+        !axfr.iter().any(|r| r.ends_with(failing.as_str())),
+        "{axfr:#?}"
+    );
+
+    // And back.
+    b[1].set_mode(Mode::Healthy).await;
+    let (up, from) = next_notify(&secondary, "example.com.").await;
+    acknowledge(&secondary, &up, from).await;
+    let s3 = soa_serial(&up.answers).expect("SOA");
+    assert!(later(s3, s2), "{s3} after {s2}");
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_transfers_the_serial_is_the_files() {
+    let b = backends(1).await;
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A {}\n", b[0].ip());
+    let config = format!(
+        "{SERVER}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\n\
+         interval = \"100ms\"\nrise = 1\nfall = 1\n",
+        b[0].port()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let soa = hale.udp("example.com", RecordType::SOA).await;
+    assert_eq!(soa_serial(&soa.answers), Some(2024010101));
+    let nx = hale.udp("nope.example.com", RecordType::A).await;
+    assert_eq!(soa_serial(&nx.authorities), Some(2024010101));
+    hale.shutdown().await;
+}

@@ -160,7 +160,7 @@ fn resolve<'a>(
                     // Synthesised records take the name asked for.
                     Some((key, node)) => (node, sname, key),
                     None => {
-                        negative(zone, s);
+                        negative(view, zone, s);
                         return (Rcode::NxDomain, true);
                     }
                 }
@@ -186,7 +186,7 @@ fn resolve<'a>(
                 add_additional(view, zone, set.rtype, set.others(), s);
             }
             if s.answer.len() == before {
-                negative(zone, s);
+                negative(view, zone, s);
             }
             return (Rcode::NoError, true);
         }
@@ -206,7 +206,7 @@ fn resolve<'a>(
                     }
                     add_apex_ns(view, zone, s);
                 }
-                Filter::NoData => negative(zone, s),
+                Filter::NoData => negative(view, zone, s),
                 Filter::ServFail => {
                     s.answer.clear();
                     return (Rcode::ServFail, false);
@@ -218,7 +218,7 @@ fn resolve<'a>(
         // A DS at our own apex is the parent's data, not this zone's (RFC
         // 4035 §3.1.4.1): the child side has none, as NSD answers.
         if qtype == RecordType::DS && *key == zone.origin {
-            negative(zone, s);
+            negative(view, zone, s);
             return (Rcode::NoError, true);
         }
 
@@ -263,7 +263,7 @@ fn resolve<'a>(
             continue;
         }
 
-        negative(zone, s);
+        negative(view, zone, s);
         return (Rcode::NoError, true);
     }
     // Too long a chain (or a loop): hand back what we have, as BIND and NSD do.
@@ -338,12 +338,12 @@ fn push_ns<'a>(
 }
 
 /// The SOA in the authority section of a negative answer (RFC 2308 §3).
-fn negative<'a>(zone: &'a Zone, s: &mut Sections<'a>) {
+fn negative<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
     s.authority.push(Rr {
         owner: &zone.origin,
         rtype: RecordType::SOA,
         ttl: zone.negative_ttl,
-        rdata: RdataRef::Full(&zone.soa.data),
+        rdata: RdataRef::Full(view.soa_of(zone)),
     });
 }
 

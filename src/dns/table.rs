@@ -227,6 +227,8 @@ impl<'z> ZoneFacts<'z> {
 /// Per-zone fragments that are the same for every name in the zone.
 #[derive(Debug)]
 pub(super) struct ZoneFrags {
+    /// The zone's origin.
+    origin: Name,
     /// Wire length of the origin.
     origin_len: u8,
     /// The SOA record of negative answers.
@@ -295,6 +297,20 @@ impl std::fmt::Debug for Table {
 pub struct Live {
     /// Per checked name (in [`crate::view::Checks`] order): A, then AAAA.
     names: Vec<[LiveSet; 2]>,
+    /// Per table zone: the SOA fragment of negative answers when the zone's
+    /// serial is its own ([`View::soas`]); empty when none is.
+    negatives: Vec<Option<ZoneFrags>>,
+}
+
+impl Live {
+    /// What negative answers of table zone `zi` carry: `zone`'s own
+    /// fragments, or this health state's when the serial follows health.
+    fn negative<'t>(&'t self, zi: u32, zone: &'t ZoneFrags) -> &'t ZoneFrags {
+        match self.negatives.get(zi as usize) {
+            Some(Some(frags)) => frags,
+            _ => zone,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -745,7 +761,7 @@ impl Table {
                     let answer = rotations.get(rotation % rotations.len().max(1))?;
                     return Some(Answer::WithTail(answer, *an, zone));
                 }
-                LiveSet::NoData => return Some(Answer::NoData(zone)),
+                LiveSet::NoData => return Some(Answer::NoData(live.negative(entry.zone, zone))),
                 LiveSet::ServFail => return Some(Answer::ServFail),
             }
         }
@@ -769,7 +785,7 @@ impl Table {
         let (body, off) = match found {
             Some(found) => found,
             None => match entry.fallback {
-                Fallback::NoData => return Some(Answer::NoData(zone)),
+                Fallback::NoData => return Some(Answer::NoData(live.negative(entry.zone, zone))),
                 Fallback::Last => last?,
                 Fallback::Slow => return None,
             },
@@ -807,7 +823,10 @@ impl Table {
                 continue;
             };
             return match encloser.below {
-                Below::NxDomain => Some(Answer::NxDomain(self.zones.get(encloser.zone as usize)?)),
+                Below::NxDomain => {
+                    let zone = self.zones.get(encloser.zone as usize)?;
+                    Some(Answer::NxDomain(live.negative(encloser.zone, zone)))
+                }
                 Below::Wildcard => {
                     let mut wild = [0u8; 256];
                     wild[..2].copy_from_slice(&[1, b'*']);
@@ -833,8 +852,26 @@ impl Table {
 }
 
 impl Live {
-    /// The answer sections of every checked name under `view`'s health.
-    pub fn build(view: &View, checked: &[Name]) -> Live {
+    /// The answer sections of every checked name under `view`'s health,
+    /// and the negative answers' SOA of zones whose serial follows it.
+    pub fn build(view: &View, table: &Table, checked: &[Name]) -> Live {
+        let negatives = match view.soas.is_empty() {
+            true => Vec::new(),
+            false => table
+                .zones
+                .iter()
+                .map(|frags| {
+                    let soa = view.soas.get(&frags.origin)?;
+                    let zone = view.zones.find(&frags.origin)?;
+                    Some(ZoneFrags {
+                        origin: frags.origin.clone(),
+                        origin_len: frags.origin_len,
+                        soa: soa_frag(zone, &soa.data),
+                        tail: None,
+                    })
+                })
+                .collect(),
+        };
         let names = checked
             .iter()
             .map(|name| {
@@ -861,7 +898,7 @@ impl Live {
                 })
             })
             .collect();
-        Live { names }
+        Live { names, negatives }
     }
 }
 
@@ -983,14 +1020,7 @@ fn answer_rr(out: &mut Vec<u8>, rtype: RecordType, ttl: u32, ip: std::net::IpAdd
 /// The SOA fragment and the authority tail of `zone`.
 fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
     let origin_len = wire(&zone.origin).len() as u8;
-    let mut soa = FragWriter::new(&zone.origin);
-    soa.rr(
-        &zone.origin,
-        RecordType::SOA,
-        zone.negative_ttl,
-        &zone.soa.data,
-    );
-    let soa = soa.finish([1, 0]);
+    let soa = soa_frag(zone, &zone.soa.data);
 
     let tail = (|| {
         let apex = zone.node(&zone.origin)?;
@@ -1024,10 +1054,19 @@ fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
         Some(w.finish([ns.len() as u16, glue]))
     })();
     ZoneFrags {
+        origin: zone.origin.clone(),
         origin_len,
         soa,
         tail,
     }
+}
+
+/// The SOA record of `zone`'s negative answers, with `data` (the file's,
+/// or one with the serial served now).
+fn soa_frag(zone: &Zone, data: &RData) -> Frag {
+    let mut soa = FragWriter::new(&zone.origin);
+    soa.rr(&zone.origin, RecordType::SOA, zone.negative_ttl, data);
+    soa.finish([1, 0])
 }
 
 /// Writes records whose in-zone names end in a pointer to the origin.

@@ -46,7 +46,8 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
         owner: &zone.origin,
         rtype: RecordType::SOA,
         ttl: zone.soa.ttl,
-        rdata: RdataRef::Full(&zone.soa.data),
+        // The serial as served (it follows health when transfers are on).
+        rdata: RdataRef::Full(view.soa_of(zone)),
     };
     let mut rrs = vec![soa];
     for (name, node) in zone.nodes() {
