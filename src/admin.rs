@@ -53,6 +53,9 @@ pub struct ZoneStatus {
     pub origin: String,
     /// File it was loaded from.
     pub file: String,
+    /// The SOA serial served: the file's, or one that follows health when
+    /// the zone goes to secondaries (see `crate::serial`).
+    pub serial: u32,
 }
 
 /// One checked name in `/status`.
@@ -80,12 +83,17 @@ pub struct TargetEntry {
 pub fn status(shared: &Shared) -> Status {
     let loaded = shared.loaded();
     let targets = shared.health().targets();
+    let view = shared.view();
     let mut zones: Vec<ZoneStatus> = loaded
         .zones
         .iter()
         .map(|z| ZoneStatus {
             origin: z.origin.to_ascii(),
             file: z.file.display().to_string(),
+            serial: match view.soas.get(&z.origin).map_or(&z.soa.data, |s| &s.data) {
+                hickory_proto::rr::RData::SOA(soa) => soa.serial,
+                _ => 0,
+            },
         })
         .collect();
     zones.sort_by(|a, b| a.origin.cmp(&b.origin));

@@ -159,11 +159,18 @@ impl Nsd {
     /// Starts NSD on a free loopback port serving `zone_file` (relative to
     /// `zones_dir`) as `example.com`, and waits until it answers.
     async fn start(zones_dir: &Path, zone_file: &str) -> Nsd {
+        let zone = format!("    zonefile: \"{zone_file}\"\n");
+        Nsd::start_with(zones_dir, &zone, None).await
+    }
+
+    /// Starts NSD with `zone` as the lines of its `example.com` zone (on
+    /// `port`, or a free one), and waits until it answers for the zone.
+    async fn start_with(zones_dir: &Path, zone: &str, port: Option<u16>) -> Nsd {
         let mut last_log = String::new();
         // A port found free can be taken by someone else before NSD binds it: retry.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir");
-            let port = free_dns_port();
+            let port = port.unwrap_or_else(free_dns_port);
             let conf = dir.path().join("nsd.conf");
             let d = dir.path().display();
             let text = format!(
@@ -183,8 +190,7 @@ remote-control:
     control-enable: no
 zone:
     name: "example.com"
-    zonefile: "{zone_file}"
-"#,
+{zone}"#,
                 zones = zones_dir.display(),
             );
             std::fs::write(&conf, text).expect("write nsd.conf");
@@ -895,4 +901,77 @@ async fn hale_answers_every_query_as_nsd_does() {
         differing, 0,
         "hale and NSD disagree on {differing} of {compared} replies; each difference is printed above"
     );
+}
+
+/// hale as a hidden primary with NSD as its secondary: NSD transfers the
+/// health-filtered zone, and a health change reaches NSD's answers through
+/// NOTIFY and a new transfer (IXFR asked, the whole zone given).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsd_as_secondary_follows_health_through_notify() {
+    if !nsd_available() {
+        let why = "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary";
+        assert!(std::env::var_os("HALE_REQUIRE_NSD").is_none(), "{why}");
+        eprintln!("skipping the NSD secondary test: {why}");
+        return;
+    }
+    let b = crate::support::backends(2).await;
+    let nsd_port = free_dns_port();
+    let zone = format!(
+        "{}www IN A {}\nwww IN A {}\n",
+        crate::support::EXAMPLE_ZONE_HEAD,
+        b[0].ip(),
+        b[1].ip()
+    );
+    let config = format!(
+        "{}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{nsd_port}\"]\n\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
+        crate::support::SERVER,
+        b[0].port()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let secondary_dir = tempfile::tempdir().expect("temp dir");
+    let stanza = format!(
+        "    zonefile: \"example.com.secondary\"\n    request-xfr: {} NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n",
+        format!("{}@{}", hale.dns_addr().ip(), hale.dns_addr().port())
+    );
+    let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
+
+    let www = Ask::new("www.example.com", RecordType::A).to_bytes();
+    let addresses = |reply: Vec<u8>| {
+        let mut ips: Vec<String> = decode(&reply)
+            .answers
+            .iter()
+            .map(|r| r.data.to_string())
+            .collect();
+        ips.sort();
+        ips
+    };
+    let both = {
+        let mut v = vec![b[0].ip(), b[1].ip()];
+        v.sort();
+        v
+    };
+    assert_eq!(
+        addresses(udp(nsd.addr, &www).await),
+        both,
+        "NSD serves the transferred zone"
+    );
+
+    b[1].set_mode(crate::support::Mode::Status(503)).await;
+    let one = &vec![b[0].ip()];
+    let (addr, www) = (nsd.addr, &www);
+    crate::support::eventually("NSD drops the failing address", || async move {
+        addresses(udp(addr, www).await) == *one
+    })
+    .await;
+
+    b[1].set_mode(crate::support::Mode::Healthy).await;
+    let both = &both;
+    crate::support::eventually("NSD takes the address back", || async move {
+        addresses(udp(addr, www).await) == *both
+    })
+    .await;
+    drop(nsd);
+    hale.shutdown().await;
 }
