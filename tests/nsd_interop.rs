@@ -931,9 +931,11 @@ async fn nsd_as_secondary_follows_health_through_notify() {
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
     let secondary_dir = tempfile::tempdir().expect("temp dir");
+    let primary = hale.dns_addr();
     let stanza = format!(
-        "    zonefile: \"example.com.secondary\"\n    request-xfr: {} NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n",
-        format!("{}@{}", hale.dns_addr().ip(), hale.dns_addr().port())
+        "    zonefile: \"example.com.secondary\"\n    request-xfr: {}@{} NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n",
+        primary.ip(),
+        primary.port()
     );
     let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
 
