@@ -5,18 +5,21 @@
 //!   state, since when, and the last probe's result and latency.
 //! - `GET /metrics`: Prometheus/OpenMetrics text (see [`crate::metrics`]).
 //! - `GET /`: the same as a small HTML page for people.
+//! - `POST /reload`: reloads config and zones as SIGHUP does; 200, or 422
+//!   with the error (file, line, problem) while the old config keeps serving.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::error;
+use tracing::{error, info};
 
 use crate::guard::GuardStatus;
 use crate::health::{TargetKey, TargetStatus};
@@ -134,6 +137,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, token: Cancellati
         .route("/status", get(status_json))
         .route("/metrics", get(metrics))
         .route("/", get(index))
+        .route("/reload", post(reload))
         .with_state(shared);
     let shutdown = async move { token.cancelled().await };
     if let Err(e) = axum::serve(listener, app)
@@ -141,6 +145,23 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, token: Cancellati
         .await
     {
         error!(error = %e, "admin listener failed");
+    }
+}
+
+/// `POST /reload`: the same reload as SIGHUP, with its outcome in the reply.
+async fn reload(State(shared): State<Arc<Shared>>) -> (StatusCode, String) {
+    info!("admin: reloading");
+    // Parsing large zones must not stall the runtime's workers.
+    match tokio::task::spawn_blocking(move || shared.reload()).await {
+        Ok(Ok(())) => (StatusCode::OK, "reloaded\n".into()),
+        Ok(Err(e)) => {
+            error!(error = %e, "reload rejected; still serving the previous config");
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n"))
+        }
+        Err(e) => {
+            error!(error = %e, "reload task failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "reload failed\n".into())
+        }
     }
 }
 

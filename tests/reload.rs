@@ -221,3 +221,39 @@ async fn removed_targets_stop_being_probed() {
     assert_eq!(names, ["www.example.com."]);
     hale.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_reloads_on_post() {
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
+    let hale = Hale::start(SERVER, &[("example.com.zone", &zone)]).await;
+    assert_eq!(
+        hale.admin_get("/reload").await.0,
+        405,
+        "GET does not reload"
+    );
+
+    hale.rewrite_zone(
+        "example.com.zone",
+        &format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.2\n"),
+    );
+    let (status, body) = hale.admin_post("/reload").await;
+    assert_eq!((status, body.as_str()), (200, "reloaded\n"));
+    assert_eq!(
+        hale.a_sorted("www.example.com").await,
+        [Ipv4Addr::new(192, 0, 2, 2)]
+    );
+
+    // A bad zone: 422 with file and line; the old zone keeps serving.
+    hale.rewrite_zone(
+        "example.com.zone",
+        &format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.3\nbad IN A 300.0.0.1\n"),
+    );
+    let (status, body) = hale.admin_post("/reload").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("example.com.zone:12:"), "{body}");
+    assert_eq!(
+        hale.a_sorted("www.example.com").await,
+        [Ipv4Addr::new(192, 0, 2, 2)]
+    );
+    hale.shutdown().await;
+}

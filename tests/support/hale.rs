@@ -195,6 +195,19 @@ impl Hale {
         (status, response.text().await.expect("admin body"))
     }
 
+    /// POSTs to `path` on the admin listener: status and body.
+    pub async fn admin_post(&self, path: &str) -> (u16, String) {
+        let admin = self.admin.expect("config has an [admin] listener");
+        let response = self
+            .http
+            .post(format!("http://{admin}{path}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("admin body"))
+    }
+
     /// The value of the metric sample `series` (name with its labels exactly
     /// as rendered, e.g. `hale_tcp_connections`); panics when absent.
     pub async fn metric(&self, series: &str) -> f64 {
