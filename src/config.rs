@@ -278,7 +278,7 @@ enum RawZones {
 #[serde(deny_unknown_fields)]
 struct RawAdmin {
     #[serde(default = "default_admin_listen")]
-    listen: SocketAddr,
+    listen: Spanned<SocketAddr>,
 }
 
 /// A humantime duration (`"5s"`, `"1m 30s"`) in a form `Spanned` can hold,
@@ -386,8 +386,8 @@ fn default_listen() -> Spanned<Vec<SocketAddr>> {
     Spanned::new(0..0, vec![SocketAddr::from(([127, 0, 0, 1], 5353))])
 }
 
-fn default_admin_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8053))
+fn default_admin_listen() -> Spanned<SocketAddr> {
+    Spanned::new(0..0, SocketAddr::from(([127, 0, 0, 1], 8053)))
 }
 
 /// Probe schedule defaults, for checks and the canary alike.
@@ -456,13 +456,18 @@ impl Config {
             }
         }
         if let Some(admin) = &raw.admin
-            && let Some(dns) = listen.iter().find(|d| overlap(d, &admin.listen))
+            && let Some(dns) = listen.iter().find(|d| overlap(d, admin.listen.get_ref()))
         {
+            // Its own line; the default address has none: the section's.
+            let at = match admin.listen.span().start {
+                0 => listen_at,
+                at => at,
+            };
             return Err(err(
-                listen_at,
+                at,
                 format!(
                     "[admin] listen {} takes the TCP port of DNS on {dns}",
-                    admin.listen
+                    admin.listen.get_ref()
                 ),
             ));
         }
@@ -736,7 +741,7 @@ impl Config {
             workers,
             listen,
             zone_files,
-            admin: raw.admin.map(|a| a.listen),
+            admin: raw.admin.map(|a| *a.listen.get_ref()),
             checks,
         })
     }

@@ -4,16 +4,23 @@
 //! old). One task per (zone, secondary) sends the NOTIFY over UDP and waits
 //! for the answer, sending again after 1, 2, 4 and 8 s; a newer serial for
 //! the same pair replaces the task, so a flapping target never queues up
-//! more than one NOTIFY per secondary and zone.
+//! more than one NOTIFY per secondary and zone. At most [`IN_FLIGHT`] wait
+//! at once (a start or reload announces every zone): the rest queue.
+//!
+//! A NOTIFY leaves from the first `[server] listen` address of the
+//! secondary's family (a wildcard or a loopback address towards another
+//! host lets the kernel choose): secondaries accept NOTIFY only from their
+//! primary's address.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,10 +31,14 @@ use tracing::{debug, warn};
 const ATTEMPTS: u32 = 5;
 /// Wait for the first answer; doubled after each unanswered send.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
+/// NOTIFYs sent and awaiting an answer at once.
+const IN_FLIGHT: usize = 32;
 
-/// Zones whose serial changed, with their SOA as served, for these secondaries.
+/// Zones whose serial changed, with their SOA as served, for these
+/// secondaries, sent from `sources` (the listen addresses).
 struct Batch {
     secondaries: Vec<SocketAddr>,
+    sources: Vec<SocketAddr>,
     zones: Vec<(Name, Record)>,
 }
 
@@ -45,13 +56,15 @@ impl Notifier {
         Notifier { tx }
     }
 
-    /// Tells `secondaries` that each of `zones` (origin, SOA as served) changed.
-    pub fn send(&self, secondaries: &[SocketAddr], zones: Vec<(Name, Record)>) {
-        if secondaries.is_empty() || zones.is_empty() {
+    /// Tells the `[transfer] notify` secondaries of `config` that each of
+    /// `zones` (origin, SOA as served) changed.
+    pub fn send(&self, config: &crate::config::Config, zones: Vec<(Name, Record)>) {
+        if config.notify.is_empty() || zones.is_empty() {
             return;
         }
         let batch = Batch {
-            secondaries: secondaries.to_vec(),
+            secondaries: config.notify.clone(),
+            sources: config.listen.clone(),
             zones,
         };
         // Closed only during shutdown, when nothing is left to tell.
@@ -61,6 +74,7 @@ impl Notifier {
 
 async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken) {
     let mut pending: HashMap<(Name, SocketAddr), AbortHandle> = HashMap::new();
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let batch = tokio::select! {
             _ = token.cancelled() => break,
@@ -72,7 +86,16 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken) {
         pending.retain(|_, task| !task.is_finished());
         for (zone, soa) in batch.zones {
             for &to in &batch.secondaries {
-                let task = tokio::spawn(notify_one(zone.clone(), soa.clone(), to));
+                let from = source(&batch.sources, to);
+                let slots = slots.clone();
+                let (zone_, soa) = (zone.clone(), soa.clone());
+                let task = tokio::spawn(async move {
+                    // Closed never: the semaphore lives as long as the loop.
+                    let Ok(_slot) = slots.acquire_owned().await else {
+                        return;
+                    };
+                    notify_one(zone_, soa, from, to).await;
+                });
                 // The older serial is moot: this NOTIFY replaces it.
                 if let Some(old) = pending.insert((zone.clone(), to), task.abort_handle()) {
                     old.abort();
@@ -85,9 +108,25 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken) {
     }
 }
 
-/// Sends one NOTIFY for `zone` to `to` until it is answered or
+/// The local address to send a NOTIFY to `to` from: the first listen
+/// address of its family, unless that is a wildcard, or loopback while
+/// `to` is not (the kernel then chooses).
+fn source(listen: &[SocketAddr], to: SocketAddr) -> SocketAddr {
+    let ip = listen
+        .iter()
+        .map(SocketAddr::ip)
+        .find(|ip| ip.is_ipv4() == to.is_ipv4())
+        .filter(|ip| !ip.is_unspecified() && (!ip.is_loopback() || to.ip().is_loopback()));
+    match (ip, to) {
+        (Some(ip), _) => SocketAddr::new(ip, 0),
+        (None, SocketAddr::V4(_)) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        (None, SocketAddr::V6(_)) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    }
+}
+
+/// Sends one NOTIFY for `zone` from `local` to `to` until it is answered or
 /// [`ATTEMPTS`] sends went unanswered.
-async fn notify_one(zone: Name, soa: Record, to: SocketAddr) {
+async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) {
     let serial = match &soa.data {
         hickory_proto::rr::RData::SOA(s) => s.serial,
         _ => 0,
@@ -104,10 +143,6 @@ async fn notify_one(zone: Name, soa: Record, to: SocketAddr) {
             warn!(%zone, secondary = %to, error = %e, "cannot encode NOTIFY");
             return;
         }
-    };
-    let local: SocketAddr = match to {
-        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = match UdpSocket::bind(local).await {
         Ok(s) => s,

@@ -1,22 +1,29 @@
 //! Owns the SOA serials hale serves when zones go to secondaries (`[transfer]`
-//! configured). A zone holding a checked name changes whenever a target goes
-//! up or down, and a secondary transfers a zone again only when its serial
-//! rises (RFC 1982). Such a zone is served with a serial of its own: the
-//! file's serial plus the seconds from 2026-01-01 to the zone's last change
-//! (at least one more than the change before). It rises with every health
-//! change, reload and restart, and still rises when the operator raises the
-//! file's serial. Zones without checked names, and every zone when nothing
-//! is transferred, keep the file's serial: their answers are NSD's exactly.
+//! with `allow` or `notify`). A zone holding a checked name changes whenever
+//! a target goes up or down, and a secondary transfers a zone again only
+//! when its serial rises (RFC 1982). So each zone is then served with the
+//! file's serial plus an offset: the seconds from 2026-01-01 to the zone's
+//! last change, and at least one more than its offset before. The offset is
+//! set at start (a restart may change what checked names answer) and moves
+//! when what the zone's checked names answer changes; a reload keeps it, so
+//! a raised file serial shows through and an unchanged zone is not sent
+//! again. Without transfers every zone keeps the file's serial: its answers
+//! are NSD's exactly.
+//!
+//! Every zone, checked names or not, takes an offset: a zone that loses its
+//! last checked name would otherwise fall back to the file's serial, below
+//! what secondaries hold. The one case not covered: a restart within the
+//! second of a zone's last change (or of a burst of changes, each one more)
+//! can serve a serial a secondary already holds, as with Knot's `unixtime`
+//! serial policy.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hickory_proto::rr::{Name, RData, Record};
 
 use crate::view::{Soa, View};
-use crate::zones::Zone;
 
 /// 2026-01-01T00:00:00Z. Offsets count seconds from here: small enough that
 /// the file's serial plus one stays a rise in RFC 1982 arithmetic (below
@@ -27,28 +34,23 @@ const EPOCH: u64 = 1_767_225_600;
 #[derive(Debug, Default)]
 pub struct Serials {
     zones: HashMap<Name, Stamp>,
-    /// The last offset handed out: each change gets a larger one.
-    last: u64,
 }
 
 #[derive(Debug)]
 struct Stamp {
-    /// The zone as loaded: a reload makes a new one (and keeps this one's
-    /// address from being reused while the stamp holds it).
-    zone: Weak<Zone>,
-    /// What its checked names answer ([`content`]); 0 for a static zone.
+    /// What its checked names answer ([`contents`]).
     content: u64,
-    /// Seconds since [`EPOCH`] of its last change; 0 for a static zone.
+    /// Seconds since [`EPOCH`] of its last change.
     offset: u64,
     /// The serial served.
     served: u32,
 }
 
 impl Serials {
-    /// Gives `view` the SOA of every zone served with a serial of its own,
-    /// and returns each zone whose served serial changed since the last
-    /// call (every zone on the first), with its SOA as served now: the
-    /// secondaries to tell. `transfers`: whether zones go to secondaries.
+    /// Gives `view` the SOA of every zone as served, and returns each zone
+    /// whose served serial changed since the last call (every zone on the
+    /// first) with its SOA as served now: the secondaries to tell.
+    /// `transfers`: whether zones go to secondaries at all.
     pub fn stamp(
         &mut self,
         view: &mut View,
@@ -69,41 +71,23 @@ impl Serials {
         let mut zones = HashMap::with_capacity(view.zones.len());
         for zone in view.zones.iter() {
             let file_serial = serial(&zone.soa.data);
+            let content = contents.get(&zone.origin).copied().unwrap_or(0);
             let before = self.zones.remove(&zone.origin);
-            let same_zone = before
-                .as_ref()
-                .is_some_and(|b| std::ptr::eq(b.zone.as_ptr(), Arc::as_ptr(zone)));
             let served_before = before.as_ref().map(|b| b.served);
-            let stamp = match contents.get(&zone.origin) {
-                // Static: the file's serial.
-                None => Stamp {
-                    zone: Arc::downgrade(zone),
-                    content: 0,
-                    offset: 0,
-                    served: file_serial,
-                },
-                Some(&content) => match before {
-                    Some(b) if same_zone && b.offset > 0 && b.content == content => b,
-                    _ => {
-                        self.last = now.max(self.last + 1);
-                        Stamp {
-                            zone: Arc::downgrade(zone),
-                            content,
-                            offset: self.last,
-                            served: file_serial.wrapping_add(self.last as u32),
-                        }
-                    }
-                },
-            };
-            let data = with_serial(&zone.soa.data, stamp.served);
-            if served_before != Some(stamp.served) {
+            let offset = next_offset(before.map(|b| (b.content, b.offset)), content, now);
+            let served = file_serial.wrapping_add(offset as u32);
+            let data = with_serial(&zone.soa.data, served);
+            if served_before != Some(served) {
                 let soa = Record::from_rdata(zone.origin.clone(), zone.soa.ttl, data.clone());
                 changed.push((zone.origin.clone(), soa));
             }
-            if stamp.offset > 0 {
-                let ttl = zone.soa.ttl;
-                view.soas.insert(zone.origin.clone(), Soa { ttl, data });
-            }
+            let ttl = zone.soa.ttl;
+            view.soas.insert(zone.origin.clone(), Soa { ttl, data });
+            let stamp = Stamp {
+                content,
+                offset,
+                served,
+            };
             zones.insert(zone.origin.clone(), stamp);
         }
         self.zones = zones;
@@ -111,23 +95,38 @@ impl Serials {
     }
 }
 
-/// Marks in `view` the zones that will be served with their own serial
-/// (their SOA as loaded, for now), so the answer table leaves whatever
-/// carries their SOA to the general path, which reads the served one.
+/// A zone's offset, given what it was served for before (`(content,
+/// offset)`, none for a zone new to this process), what it answers now, and
+/// the seconds since [`EPOCH`]: kept while the content is, else now, and
+/// always more than the one before.
+fn next_offset(before: Option<(u64, u64)>, content: u64, now: u64) -> u64 {
+    match before {
+        Some((was, offset)) if was == content => offset,
+        Some((_, offset)) => now.max(offset + 1),
+        None => now,
+    }
+}
+
+/// Marks every zone of `view` as served with a serial of its own when
+/// `transfers` (its SOA as loaded, for now), so the answer table leaves
+/// whatever carries a zone's SOA to the general path, which reads the one
+/// served, or (negative answers) to each health state's own fragments.
 pub fn mark(view: &mut View, transfers: bool) {
     if !transfers {
         return;
     }
-    let dynamic: Vec<Name> = contents(view).into_keys().collect();
-    for origin in dynamic {
-        if let Some(zone) = view.zones.find(&origin) {
+    let soas: Vec<(Name, Soa)> = view
+        .zones
+        .iter()
+        .map(|zone| {
             let soa = Soa {
                 ttl: zone.soa.ttl,
                 data: zone.soa.data.clone(),
             };
-            view.soas.insert(origin, soa);
-        }
-    }
+            (zone.origin.clone(), soa)
+        })
+        .collect();
+    view.soas.extend(soas);
 }
 
 /// Per zone holding checked names (by origin), a digest of what those
@@ -167,5 +166,24 @@ fn with_serial(data: &RData, serial: u32) -> RData {
             RData::SOA(soa)
         }
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_offset;
+
+    #[test]
+    fn offsets_rise_with_every_change_and_stay_otherwise() {
+        // A new zone (start, or added by a reload) takes the time.
+        assert_eq!(next_offset(None, 7, 1000), 1000);
+        // Same content (a health change elsewhere, a reload): kept.
+        assert_eq!(next_offset(Some((7, 1000)), 7, 5000), 1000);
+        // Changed: the time, or one more than before within one second.
+        assert_eq!(next_offset(Some((7, 1000)), 8, 5000), 5000);
+        assert_eq!(next_offset(Some((7, 1000)), 8, 1000), 1001);
+        assert_eq!(next_offset(Some((8, 1001)), 7, 1000), 1002);
+        // A clock set back never takes a serial back.
+        assert_eq!(next_offset(Some((7, 1000)), 8, 10), 1001);
     }
 }

@@ -98,9 +98,9 @@ impl Shared {
     }
 
     /// A view of `loaded` with the targets' health, unless the mass-failure
-    /// guard holds the verdicts from before a wave of failures; the zones
-    /// whose serial it changes are told to the secondaries.
-    fn build_view(&self, loaded: &Loaded, targets: &crate::health::Targets) -> View {
+    /// guard holds the verdicts from before a wave of failures; with the
+    /// zones whose serial it changes, for [`Shared::publish`].
+    fn build_view(&self, loaded: &Loaded, targets: &crate::health::Targets) -> (View, Changed) {
         let zones = loaded.zones.clone();
         let view = match self
             .guard
@@ -115,7 +115,14 @@ impl Shared {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
-        stamped(view, loaded, &mut serials, &self.notifier)
+        stamped(view, loaded, &mut serials)
+    }
+
+    /// Makes `view` the one queries are answered from, then tells the
+    /// secondaries of `changed` (after: they ask for the new serial at once).
+    fn publish(&self, view: View, changed: Changed, loaded: &Loaded) {
+        self.view.store(Arc::new(view));
+        self.notifier.send(&loaded.config, changed);
     }
 
     /// TCP connections open right now.
@@ -135,8 +142,8 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner(),
         };
         let targets = self.health.targets();
-        let view = self.build_view(&loaded, &targets);
-        self.view.store(Arc::new(view));
+        let (view, changed) = self.build_view(&loaded, &targets);
+        self.publish(view, changed, &loaded);
     }
 
     /// Loads the config again; on success replaces config, zones and targets
@@ -160,7 +167,9 @@ impl Shared {
             .set_limits(new.config.tcp, new.config.transfer_allow.clone());
         self.rrl.set(new.config.rrl);
         let targets = self.health.reconcile(target_specs(&new));
-        self.view.store(Arc::new(self.build_view(&new, &targets)));
+        notify_unless_allowed(&new.config);
+        let (view, changed) = self.build_view(&new, &targets);
+        self.publish(view, changed, &new);
         info!(
             zones = new.zones.len(),
             checked_names = new.checks.len(),
@@ -227,12 +236,14 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     let tracker = TaskTracker::new();
     let notifier = crate::notify::Notifier::spawn(token.clone(), &tracker);
     let mut serials = crate::serial::Serials::default();
-    let view = stamped(
+    let (view, changed) = stamped(
         loaded.checks.view(loaded.zones.clone(), &targets),
         &loaded,
         &mut serials,
-        &notifier,
     );
+    notify_unless_allowed(&loaded.config);
+    // Every zone, once it is served.
+    let initial = changed;
     info!(
         zones = loaded.zones.len(),
         checked_names = loaded.checks.len(),
@@ -293,6 +304,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     if let Some(addr) = admin_addr {
         info!(%addr, "serving admin HTTP");
     }
+    shared.notifier.send(&shared.loaded().config, initial);
     Ok(Running {
         shared,
         dns_addrs,
@@ -303,26 +315,39 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     })
 }
 
-/// `view` with the serials it is served with and its answer table; the
-/// secondaries hear of every zone whose serial that changes.
+/// Zones whose served serial changed, with their SOA as served now.
+type Changed = Vec<(hickory_proto::rr::Name, hickory_proto::rr::Record)>;
+
+/// `view` with the serials it is served with and its answer table, and the
+/// zones whose serial that changes.
 fn stamped(
     mut view: View,
     loaded: &Loaded,
     serials: &mut crate::serial::Serials,
-    notifier: &crate::notify::Notifier,
-) -> View {
+) -> (View, Changed) {
     let transfers = loaded.config.transfers();
     let changed = serials.stamp(&mut view, transfers, std::time::SystemTime::now());
-    let view = view.with_table(loaded.table.clone(), &loaded.checks.order());
-    if !changed.is_empty() {
-        for (zone, soa) in &changed {
-            if let hickory_proto::rr::RData::SOA(s) = &soa.data {
-                tracing::debug!(%zone, serial = s.serial, "zone serial");
-            }
+    for (zone, soa) in &changed {
+        if let hickory_proto::rr::RData::SOA(s) = &soa.data {
+            tracing::debug!(%zone, serial = s.serial, "zone serial");
         }
-        notifier.send(&loaded.config.notify, changed);
     }
-    view
+    let view = view.with_table(loaded.table.clone(), &loaded.checks.order());
+    (view, changed)
+}
+
+/// Warns of a secondary sent NOTIFYs that may not transfer: it would ask,
+/// and be refused.
+fn notify_unless_allowed(config: &crate::config::Config) {
+    for to in &config.notify {
+        if !config
+            .transfer_allow
+            .iter()
+            .any(|net| net.contains(&to.ip()))
+        {
+            warn!(secondary = %to, "[transfer] notify names a secondary that [transfer] allow does not: its transfers will be REFUSED");
+        }
+    }
 }
 
 /// Every target to probe: the checks' and the mass-failure canary.

@@ -256,5 +256,5 @@ fn listen_addresses_that_would_take_one_port_twice_are_errors() {
         "{}[admin]\nlisten = \"127.0.0.1:53\"\n",
         listen(r#""0.0.0.0:53""#)
     ));
-    assert!(e.contains(":3:") && e.contains("[admin]"), "{e}");
+    assert!(e.contains(":5:") && e.contains("[admin]"), "{e}");
 }

@@ -7,6 +7,8 @@
 //! hold their healthy addresses (all of them when `when_all_down = "all"`
 //! and none is healthy; none under "none" or "servfail").
 
+use std::sync::Arc;
+
 use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
@@ -51,11 +53,20 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
     };
     let mut rrs = vec![soa];
     for (name, node) in zone.nodes() {
+        // Glue of a zone we also serve is this zone's data as written: only
+        // this zone's own checked names follow health here (its serial
+        // follows only theirs).
+        let own = !view.checked.contains_key(name)
+            || view.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone));
         for rrset in &node.rrsets {
             if rrset.rtype == RecordType::SOA {
                 continue;
             }
-            match view.filter(name, rrset.rtype) {
+            let filter = match own {
+                true => view.filter(name, rrset.rtype),
+                false => None,
+            };
+            match filter {
                 Some(Filter::Records(ttl, records)) => {
                     rrs.extend(records.iter().map(|rdata| Rr {
                         owner: name,
