@@ -120,6 +120,20 @@ pub struct Metrics {
     rrl: [Counter; 2],
     /// `hale_transfers_total`.
     transfers: Counter,
+    /// `hale_notifies_total`.
+    notifies: Notifies,
+}
+
+/// `hale_notifies_total`: NOTIFYs to secondaries by outcome. A handle the
+/// NOTIFY task keeps (clones share the counts).
+#[derive(Clone, Debug, Default)]
+pub struct Notifies(Family<ResultLabels, Counter>);
+
+impl Notifies {
+    /// Counts one NOTIFY: `acknowledged`, `refused` or `unanswered`.
+    pub fn count(&self, result: &'static str) {
+        self.0.get_or_create(&ResultLabels { result }).inc();
+    }
 }
 
 impl Default for Metrics {
@@ -178,6 +192,12 @@ impl Metrics {
 
         let transfers = Counter::default();
         registry.register("transfers", "Zone transfers sent", transfers.clone());
+        let notifies = Notifies::default();
+        registry.register(
+            "notifies",
+            "NOTIFYs to secondaries, by outcome",
+            notifies.0.clone(),
+        );
 
         let transports = ["udp", "tcp"];
         let queries = transports.map(|transport| {
@@ -202,7 +222,13 @@ impl Metrics {
             tcp_closed,
             rrl,
             transfers,
+            notifies,
         }
+    }
+
+    /// The NOTIFY counter, for the task that sends them.
+    pub fn notifies(&self) -> Notifies {
+        self.notifies.clone()
     }
 
     /// Counts one response: its rcode, and TC from its header.

@@ -20,6 +20,8 @@ use std::time::Duration;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::net::UdpSocket;
+
+use crate::metrics::Notifies;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
@@ -50,9 +52,9 @@ pub struct Notifier {
 
 impl Notifier {
     /// Starts the task that sends NOTIFYs until `token` is cancelled.
-    pub fn spawn(token: CancellationToken, tracker: &TaskTracker) -> Notifier {
+    pub fn spawn(token: CancellationToken, tracker: &TaskTracker, counts: Notifies) -> Notifier {
         let (tx, rx) = mpsc::unbounded_channel();
-        tracker.spawn(run(rx, token));
+        tracker.spawn(run(rx, token, counts));
         Notifier { tx }
     }
 
@@ -72,7 +74,7 @@ impl Notifier {
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken) {
+async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken, counts: Notifies) {
     let mut pending: HashMap<(Name, SocketAddr), AbortHandle> = HashMap::new();
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
@@ -87,14 +89,14 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken) {
         for (zone, soa) in batch.zones {
             for &to in &batch.secondaries {
                 let from = source(&batch.sources, to);
-                let slots = slots.clone();
+                let (slots, counts) = (slots.clone(), counts.clone());
                 let (zone_, soa) = (zone.clone(), soa.clone());
                 let task = tokio::spawn(async move {
                     // Closed never: the semaphore lives as long as the loop.
                     let Ok(_slot) = slots.acquire_owned().await else {
                         return;
                     };
-                    notify_one(zone_, soa, from, to).await;
+                    counts.count(notify_one(zone_, soa, from, to).await);
                 });
                 // The older serial is moot: this NOTIFY replaces it.
                 if let Some(old) = pending.insert((zone.clone(), to), task.abort_handle()) {
@@ -125,8 +127,9 @@ fn source(listen: &[SocketAddr], to: SocketAddr) -> SocketAddr {
 }
 
 /// Sends one NOTIFY for `zone` from `local` to `to` until it is answered or
-/// [`ATTEMPTS`] sends went unanswered.
-async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) {
+/// [`ATTEMPTS`] sends went unanswered: `acknowledged`, `refused` or
+/// `unanswered` (also when it cannot be sent at all).
+async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) -> &'static str {
     let serial = match &soa.data {
         hickory_proto::rr::RData::SOA(s) => s.serial,
         _ => 0,
@@ -141,19 +144,19 @@ async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) 
         Ok(bytes) => bytes,
         Err(e) => {
             warn!(%zone, secondary = %to, error = %e, "cannot encode NOTIFY");
-            return;
+            return "unanswered";
         }
     };
     let socket = match UdpSocket::bind(local).await {
         Ok(s) => s,
         Err(e) => {
             warn!(%zone, secondary = %to, error = %e, "cannot open a socket for NOTIFY");
-            return;
+            return "unanswered";
         }
     };
     if let Err(e) = socket.connect(to).await {
         warn!(%zone, secondary = %to, error = %e, "cannot send NOTIFY");
-        return;
+        return "unanswered";
     }
     let mut wait = FIRST_WAIT;
     let mut last_error = None;
@@ -185,13 +188,13 @@ async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) 
                     }
                     if m.response_code == ResponseCode::NoError {
                         debug!(%zone, secondary = %to, serial, attempt, "NOTIFY acknowledged");
-                    } else {
-                        warn!(
-                            %zone, secondary = %to, serial, rcode = %m.response_code,
-                            "secondary refused NOTIFY"
-                        );
+                        return "acknowledged";
                     }
-                    return;
+                    warn!(
+                        %zone, secondary = %to, serial, rcode = %m.response_code,
+                        "secondary refused NOTIFY"
+                    );
+                    return "refused";
                 }
             }
         }
@@ -199,4 +202,5 @@ async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) 
     }
     let error = last_error.unwrap_or_else(|| "no answer".into());
     warn!(%zone, secondary = %to, serial, attempts = ATTEMPTS, %error, "secondary did not answer NOTIFY");
+    "unanswered"
 }

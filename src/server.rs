@@ -234,7 +234,8 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     let targets = health.reconcile(target_specs(&loaded));
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let notifier = crate::notify::Notifier::spawn(token.clone(), &tracker);
+    let metrics = crate::metrics::Metrics::new();
+    let notifier = crate::notify::Notifier::spawn(token.clone(), &tracker, metrics.notifies());
     let mut serials = crate::serial::Serials::default();
     let (view, changed) = stamped(
         loaded.checks.view(loaded.zones.clone(), &targets),
@@ -250,7 +251,6 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
         targets = targets.len(),
         "loaded"
     );
-    let metrics = crate::metrics::Metrics::new();
     metrics.set_zones(loaded.zones.len());
     tcp::raise_fd_limit();
     let shared = Arc::new(Shared {

@@ -335,6 +335,14 @@ async fn secondaries_are_notified_and_the_serial_follows_health() {
     assert_eq!(soa_serial(&bumped.answers), Some(t1.wrapping_add(1)));
     let soa = hale.udp("example.com", RecordType::SOA).await;
     assert_eq!(soa_serial(&soa.answers), Some(s3));
+
+    // Each acknowledged NOTIFY is counted (at least: the two zones at
+    // start, two health changes, the reload).
+    let h = &hale;
+    eventually("acknowledged NOTIFYs are counted", || async move {
+        h.counter("hale_notifies_total{result=\"acknowledged\"}").await >= 5.0
+    })
+    .await;
     hale.shutdown().await;
 }
 
