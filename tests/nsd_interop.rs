@@ -147,6 +147,18 @@ fn included() -> String {
     text
 }
 
+/// Whether NSD can run; else says why `what` is skipped (or fails, when
+/// `HALE_REQUIRE_NSD` is set, as `.ci/run` sets it).
+fn nsd_or_skip(what: &str) -> bool {
+    if nsd_available() {
+        return true;
+    }
+    let why = "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary";
+    assert!(std::env::var_os("HALE_REQUIRE_NSD").is_none(), "{why}");
+    eprintln!("skipping {what}: {why}");
+    false
+}
+
 /// A running NSD in its own folder; stopped (with its children) on drop.
 struct Nsd {
     child: Child,
@@ -793,10 +805,7 @@ async fn exchange(addr: SocketAddr, probe: &Probe) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hale_answers_every_query_as_nsd_does() {
-    if !nsd_available() {
-        let why = "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary";
-        assert!(std::env::var_os("HALE_REQUIRE_NSD").is_none(), "{why}");
-        eprintln!("skipping the NSD comparison: {why}");
+    if !nsd_or_skip("the NSD comparison") {
         return;
     }
     let config = "[server]\nlisten = [\"127.0.0.1:0\"]\nzones = [\"zones/example.com.zone\"]\n";
@@ -908,10 +917,7 @@ async fn hale_answers_every_query_as_nsd_does() {
 /// NOTIFY and a new transfer (IXFR asked, the whole zone given).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nsd_as_secondary_follows_health_through_notify() {
-    if !nsd_available() {
-        let why = "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary";
-        assert!(std::env::var_os("HALE_REQUIRE_NSD").is_none(), "{why}");
-        eprintln!("skipping the NSD secondary test: {why}");
+    if !nsd_or_skip("the NSD secondary test") {
         return;
     }
     let b = crate::support::backends(2).await;

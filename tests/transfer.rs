@@ -340,7 +340,9 @@ async fn secondaries_are_notified_and_the_serial_follows_health() {
     // start, two health changes, the reload).
     let h = &hale;
     eventually("acknowledged NOTIFYs are counted", || async move {
-        h.counter("hale_notifies_total{result=\"acknowledged\"}").await >= 5.0
+        h.counter("hale_notifies_total{result=\"acknowledged\"}")
+            .await
+            >= 5.0
     })
     .await;
     hale.shutdown().await;

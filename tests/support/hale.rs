@@ -184,26 +184,22 @@ impl Hale {
 
     /// GET `path` on the admin listener; returns status and body.
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
-        let admin = self.admin.expect("config has an [admin] listener");
-        let response = self
-            .http
-            .get(format!("http://{admin}{path}"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        let status = response.status().as_u16();
-        (status, response.text().await.expect("admin body"))
+        self.admin_request(reqwest::Method::GET, path).await
     }
 
     /// POSTs to `path` on the admin listener: status and body.
     pub async fn admin_post(&self, path: &str) -> (u16, String) {
+        self.admin_request(reqwest::Method::POST, path).await
+    }
+
+    async fn admin_request(&self, method: reqwest::Method, path: &str) -> (u16, String) {
         let admin = self.admin.expect("config has an [admin] listener");
         let response = self
             .http
-            .post(format!("http://{admin}{path}"))
+            .request(method.clone(), format!("http://{admin}{path}"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
         (status, response.text().await.expect("admin body"))
     }
