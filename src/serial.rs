@@ -10,6 +10,12 @@
 //! again. Without transfers every zone keeps the file's serial: its answers
 //! are NSD's exactly.
 //!
+//! For IXFR, each zone with checked names keeps what they transferred at
+//! its last [`KEPT`] serials ([`Version`]): between two serials of one load
+//! only those records differ, so a secondary gets just the addresses that
+//! left and returned instead of the whole zone. A reload starts the list
+//! again (the rest of the zone may have changed).
+//!
 //! Every zone, checked names or not, takes an offset: a zone that loses its
 //! last checked name would otherwise fall back to the file's serial, below
 //! what secondaries hold. The one case not covered: a restart within the
@@ -17,13 +23,40 @@
 //! can serve a serial a secondary already holds, as with Knot's `unixtime`
 //! serial policy.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::{Arc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hickory_proto::rr::{Name, RData, Record};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::view::{Soa, View};
+use crate::view::{Filter, Soa, View};
+use crate::zones::{RdataRef, Zone};
+
+/// Serials of a zone kept for IXFR.
+const KEPT: usize = 16;
+
+/// What a zone's checked names transferred at one serial.
+#[derive(Debug)]
+pub struct Version {
+    /// The serial.
+    pub serial: u32,
+    /// The zone as loaded then: versions of two loads are not compared.
+    zone: Weak<Zone>,
+    /// Owner, type, TTL and address of each record.
+    pub records: BTreeSet<(Name, RecordType, u32, IpAddr)>,
+}
+
+impl Version {
+    /// Whether this version is of `zone` as loaded now.
+    pub fn of(&self, zone: &Arc<Zone>) -> bool {
+        std::ptr::eq(self.zone.as_ptr(), Arc::as_ptr(zone))
+    }
+}
+
+/// A zone's kept versions, oldest first; the last is the one served.
+pub type History = Arc<Vec<Arc<Version>>>;
 
 /// 2026-01-01T00:00:00Z. Offsets count seconds from here: small enough that
 /// the file's serial plus one stays a rise in RFC 1982 arithmetic (below
@@ -44,6 +77,8 @@ struct Stamp {
     offset: u64,
     /// The serial served.
     served: u32,
+    /// The versions kept for IXFR (none for a zone without checked names).
+    history: Vec<Arc<Version>>,
 }
 
 impl Serials {
@@ -72,8 +107,12 @@ impl Serials {
         for zone in view.zones.iter() {
             let file_serial = serial(&zone.soa.data);
             let content = contents.get(&zone.origin).copied().unwrap_or(0);
-            let before = self.zones.remove(&zone.origin);
+            let mut before = self.zones.remove(&zone.origin);
             let served_before = before.as_ref().map(|b| b.served);
+            let mut history = before
+                .as_mut()
+                .map(|b| std::mem::take(&mut b.history))
+                .unwrap_or_default();
             let offset = next_offset(before.map(|b| (b.content, b.offset)), content, now);
             let served = file_serial.wrapping_add(offset as u32);
             let data = with_serial(&zone.soa.data, served);
@@ -83,10 +122,30 @@ impl Serials {
             }
             let ttl = zone.soa.ttl;
             view.soas.insert(zone.origin.clone(), Soa { ttl, data });
+            if contents.contains_key(&zone.origin) {
+                if history.first().is_some_and(|v| !v.of(zone)) {
+                    history.clear();
+                }
+                if history.last().map(|v| v.serial) != Some(served) {
+                    if history.len() == KEPT {
+                        history.remove(0);
+                    }
+                    history.push(Arc::new(Version {
+                        serial: served,
+                        zone: Arc::downgrade(zone),
+                        records: snapshot(view, zone),
+                    }));
+                }
+                view.history
+                    .insert(zone.origin.clone(), Arc::new(history.clone()));
+            } else {
+                history.clear();
+            }
             let stamp = Stamp {
                 content,
                 offset,
                 served,
+                history,
             };
             zones.insert(zone.origin.clone(), stamp);
         }
@@ -149,8 +208,29 @@ fn contents(view: &View) -> HashMap<Name, u64> {
     out
 }
 
+/// The records `zone`'s own checked names transfer under `view`'s health
+/// (those of a zone below it, glue here, are its file data).
+fn snapshot(view: &View, zone: &Arc<Zone>) -> BTreeSet<(Name, RecordType, u32, IpAddr)> {
+    let mut records = BTreeSet::new();
+    for name in view.checked.keys() {
+        if !view.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone)) {
+            continue;
+        }
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            if let Some(Filter::Records(ttl, rdatas)) = view.filter(name, rtype) {
+                for rdata in rdatas {
+                    if let Some(ip) = RdataRef::Full(rdata).ip() {
+                        records.insert((name.clone(), rtype, ttl, ip));
+                    }
+                }
+            }
+        }
+    }
+    records
+}
+
 /// The serial of SOA data.
-fn serial(data: &RData) -> u32 {
+pub fn serial(data: &RData) -> u32 {
     match data {
         RData::SOA(soa) => soa.serial,
         _ => 0,
@@ -158,7 +238,7 @@ fn serial(data: &RData) -> u32 {
 }
 
 /// SOA data with another serial.
-fn with_serial(data: &RData, serial: u32) -> RData {
+pub fn with_serial(data: &RData, serial: u32) -> RData {
     match data {
         RData::SOA(soa) => {
             let mut soa = soa.clone();

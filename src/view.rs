@@ -27,6 +27,8 @@ pub struct View {
     /// Zones served with a serial of their own (see [`crate::serial`]), by
     /// origin: their SOA record as answers and transfers carry it.
     pub soas: HashMap<Name, Soa>,
+    /// The versions of each zone with checked names kept for IXFR, by origin.
+    pub history: HashMap<Name, crate::serial::History>,
 }
 
 /// A zone's SOA as served, when its serial is not the file's.
@@ -80,6 +82,7 @@ impl View {
             table: Arc::new(Table::default()),
             live: Live::default(),
             soas: HashMap::new(),
+            history: HashMap::new(),
         }
     }
 

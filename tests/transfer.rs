@@ -364,3 +364,121 @@ async fn without_transfers_the_serial_is_the_files() {
     assert_eq!(soa_serial(&nx.authorities), Some(2024010101));
     hale.shutdown().await;
 }
+
+/// One IXFR from `serial` over TCP; its answer records (the transfer of a
+/// small zone fits one message).
+async fn ixfr(hale: &Hale, serial: u32) -> Vec<hickory_proto::rr::Record> {
+    use hickory_proto::rr::{Name, RData, Record, rdata::SOA};
+    let origin = Name::from_ascii("example.com.").expect("name");
+    let mut query = Message::query();
+    query.metadata.id = 4242;
+    query.add_query(hickory_proto::op::Query::query(
+        origin.clone(),
+        RecordType::IXFR,
+    ));
+    let soa = SOA::new(
+        Name::from_ascii("ns1.example.com.").expect("name"),
+        Name::from_ascii("hostmaster.example.com.").expect("name"),
+        serial,
+        7200,
+        900,
+        1209600,
+        60,
+    );
+    query.add_authority(Record::from_rdata(origin, 3600, RData::SOA(soa)));
+    let mut stream = connect_from("127.0.0.1", hale.dns_addr()).await;
+    send_framed(&mut stream, &query.to_vec().expect("encode")).await;
+    let reply = decode(&read_framed(&mut stream).await);
+    assert_eq!(reply.metadata.id, 4242);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    reply.answers
+}
+
+/// Each record as `TYPE data` with SOAs as their serial, in order.
+fn ixfr_shape(records: &[hickory_proto::rr::Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| match &r.data {
+            hickory_proto::rr::RData::SOA(soa) => format!("SOA {}", soa.serial),
+            data => format!("{} {data}", r.record_type()),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixfr_sends_only_the_addresses_that_changed() {
+    let b = backends(2).await;
+    let zone = format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\nstatic IN A 192.0.2.7\n",
+        b[0].ip(),
+        b[1].ip()
+    );
+    let config = format!(
+        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\n\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
+        b[0].port()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let serial_now = || async {
+        soa_serial(&hale.udp("example.com", RecordType::SOA).await.answers).expect("SOA")
+    };
+    let s1 = serial_now().await;
+
+    // Up to date: the SOA alone (RFC 1995 §2).
+    assert_eq!(ixfr_shape(&ixfr(&hale, s1).await), [format!("SOA {s1}")]);
+    // A serial hale never served: the whole zone, in AXFR form.
+    let full = ixfr(&hale, s1.wrapping_sub(1000)).await;
+    assert_eq!(full.len(), 7, "SOA, NS, ns1, 2 www, static, SOA: {full:#?}");
+
+    b[1].set_mode(Mode::Status(503)).await;
+    let h = &hale;
+    eventually("the serial moves", || async move {
+        soa_serial(&h.udp("example.com", RecordType::SOA).await.answers) != Some(s1)
+    })
+    .await;
+    let s2 = serial_now().await;
+    // From s1: one condensed difference, the failing address deleted.
+    assert_eq!(
+        ixfr_shape(&ixfr(&hale, s1).await),
+        [
+            format!("SOA {s2}"),
+            format!("SOA {s1}"),
+            format!("A {}", b[1].ip()),
+            format!("SOA {s2}"),
+            format!("SOA {s2}"),
+        ]
+    );
+
+    b[1].set_mode(Mode::Healthy).await;
+    eventually("the serial moves again", || async move {
+        soa_serial(&h.udp("example.com", RecordType::SOA).await.answers) != Some(s2)
+    })
+    .await;
+    let s3 = serial_now().await;
+    // From s2: the address added back; from s1 nothing changed in between.
+    assert_eq!(
+        ixfr_shape(&ixfr(&hale, s2).await),
+        [
+            format!("SOA {s3}"),
+            format!("SOA {s2}"),
+            format!("SOA {s3}"),
+            format!("A {}", b[1].ip()),
+            format!("SOA {s3}"),
+        ]
+    );
+    assert_eq!(
+        ixfr_shape(&ixfr(&hale, s1).await),
+        [
+            format!("SOA {s3}"),
+            format!("SOA {s1}"),
+            format!("SOA {s3}"),
+            format!("SOA {s3}"),
+        ]
+    );
+
+    // A reload starts the history again: the whole zone.
+    hale.reload().await.expect("reload");
+    assert_eq!(ixfr(&hale, s2).await.len(), 7);
+    hale.shutdown().await;
+}

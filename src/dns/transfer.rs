@@ -1,21 +1,26 @@
-//! Owns zone transfers: AXFR (RFC 5936), and IXFR answered with the whole
-//! zone in AXFR form (RFC 1995 §4), so standard secondaries can serve hale's
-//! health-filtered zones. Only over TCP, only to clients the config allows
+//! Owns zone transfers: AXFR (RFC 5936) and IXFR (RFC 1995), so standard
+//! secondaries can serve hale's health-filtered zones. IXFR from a serial
+//! kept in the zone's history ([`crate::serial::Version`]) gets one
+//! condensed difference: the addresses that left and those that returned;
+//! from the current serial, the SOA alone; from anything else, the whole
+//! zone in AXFR form (RFC 1995 §4). Only over TCP, only to clients the config allows
 //! (the caller checks); everyone else gets the general path's REFUSED.
 //!
 //! The transfer carries what a query would see right now: checked names
 //! hold their healthy addresses (all of them when `when_all_down = "all"`
 //! and none is healthy; none under "none" or "servfail").
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use hickory_proto::rr::RecordType;
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::encode::{AA, QR, Rr, emit_rr};
 use super::query::{Query, parse, skip_name};
 use crate::view::{Filter, View};
-use crate::zones::RdataRef;
+use crate::zones::{RdataRef, Zone};
 
 /// A message is closed once it passes this size (RFC 5936 leaves it to us;
 /// 16 KiB keeps each one well inside the 64 KiB limit).
@@ -51,6 +56,11 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
         // The serial as served (it follows health when transfers are on).
         rdata: RdataRef::Full(view.soa_of(zone)),
     };
+    if query.qtype == u16::from(RecordType::IXFR)
+        && let Some(messages) = incremental(view, zone, &query, msg, soa)
+    {
+        return Some(messages);
+    }
     let mut rrs = vec![soa];
     for (name, node) in zone.nodes() {
         // Glue of a zone we also serve is this zone's data as written: only
@@ -87,6 +97,58 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
     rrs.push(rrs[0]);
     Some(pack(&query, &rrs))
+}
+
+/// The IXFR answer for a client at a serial hale can answer incrementally:
+/// the current one (the SOA alone) or one in the zone's history (a
+/// condensed difference). `None`: the whole zone it is.
+fn incremental(
+    view: &View,
+    zone: &Arc<Zone>,
+    query: &Query,
+    msg: &[u8],
+    soa: Rr<'_>,
+) -> Option<Vec<Vec<u8>>> {
+    // The client's SOA is in the authority section (RFC 1995 §3).
+    let asked = Message::from_vec(msg).ok()?;
+    let client = asked.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(s) => Some(s.serial),
+        _ => None,
+    })?;
+    let current = view.soa_of(zone);
+    let serving = crate::serial::serial(current);
+    if client == serving {
+        return Some(pack(query, &[soa]));
+    }
+    let history = view.history.get(&zone.origin)?;
+    let newest = history
+        .last()
+        .filter(|v| v.serial == serving && v.of(zone))?;
+    let old = history.iter().find(|v| v.serial == client && v.of(zone))?;
+    let old_soa = crate::serial::with_serial(current, client);
+    fn record((name, rtype, ttl, ip): &(Name, RecordType, u32, IpAddr)) -> Rr<'_> {
+        Rr {
+            owner: name,
+            rtype: *rtype,
+            ttl: *ttl,
+            rdata: match ip {
+                IpAddr::V4(ip) => RdataRef::V4(*ip),
+                IpAddr::V6(ip) => RdataRef::V6(*ip),
+            },
+        }
+    }
+    let mut rrs = vec![
+        soa,
+        Rr {
+            rdata: RdataRef::Full(&old_soa),
+            ..soa
+        },
+    ];
+    rrs.extend(old.records.difference(&newest.records).map(record));
+    rrs.push(soa);
+    rrs.extend(newest.records.difference(&old.records).map(record));
+    rrs.push(soa);
+    Some(pack(query, &rrs))
 }
 
 /// Packs records into consecutive messages (the question in the first
