@@ -5,7 +5,8 @@
 //! for the answer, sending again after 1, 2, 4 and 8 s; a newer serial for
 //! the same pair replaces the task, so a flapping target never queues up
 //! more than one NOTIFY per secondary and zone. At most [`IN_FLIGHT`] wait
-//! at once (a start or reload announces every zone): the rest queue.
+//! at once per secondary (a start announces every zone): the rest queue,
+//! and a secondary that does not answer holds up only its own.
 //!
 //! A NOTIFY leaves from the first `[server] listen` address of the
 //! secondary's family (a wildcard or a loopback address towards another
@@ -33,7 +34,7 @@ use tracing::{debug, warn};
 const ATTEMPTS: u32 = 5;
 /// Wait for the first answer; doubled after each unanswered send.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
-/// NOTIFYs sent and awaiting an answer at once.
+/// NOTIFYs sent to one secondary and awaiting an answer at once.
 const IN_FLIGHT: usize = 32;
 
 /// Zones whose serial changed, with their SOA as served, for these
@@ -76,7 +77,7 @@ impl Notifier {
 
 async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken, counts: Notifies) {
     let mut pending: HashMap<(Name, SocketAddr), AbortHandle> = HashMap::new();
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut slots: HashMap<SocketAddr, Arc<Semaphore>> = HashMap::new();
     loop {
         let batch = tokio::select! {
             _ = token.cancelled() => break,
@@ -89,7 +90,11 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken, c
         for (zone, soa) in batch.zones {
             for &to in &batch.secondaries {
                 let from = source(&batch.sources, to);
-                let (slots, counts) = (slots.clone(), counts.clone());
+                let slots = slots
+                    .entry(to)
+                    .or_insert_with(|| Arc::new(Semaphore::new(IN_FLIGHT)))
+                    .clone();
+                let counts = counts.clone();
                 let (zone_, soa) = (zone.clone(), soa.clone());
                 let task = tokio::spawn(async move {
                     // Closed never: the semaphore lives as long as the loop.

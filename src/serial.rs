@@ -45,7 +45,7 @@ pub struct Version {
     /// The zone as loaded then: versions of two loads are not compared.
     zone: Weak<Zone>,
     /// Owner, type, TTL and address of each record.
-    pub records: BTreeSet<(Name, RecordType, u32, IpAddr)>,
+    pub records: Arc<Records>,
 }
 
 impl Version {
@@ -54,6 +54,9 @@ impl Version {
         std::ptr::eq(self.zone.as_ptr(), Arc::as_ptr(zone))
     }
 }
+
+/// Owner, type, TTL and address of each record of checked names.
+pub type Records = BTreeSet<(Name, RecordType, u32, IpAddr)>;
 
 /// A zone's kept versions, oldest first; the last is the one served.
 pub type History = Arc<Vec<Arc<Version>>>;
@@ -71,7 +74,7 @@ pub struct Serials {
 
 #[derive(Debug)]
 struct Stamp {
-    /// What its checked names answer ([`contents`]).
+    /// What its checked names transfer ([`digest`]; 0 without any).
     content: u64,
     /// Seconds since [`EPOCH`] of its last change.
     offset: u64,
@@ -101,12 +104,13 @@ impl Serials {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
             .saturating_sub(EPOCH);
-        let contents = contents(view);
+        let mut snapshots = snapshots(view);
         let mut changed = Vec::new();
         let mut zones = HashMap::with_capacity(view.zones.len());
         for zone in view.zones.iter() {
             let file_serial = serial(&zone.soa.data);
-            let content = contents.get(&zone.origin).copied().unwrap_or(0);
+            let records = snapshots.remove(&zone.origin);
+            let content = records.as_ref().map_or(0, digest);
             let mut before = self.zones.remove(&zone.origin);
             let served_before = before.as_ref().map(|b| b.served);
             let mut history = before
@@ -122,7 +126,7 @@ impl Serials {
             }
             let ttl = zone.soa.ttl;
             view.soas.insert(zone.origin.clone(), Soa { ttl, data });
-            if contents.contains_key(&zone.origin) {
+            if let Some(records) = records {
                 if history.first().is_some_and(|v| !v.of(zone)) {
                     history.clear();
                 }
@@ -133,7 +137,7 @@ impl Serials {
                     history.push(Arc::new(Version {
                         serial: served,
                         zone: Arc::downgrade(zone),
-                        records: snapshot(view, zone),
+                        records: Arc::new(records),
                     }));
                 }
                 view.history
@@ -188,34 +192,15 @@ pub fn mark(view: &mut View, transfers: bool) {
     view.soas.extend(soas);
 }
 
-/// Per zone holding checked names (by origin), a digest of what those
-/// names answer: the healthy addresses of each.
-fn contents(view: &View) -> HashMap<Name, u64> {
-    let mut out: HashMap<Name, u64> = HashMap::new();
-    for (name, checked) in &view.checked {
+/// The records each zone's own checked names transfer under `view`'s
+/// health, by origin (names of a zone below it, glue there, are that zone's).
+fn snapshots(view: &View) -> HashMap<Name, Records> {
+    let mut out: HashMap<Name, Records> = HashMap::new();
+    for name in view.checked.keys() {
         let Some(zone) = view.zones.find(name) else {
             continue;
         };
-        let mut h = DefaultHasher::new();
-        name.hash(&mut h);
-        for set in [&checked.a, &checked.aaaa].into_iter().flatten() {
-            set.healthy.hash(&mut h);
-        }
-        // Names come in any order: a sum does not care.
-        let sum = out.entry(zone.origin.clone()).or_insert(1);
-        *sum = sum.wrapping_add(h.finish());
-    }
-    out
-}
-
-/// The records `zone`'s own checked names transfer under `view`'s health
-/// (those of a zone below it, glue here, are its file data).
-fn snapshot(view: &View, zone: &Arc<Zone>) -> BTreeSet<(Name, RecordType, u32, IpAddr)> {
-    let mut records = BTreeSet::new();
-    for name in view.checked.keys() {
-        if !view.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone)) {
-            continue;
-        }
+        let records = out.entry(zone.origin.clone()).or_default();
         for rtype in [RecordType::A, RecordType::AAAA] {
             if let Some(Filter::Records(ttl, rdatas)) = view.filter(name, rtype) {
                 for rdata in rdatas {
@@ -226,7 +211,17 @@ fn snapshot(view: &View, zone: &Arc<Zone>) -> BTreeSet<(Name, RecordType, u32, I
             }
         }
     }
-    records
+    out
+}
+
+/// A digest of what a zone's checked names transfer: a reload that changes
+/// a TTL or `when_all_down`, or an edit of their addresses, moves it as a
+/// health change does.
+fn digest(records: &Records) -> u64 {
+    let mut h = DefaultHasher::new();
+    records.hash(&mut h);
+    // 0 is a zone without checked names.
+    h.finish().max(1)
 }
 
 /// The serial of SOA data.

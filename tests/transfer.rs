@@ -8,8 +8,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::support::{
-    Ask, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, connect_from, decode, eventually,
-    read_framed, send_framed, udp_exchange_on,
+    Ask, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, answer_types, backends, connect_from, decode,
+    eventually, read_framed, send_framed, udp_exchange_on,
 };
 
 /// Sends `qtype` for example.com from `source` and reads messages until the
@@ -142,16 +142,19 @@ async fn everyone_else_is_refused() {
             "{qtype}"
         );
         assert!(refused[0].answers.is_empty());
-        // Over UDP, never zone data, even for an allowed client.
+        // Over UDP, never zone data, even for an allowed client: AXFR is
+        // refused, IXFR gets the SOA alone (RFC 1995 §2: ask over TCP).
         let socket = hale.client_socket_from("127.0.0.2").await;
         let query = Ask::new("example.com", qtype).to_bytes();
         let msg = decode(&udp_exchange_on(&socket, &query).await);
-        assert_eq!(
-            msg.metadata.response_code,
-            ResponseCode::Refused,
-            "{qtype} over UDP"
-        );
-        assert!(msg.answers.is_empty());
+        if qtype == RecordType::AXFR {
+            assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
+            assert!(msg.answers.is_empty());
+        } else {
+            assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+            assert!(msg.metadata.authoritative);
+            assert_eq!(answer_types(&msg), [RecordType::SOA], "IXFR over UDP");
+        }
     }
     // Allowed, but not a zone apex we serve.
     let mut stream = connect_from("127.0.0.2", hale.dns_addr()).await;
@@ -480,5 +483,13 @@ async fn ixfr_sends_only_the_addresses_that_changed() {
     // A reload starts the history again: the whole zone.
     hale.reload().await.expect("reload");
     assert_eq!(ixfr(&hale, s2).await.len(), 7);
+    assert_eq!(serial_now().await, s3, "nothing a transfer carries changed");
+
+    // A reload that changes what the checked name transfers (its TTL)
+    // moves the serial like a health change.
+    hale.rewrite_config(&config.replace("rise = 1", "rise = 1\nttl = 10"));
+    hale.reload().await.expect("reload");
+    let s4 = serial_now().await;
+    assert!(later(s4, s3), "{s4} after {s3}");
     hale.shutdown().await;
 }

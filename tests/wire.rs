@@ -242,6 +242,12 @@ impl Row {
     }
 }
 
+/// IXFR over UDP: the zone's SOA alone.
+const IXFR_OVER_UDP: Expect = Expect::Answer {
+    aa: true,
+    types: &[RecordType::SOA],
+};
+
 const WWW_A: Expect = Expect::Answer {
     aa: true,
     types: &[RecordType::A],
@@ -810,7 +816,9 @@ fn table() -> Vec<Row> {
                 [1, 0, 1, 0],
                 &[&question("example.com", IXFR, IN), &client_soa],
             ),
-            NoZoneData,
+            // Over UDP the current SOA alone (RFC 1995 §2: ask over TCP),
+            // where this client is not allowed.
+            IXFR_OVER_UDP,
         )
         .tcp(Refused),
         row(
@@ -825,7 +833,7 @@ fn table() -> Vec<Row> {
         row(
             "IXFR without an SOA",
             msg(0, [1, 0, 0, 0], &[&question("example.com", IXFR, IN)]),
-            NoZoneData,
+            IXFR_OVER_UDP,
         )
         .tcp(Refused),
     ]

@@ -75,7 +75,26 @@ pub(super) fn respond(
                 limit,
             );
         }
-        // Zone transfers are not offered (yet): never zone data, over any transport.
+        // RFC 1995 §2: IXFR over UDP gets the current SOA alone, which tells
+        // the secondary to ask over TCP (where the transfer ACL decides).
+        RecordType::IXFR
+            if transport == Transport::Udp
+                && let Some(zone) = view.zones.find(&query.qname)
+                && zone.origin == query.qname =>
+        {
+            let s = Sections {
+                answer: vec![Rr {
+                    owner: &query.qname,
+                    rtype: RecordType::SOA,
+                    ttl: zone.soa.ttl,
+                    rdata: RdataRef::Full(view.soa_of(zone)),
+                }],
+                ..Sections::default()
+            };
+            return encode(out, &query, Rcode::NoError, true, &s, limit);
+        }
+        // Transfers are the TCP path's, for allowed clients: here (everyone
+        // else, and any AXFR over UDP) never zone data.
         RecordType::AXFR | RecordType::IXFR => {
             return encode(
                 out,

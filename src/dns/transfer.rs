@@ -112,12 +112,13 @@ fn incremental(
     // The client's SOA is in the authority section (RFC 1995 §3).
     let asked = Message::from_vec(msg).ok()?;
     let client = asked.authorities.iter().find_map(|r| match &r.data {
-        RData::SOA(s) => Some(s.serial),
+        RData::SOA(s) if r.name == zone.origin => Some(s.serial),
         _ => None,
     })?;
     let current = view.soa_of(zone);
     let serving = crate::serial::serial(current);
-    if client == serving {
+    // Up to date, or ahead of us (RFC 1982): the SOA alone (RFC 1995 §2).
+    if client.wrapping_sub(serving) < 1 << 31 {
         return Some(pack(query, &[soa]));
     }
     let history = view.history.get(&zone.origin)?;
