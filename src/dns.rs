@@ -16,6 +16,7 @@ mod query;
 mod slow;
 pub mod table;
 mod transfer;
+pub use transfer::Transfer;
 
 use std::cell::Cell;
 
@@ -91,10 +92,10 @@ pub fn is_transfer(msg: &[u8]) -> bool {
     transfer::is_transfer(msg)
 }
 
-/// The messages of a zone transfer answering `msg`, or `None` when it is
-/// no well-formed transfer query (class IN) of a zone we serve ([`respond`]
-/// then answers it: REFUSED, FORMERR...).
-pub fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
+/// The zone transfer answering `msg`, or `None` when it is no well-formed
+/// transfer query (class IN) of a zone we serve ([`respond`] then answers
+/// it: REFUSED, FORMERR...).
+pub fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
     transfer::transfer(view, msg)
 }
 

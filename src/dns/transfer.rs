@@ -38,9 +38,24 @@ fn is_transfer_type(qtype: u16) -> bool {
     qtype == u16::from(RecordType::AXFR) || qtype == u16::from(RecordType::IXFR)
 }
 
-/// The transfer's messages for an allowed client, or `None` when `msg` is
-/// not a transfer of a zone we serve (the general path answers it).
-pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
+/// A transfer's messages, and what they are, for the log.
+pub struct Transfer {
+    /// The messages, in order.
+    pub messages: Vec<Vec<u8>>,
+    /// The zone's origin.
+    pub zone: Name,
+    /// The serial sent.
+    pub serial: u32,
+    /// `axfr`, `ixfr` (a difference), `ixfr-current` (the SOA alone) or
+    /// `ixfr-full` (the whole zone, in AXFR form).
+    pub kind: &'static str,
+    /// Records sent.
+    pub records: usize,
+}
+
+/// The transfer for an allowed client, or `None` when `msg` is not a
+/// transfer of a zone we serve (the general path answers it).
+pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
     let query = parse(msg).ok()?;
     if !is_transfer_type(query.qtype) || query.qclass != 1 {
         return None;
@@ -56,10 +71,16 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
         // The serial as served (it follows health when transfers are on).
         rdata: RdataRef::Full(view.soa_of(zone)),
     };
-    if query.qtype == u16::from(RecordType::IXFR)
-        && let Some(messages) = incremental(view, zone, &query, msg, soa)
-    {
-        return Some(messages);
+    let serial = crate::serial::serial(view.soa_of(zone));
+    let ixfr = query.qtype == u16::from(RecordType::IXFR);
+    if ixfr && let Some((messages, kind, records)) = incremental(view, zone, &query, msg, soa) {
+        return Some(Transfer {
+            messages,
+            zone: zone.origin.clone(),
+            serial,
+            kind,
+            records,
+        });
     }
     let mut rrs = vec![soa];
     for (name, node) in zone.nodes() {
@@ -96,19 +117,26 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
     }
     rrs.push(rrs[0]);
-    Some(pack(&query, &rrs))
+    Some(Transfer {
+        messages: pack(&query, &rrs),
+        zone: zone.origin.clone(),
+        serial,
+        kind: if ixfr { "ixfr-full" } else { "axfr" },
+        records: rrs.len(),
+    })
 }
 
 /// The IXFR answer for a client at a serial hale can answer incrementally:
 /// the current one (the SOA alone) or one in the zone's history (a
-/// condensed difference). `None`: the whole zone it is.
+/// condensed difference): its messages, kind and record count. `None`: the
+/// whole zone it is.
 fn incremental(
     view: &View,
     zone: &Arc<Zone>,
     query: &Query,
     msg: &[u8],
     soa: Rr<'_>,
-) -> Option<Vec<Vec<u8>>> {
+) -> Option<(Vec<Vec<u8>>, &'static str, usize)> {
     // The client's SOA is in the authority section (RFC 1995 §3).
     let asked = Message::from_vec(msg).ok()?;
     let client = asked.authorities.iter().find_map(|r| match &r.data {
@@ -119,7 +147,7 @@ fn incremental(
     let serving = crate::serial::serial(current);
     // Up to date, or ahead of us (RFC 1982): the SOA alone (RFC 1995 §2).
     if client.wrapping_sub(serving) < 1 << 31 {
-        return Some(pack(query, &[soa]));
+        return Some((pack(query, &[soa]), "ixfr-current", 1));
     }
     let history = view.history.get(&zone.origin)?;
     let newest = history
@@ -149,7 +177,7 @@ fn incremental(
     rrs.push(soa);
     rrs.extend(newest.records.difference(&old.records).map(record));
     rrs.push(soa);
-    Some(pack(query, &rrs))
+    Some((pack(query, &rrs), "ixfr", rrs.len()))
 }
 
 /// Packs records into consecutive messages (the question in the first

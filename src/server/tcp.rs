@@ -283,7 +283,7 @@ async fn serve_connection(
             conn.busy.store(true, Ordering::Relaxed);
             if dns::is_transfer(msg)
                 && admitted.transfer_allowed(peer)
-                && let Some(messages) = dns::transfer(&view, msg)
+                && let Some(sent) = dns::transfer(&view, msg)
             {
                 // Whatever was answered before goes first, then the transfer,
                 // each message under its own write deadline.
@@ -292,10 +292,10 @@ async fn serve_connection(
                 {
                     return close;
                 }
-                for m in messages {
+                for m in &sent.messages {
                     framed.clear();
                     framed.extend_from_slice(&(m.len() as u16).to_be_bytes());
-                    framed.extend_from_slice(&m);
+                    framed.extend_from_slice(m);
                     if let Err(close) =
                         within(peer, limits.message_timeout, writer.write_all(&framed)).await
                     {
@@ -304,7 +304,10 @@ async fn serve_connection(
                 }
                 framed.clear();
                 shared.metrics().transfer();
-                tracing::info!(%peer, "zone transfer sent");
+                tracing::info!(
+                    %peer, zone = %sent.zone, serial = sent.serial, kind = sent.kind,
+                    records = sent.records, messages = sent.messages.len(), "zone transfer sent"
+                );
             } else {
                 match dns::respond(&view, msg, Transport::Tcp, &mut out) {
                     Some(rcode) => {
