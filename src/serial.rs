@@ -5,9 +5,10 @@
 //! file's serial plus an offset: the seconds from 2026-01-01 to the zone's
 //! last change, and at least one more than its offset before. The offset is
 //! set at start (a restart may change what checked names answer) and moves
-//! when what the zone's checked names answer changes; a reload keeps it, so
-//! a raised file serial shows through and an unchanged zone is not sent
-//! again. Without transfers every zone keeps the file's serial: its answers
+//! when what the zone's checked names transfer changes (their addresses,
+//! TTLs, or their absence under `when_all_down`, by health or by a reload);
+//! a reload keeps it otherwise, so a raised file serial shows through and
+//! an unchanged zone is not sent again. Without transfers every zone keeps the file's serial: its answers
 //! are NSD's exactly.
 //!
 //! For IXFR, each zone with checked names keeps what they transferred at
