@@ -198,6 +198,10 @@ impl Metrics {
             "NOTIFYs to secondaries, by outcome",
             notifies.0.clone(),
         );
+        // At 0 from the start, so a rate sees the first one.
+        for result in ["acknowledged", "refused", "unanswered"] {
+            let _ = notifies.0.get_or_create(&ResultLabels { result });
+        }
 
         let transports = ["udp", "tcp"];
         let queries = transports.map(|transport| {

@@ -1,17 +1,23 @@
 //! Owns NOTIFY (RFC 1996): tells the secondaries of `[transfer] notify` that
 //! a zone's serial changed, so they transfer it now instead of at their next
 //! SOA refresh (which may be hours away, while a health change is seconds
-//! old). One task per (zone, secondary) sends the NOTIFY over UDP and waits
-//! for the answer, sending again after 1, 2, 4 and 8 s; a newer serial for
-//! the same pair replaces the task, so a flapping target never queues up
-//! more than one NOTIFY per secondary and zone. At most [`IN_FLIGHT`] wait
-//! at once per secondary (a start announces every zone): the rest queue,
-//! and a secondary that does not answer holds up only its own.
+//! old).
 //!
-//! A NOTIFY leaves from the first `[server] listen` address of the
+//! One task per (zone, secondary) sends the newest serial over UDP until the
+//! secondary answers for it: at once, then after 1, 2, 4 and 8 s, then every
+//! minute for as long as it takes. A newer serial goes out at once in the
+//! same task, so a flapping target never queues NOTIFYs, and a secondary
+//! that stopped answering is still found out (WARN and
+//! `hale_notifies_total{result="unanswered"}`) after five unanswered sends,
+//! however often the serial changes; when it answers again it gets the
+//! newest serial and hale says so. At most [`IN_FLIGHT`] tasks per secondary
+//! send at once (a start announces every zone): the rest wait their turn.
+//!
+//! A NOTIFY leaves from the first address hale listens on of the
 //! secondary's family (a wildcard or a loopback address towards another
 //! host lets the kernel choose): secondaries accept NOTIFY only from their
-//! primary's address.
+//! primary's address. The addresses bound at start are used, as a reload
+//! does not move listeners.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -19,29 +25,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
-
-use crate::metrics::Notifies;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-/// Sends before giving up on a secondary.
+use crate::metrics::Notifies;
+
+/// Unanswered sends before a secondary is reported as not answering.
 const ATTEMPTS: u32 = 5;
-/// Wait for the first answer; doubled after each unanswered send.
+/// Wait for the first answer; doubled after each unanswered send up to
+/// [`ATTEMPTS`], then [`PATIENCE`].
 const FIRST_WAIT: Duration = Duration::from_secs(1);
-/// NOTIFYs sent to one secondary and awaiting an answer at once.
+/// Wait between sends once a secondary is reported as not answering.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Secondaries' tasks sending at once, per secondary.
 const IN_FLIGHT: usize = 32;
 
-/// Zones whose serial changed, with their SOA as served, for these
-/// secondaries, sent from `sources` (the listen addresses).
+/// Zones whose serial changed, with their SOA as served, for these secondaries.
 struct Batch {
     secondaries: Vec<SocketAddr>,
-    sources: Vec<SocketAddr>,
     zones: Vec<(Name, Record)>,
 }
 
@@ -52,10 +59,19 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the task that sends NOTIFYs until `token` is cancelled.
-    pub fn spawn(token: CancellationToken, tracker: &TaskTracker, counts: Notifies) -> Notifier {
+    /// Starts the task that sends NOTIFYs from `listening` (the bound DNS
+    /// addresses) until `token` is cancelled, holding back for `hold` the
+    /// ones of the start (see [`settle_time`]).
+    pub fn spawn(
+        token: CancellationToken,
+        tracker: &TaskTracker,
+        counts: Notifies,
+        listening: Vec<SocketAddr>,
+        hold: Duration,
+    ) -> Notifier {
         let (tx, rx) = mpsc::unbounded_channel();
-        tracker.spawn(run(rx, token, counts));
+        let hold = (!hold.is_zero()).then(|| Instant::now() + hold);
+        tracker.spawn(run(rx, token, counts, listening, hold));
         Notifier { tx }
     }
 
@@ -67,7 +83,6 @@ impl Notifier {
         }
         let batch = Batch {
             secondaries: config.notify.clone(),
-            sources: config.listen.clone(),
             zones,
         };
         // Closed only during shutdown, when nothing is left to tell.
@@ -75,43 +90,123 @@ impl Notifier {
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Batch>, token: CancellationToken, counts: Notifies) {
-    let mut pending: HashMap<(Name, SocketAddr), AbortHandle> = HashMap::new();
+/// What a (zone, secondary) task sends, shared with the loop that hands
+/// it newer serials.
+struct Slot {
+    /// The newest SOA.
+    soa: Record,
+    /// Set by the task when the secondary answered for `soa`: the task is
+    /// gone, and a newer serial needs a new one.
+    done: bool,
+}
+
+/// How long the NOTIFYs of a start wait: until every target's probes could
+/// have taken it down (`fall` intervals and a timeout), at most [`MAX_HOLD`].
+/// Until its first results a target counts as healthy; secondaries that
+/// already hold the zone keep what they have meanwhile instead of taking
+/// addresses nobody has probed yet.
+pub fn settle_time(specs: &[crate::health::TargetSpec]) -> Duration {
+    specs
+        .iter()
+        .map(|s| s.schedule.interval * s.schedule.fall + s.schedule.timeout)
+        .max()
+        .unwrap_or_default()
+        .min(MAX_HOLD)
+}
+
+/// The longest a start holds its NOTIFYs back.
+const MAX_HOLD: Duration = Duration::from_secs(60);
+
+/// A (zone, secondary) task: its slot, how to wake it, and the task.
+struct Pending {
+    slot: Arc<std::sync::Mutex<Slot>>,
+    wake: Arc<Notify>,
+    task: AbortHandle,
+}
+
+impl Pending {
+    /// Hands the task a newer SOA; false when it has finished.
+    fn take(&self, soa: &Record) -> bool {
+        let Ok(mut slot) = self.slot.lock() else {
+            return false;
+        };
+        if slot.done || self.task.is_finished() {
+            return false;
+        }
+        slot.soa = soa.clone();
+        self.wake.notify_one();
+        true
+    }
+}
+
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<Batch>,
+    token: CancellationToken,
+    counts: Notifies,
+    listening: Vec<SocketAddr>,
+    hold: Option<Instant>,
+) {
+    let mut pending: HashMap<(Name, SocketAddr), Pending> = HashMap::new();
     let mut slots: HashMap<SocketAddr, Arc<Semaphore>> = HashMap::new();
+    // Until the first probe results are in, what would be announced is
+    // gathered here (the newest serial of each zone) and sent at `until`.
+    let mut held = hold.map(|until| (until, HashMap::new(), Vec::new()));
     loop {
+        let until = held.as_ref().map(|h| h.0);
         let batch = tokio::select! {
             _ = token.cancelled() => break,
+            _ = tokio::time::sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => {
+                let Some((_, zones, secondaries)) = held.take() else {
+                    continue;
+                };
+                Batch { secondaries, zones: zones.into_iter().collect() }
+            }
             batch = rx.recv() => match batch {
                 Some(batch) => batch,
                 None => break,
             },
         };
-        pending.retain(|_, task| !task.is_finished());
+        if let Some((_, zones, secondaries)) = held.as_mut() {
+            zones.extend(batch.zones);
+            *secondaries = batch.secondaries;
+            continue;
+        }
+        pending.retain(|_, p| !p.task.is_finished());
         for (zone, soa) in batch.zones {
             for &to in &batch.secondaries {
-                let from = source(&batch.sources, to);
+                // A task still at it takes the newer serial.
+                if pending
+                    .get(&(zone.clone(), to))
+                    .is_some_and(|p| p.take(&soa))
+                {
+                    continue;
+                }
+                let from = source(&listening, to);
                 let slots = slots
                     .entry(to)
                     .or_insert_with(|| Arc::new(Semaphore::new(IN_FLIGHT)))
                     .clone();
                 let counts = counts.clone();
-                let (zone_, soa) = (zone.clone(), soa.clone());
+                let slot = Arc::new(std::sync::Mutex::new(Slot {
+                    soa: soa.clone(),
+                    done: false,
+                }));
+                let wake = Arc::new(Notify::new());
+                let (zone_, slot_, wake_) = (zone.clone(), slot.clone(), wake.clone());
                 let task = tokio::spawn(async move {
                     // Closed never: the semaphore lives as long as the loop.
-                    let Ok(_slot) = slots.acquire_owned().await else {
+                    let Ok(_permit) = slots.acquire_owned().await else {
                         return;
                     };
-                    counts.count(notify_one(zone_, soa, from, to).await);
+                    notify(zone_, &slot_, &wake_, from, to, &counts).await;
                 });
-                // The older serial is moot: this NOTIFY replaces it.
-                if let Some(old) = pending.insert((zone.clone(), to), task.abort_handle()) {
-                    old.abort();
-                }
+                let task = task.abort_handle();
+                pending.insert((zone.clone(), to), Pending { slot, wake, task });
             }
         }
     }
-    for task in pending.values() {
-        task.abort();
+    for p in pending.values() {
+        p.task.abort();
     }
 }
 
@@ -131,54 +226,96 @@ fn source(listen: &[SocketAddr], to: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Sends one NOTIFY for `zone` from `local` to `to` until it is answered or
-/// [`ATTEMPTS`] sends went unanswered: `acknowledged`, `refused` or
-/// `unanswered` (also when it cannot be sent at all).
-async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) -> &'static str {
-    let serial = match &soa.data {
-        hickory_proto::rr::RData::SOA(s) => s.serial,
+/// The serial of an SOA record.
+fn serial_of(soa: &Record) -> u32 {
+    match &soa.data {
+        RData::SOA(s) => s.serial,
         _ => 0,
-    };
+    }
+}
+
+/// A NOTIFY for `zone` carrying `soa` (RFC 1996 §3.7: a hint the secondary
+/// may use), with a fresh ID.
+fn message(zone: &Name, soa: &Record) -> Option<(u16, Vec<u8>)> {
     let id: u16 = rand::random();
     let mut msg = Message::new(id, MessageType::Query, OpCode::Notify);
     msg.metadata.authoritative = true;
     msg.add_query(Query::query(zone.clone(), RecordType::SOA));
-    // RFC 1996 §3.7: the SOA is a hint the secondary may use.
-    msg.add_answer(soa);
-    let bytes = match msg.to_vec() {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            warn!(%zone, secondary = %to, error = %e, "cannot encode NOTIFY");
-            return "unanswered";
-        }
-    };
+    msg.add_answer(soa.clone());
+    msg.to_vec().ok().map(|bytes| (id, bytes))
+}
+
+/// Sends NOTIFYs for `zone` from `local` to `to`, always of the newest SOA
+/// in `slot` (`wake` says it changed), until the secondary answers one for
+/// the newest; then marks the slot done.
+async fn notify(
+    zone: Name,
+    slot: &std::sync::Mutex<Slot>,
+    wake: &Notify,
+    local: SocketAddr,
+    to: SocketAddr,
+    counts: &Notifies,
+) {
+    let newest = || slot.lock().map(|s| s.soa.clone()).ok();
     let socket = match UdpSocket::bind(local).await {
         Ok(s) => s,
         Err(e) => {
-            warn!(%zone, secondary = %to, error = %e, "cannot open a socket for NOTIFY");
-            return "unanswered";
+            warn!(%zone, secondary = %to, from = %local, error = %e, "cannot open a socket for NOTIFY");
+            counts.count("unanswered");
+            return;
         }
     };
     if let Err(e) = socket.connect(to).await {
         warn!(%zone, secondary = %to, error = %e, "cannot send NOTIFY");
-        return "unanswered";
+        counts.count("unanswered");
+        return;
     }
-    let mut wait = FIRST_WAIT;
+    let mut unanswered = 0u32;
+    let mut reported = false;
     let mut last_error = None;
-    for attempt in 1..=ATTEMPTS {
-        if let Err(e) = socket.send(&bytes).await {
+    let mut buf = [0u8; 1024];
+    // The message for the serial being sent: resends keep its ID, so a late
+    // answer to an earlier send still counts.
+    let mut sending: Option<(u32, u16, Vec<u8>)> = None;
+    'send: loop {
+        let Some(soa) = newest() else {
+            return;
+        };
+        let serial = serial_of(&soa);
+        if sending.as_ref().is_none_or(|s| s.0 != serial) {
+            let Some((id, bytes)) = message(&zone, &soa) else {
+                warn!(%zone, secondary = %to, "cannot encode NOTIFY");
+                return;
+            };
+            sending = Some((serial, id, bytes));
+        }
+        let Some((_, id, bytes)) = sending.as_ref() else {
+            return;
+        };
+        let id = *id;
+        if let Err(e) = socket.send(bytes).await {
             last_error = Some(e.to_string());
         }
+        let wait = match unanswered {
+            n if n < ATTEMPTS => FIRST_WAIT * 2u32.pow(n),
+            _ => PATIENCE,
+        };
         let deadline = Instant::now() + wait;
-        let mut buf = [0u8; 1024];
         loop {
-            match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
+            let received = tokio::select! {
+                // A newer serial: send it now.
+                _ = wake.notified() => continue 'send,
+                r = tokio::time::timeout_at(deadline, socket.recv(&mut buf)) => r,
+            };
+            match received {
                 Err(_) => break,
-                // Port unreachable and the like: try again after the wait.
+                // Port unreachable and the like: the same as no answer.
                 Ok(Err(e)) => {
                     last_error = Some(e.to_string());
-                    tokio::time::sleep_until(deadline).await;
-                    break;
+                    tokio::select! {
+                        _ = wake.notified() => continue 'send,
+                        _ = tokio::time::sleep_until(deadline) => break,
+                    }
                 }
                 Ok(Ok(n)) => {
                     let Ok(reply) = Message::from_vec(&buf[..n]) else {
@@ -191,21 +328,38 @@ async fn notify_one(zone: Name, soa: Record, local: SocketAddr, to: SocketAddr) 
                     {
                         continue;
                     }
-                    if m.response_code == ResponseCode::NoError {
-                        debug!(%zone, secondary = %to, serial, attempt, "NOTIFY acknowledged");
-                        return "acknowledged";
+                    // Done only if no newer serial came meanwhile.
+                    match slot.lock() {
+                        Ok(mut s) if serial_of(&s.soa) == serial => s.done = true,
+                        Ok(_) => continue 'send,
+                        Err(_) => return,
                     }
-                    warn!(
-                        %zone, secondary = %to, serial, rcode = %m.response_code,
-                        "secondary refused NOTIFY"
-                    );
-                    return "refused";
+                    if reported {
+                        info!(%zone, secondary = %to, serial, "secondary answers NOTIFY again");
+                    }
+                    if m.response_code == ResponseCode::NoError {
+                        debug!(%zone, secondary = %to, serial, "NOTIFY acknowledged");
+                        counts.count("acknowledged");
+                    } else {
+                        warn!(
+                            %zone, secondary = %to, serial, rcode = %m.response_code,
+                            "secondary refused NOTIFY"
+                        );
+                        counts.count("refused");
+                    }
+                    return;
                 }
             }
         }
-        wait *= 2;
+        unanswered += 1;
+        if unanswered == ATTEMPTS {
+            reported = true;
+            let error = last_error.take().unwrap_or_else(|| "no answer".into());
+            warn!(
+                %zone, secondary = %to, serial, sends = ATTEMPTS, %error,
+                "secondary does not answer NOTIFY; sending again every minute"
+            );
+            counts.count("unanswered");
+        }
     }
-    let error = last_error.unwrap_or_else(|| "no answer".into());
-    warn!(%zone, secondary = %to, serial, attempts = ATTEMPTS, %error, "secondary did not answer NOTIFY");
-    "unanswered"
 }

@@ -235,7 +235,23 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let metrics = crate::metrics::Metrics::new();
-    let notifier = crate::notify::Notifier::spawn(token.clone(), &tracker, metrics.notifies());
+    let hold = match loaded.config.notify.is_empty() {
+        true => Duration::ZERO,
+        false => crate::notify::settle_time(&target_specs(&loaded)),
+    };
+    if !hold.is_zero() {
+        info!(
+            hold = %humantime::format_duration(hold),
+            "NOTIFYs wait for the first probe results"
+        );
+    }
+    let notifier = crate::notify::Notifier::spawn(
+        token.clone(),
+        &tracker,
+        metrics.notifies(),
+        dns_addrs.clone(),
+        hold,
+    );
     let mut serials = crate::serial::Serials::default();
     let (view, changed) = stamped(
         loaded.checks.view(loaded.zones.clone(), &targets),
