@@ -44,6 +44,16 @@ impl Config {
     pub fn transfers(&self) -> bool {
         !self.transfer_allow.is_empty() || !self.notify.is_empty()
     }
+
+    /// `notify` secondaries that `allow` does not cover: told of changes,
+    /// then refused when they ask for the zone.
+    pub fn notify_not_allowed(&self) -> Vec<SocketAddr> {
+        self.notify
+            .iter()
+            .filter(|to| !self.transfer_allow.iter().any(|net| net.contains(&to.ip())))
+            .copied()
+            .collect()
+    }
 }
 
 /// The mass-failure guard: when (nearly) every target fails at once, the

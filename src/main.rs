@@ -80,6 +80,11 @@ fn check(path: &Path) -> ExitCode {
                 loaded.checks.len(),
                 loaded.checks.target_specs().len()
             );
+            for to in loaded.config.notify_not_allowed() {
+                eprintln!(
+                    "warning: [transfer] notify names {to}, which [transfer] allow does not: its transfers will be REFUSED"
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -343,10 +343,14 @@ fn stamped(
 ) -> (View, Changed) {
     let transfers = loaded.config.transfers();
     let changed = serials.stamp(&mut view, transfers, std::time::SystemTime::now());
-    for (zone, soa) in &changed {
-        if let hickory_proto::rr::RData::SOA(s) = &soa.data {
-            tracing::debug!(%zone, serial = s.serial, "zone serial");
+    // Each change by name; a start or a reload of many zones in one line.
+    if changed.len() <= 10 {
+        for (zone, soa) in &changed {
+            let serial = crate::serial::serial(&soa.data);
+            info!(%zone, serial, "zone serial");
         }
+    } else {
+        info!(zones = changed.len(), "zone serials set");
     }
     let view = view.with_table(loaded.table.clone(), &loaded.checks.order());
     (view, changed)
@@ -355,14 +359,8 @@ fn stamped(
 /// Warns of a secondary sent NOTIFYs that may not transfer: it would ask,
 /// and be refused.
 fn notify_unless_allowed(config: &crate::config::Config) {
-    for to in &config.notify {
-        if !config
-            .transfer_allow
-            .iter()
-            .any(|net| net.contains(&to.ip()))
-        {
-            warn!(secondary = %to, "[transfer] notify names a secondary that [transfer] allow does not: its transfers will be REFUSED");
-        }
+    for to in config.notify_not_allowed() {
+        warn!(secondary = %to, "[transfer] notify names a secondary that [transfer] allow does not: its transfers will be REFUSED");
     }
 }
 

@@ -281,7 +281,13 @@ async fn serve_connection(
                 }
             }
             conn.busy.store(true, Ordering::Relaxed);
-            if dns::is_transfer(msg)
+            let transfer = dns::is_transfer(msg);
+            if transfer && !admitted.transfer_allowed(peer) && first_this_second() {
+                // A secondary with the wrong source address leaves a trace
+                // (one line a second: anyone can ask over and over).
+                tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
+            }
+            if transfer
                 && admitted.transfer_allowed(peer)
                 && let Some(sent) = dns::transfer(&view, msg)
             {
@@ -366,4 +372,14 @@ pub(super) fn raise_fd_limit() {
             }
         }
     }
+}
+
+/// True for the first call in each second of the clock: bounds log lines
+/// that clients can cause at will.
+fn first_this_second() -> bool {
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.swap(now, Ordering::Relaxed) != now
 }
