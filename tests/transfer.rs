@@ -405,6 +405,16 @@ async fn ixfr(hale: &Hale, serial: u32) -> Vec<hickory_proto::rr::Record> {
     reply.answers
 }
 
+/// The serial example.com is served with once it is no longer `before`.
+async fn serial_after(hale: &Hale, before: u32) -> u32 {
+    let serial = || async { soa_serial(&hale.udp("example.com", RecordType::SOA).await.answers) };
+    eventually("the serial moves", || async move {
+        serial().await != Some(before)
+    })
+    .await;
+    serial().await.expect("SOA")
+}
+
 /// Each record as `TYPE data` with SOAs as their serial, in order.
 fn ixfr_shape(records: &[hickory_proto::rr::Record]) -> Vec<String> {
     records
@@ -443,12 +453,7 @@ async fn ixfr_sends_only_the_addresses_that_changed() {
     assert_eq!(full.len(), 7, "SOA, NS, ns1, 2 www, static, SOA: {full:#?}");
 
     b[1].set_mode(Mode::Status(503)).await;
-    let h = &hale;
-    eventually("the serial moves", || async move {
-        soa_serial(&h.udp("example.com", RecordType::SOA).await.answers) != Some(s1)
-    })
-    .await;
-    let s2 = serial_now().await;
+    let s2 = serial_after(&hale, s1).await;
     // From s1: one condensed difference, the failing address deleted.
     assert_eq!(
         ixfr_shape(&ixfr(&hale, s1).await),
@@ -462,11 +467,7 @@ async fn ixfr_sends_only_the_addresses_that_changed() {
     );
 
     b[1].set_mode(Mode::Healthy).await;
-    eventually("the serial moves again", || async move {
-        soa_serial(&h.udp("example.com", RecordType::SOA).await.answers) != Some(s2)
-    })
-    .await;
-    let s3 = serial_now().await;
+    let s3 = serial_after(&hale, s2).await;
     // From s2: the address added back; from s1 nothing changed in between.
     assert_eq!(
         ixfr_shape(&ixfr(&hale, s2).await),
