@@ -93,10 +93,7 @@ pub fn status(shared: &Shared) -> Status {
         .map(|z| ZoneStatus {
             origin: z.origin.to_ascii(),
             file: z.file.display().to_string(),
-            serial: match view.soas.get(&z.origin).map_or(&z.soa.data, |s| &s.data) {
-                hickory_proto::rr::RData::SOA(soa) => soa.serial,
-                _ => 0,
-            },
+            serial: crate::serial::serial(view.soa_of(z)),
         })
         .collect();
     zones.sort_by(|a, b| a.origin.cmp(&b.origin));

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::AbortHandle;
@@ -226,14 +226,6 @@ fn source(listen: &[SocketAddr], to: SocketAddr) -> SocketAddr {
     }
 }
 
-/// The serial of an SOA record.
-fn serial_of(soa: &Record) -> u32 {
-    match &soa.data {
-        RData::SOA(s) => s.serial,
-        _ => 0,
-    }
-}
-
 /// A NOTIFY for `zone` carrying `soa` (RFC 1996 §3.7: a hint the secondary
 /// may use), with a fresh ID.
 fn message(zone: &Name, soa: &Record) -> Option<(u16, Vec<u8>)> {
@@ -281,7 +273,7 @@ async fn notify(
         let Some(soa) = newest() else {
             return;
         };
-        let serial = serial_of(&soa);
+        let serial = crate::serial::serial(&soa.data);
         if sending.as_ref().is_none_or(|s| s.0 != serial) {
             let Some((id, bytes)) = message(&zone, &soa) else {
                 warn!(%zone, secondary = %to, "cannot encode NOTIFY");
@@ -330,7 +322,7 @@ async fn notify(
                     }
                     // Done only if no newer serial came meanwhile.
                     match slot.lock() {
-                        Ok(mut s) if serial_of(&s.soa) == serial => s.done = true,
+                        Ok(mut s) if crate::serial::serial(&s.soa.data) == serial => s.done = true,
                         Ok(_) => continue 'send,
                         Err(_) => return,
                     }

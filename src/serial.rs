@@ -81,8 +81,9 @@ struct Stamp {
     offset: u64,
     /// The serial served.
     served: u32,
-    /// The versions kept for IXFR (none for a zone without checked names).
-    history: Vec<Arc<Version>>,
+    /// The versions kept for IXFR (none for a zone without checked names),
+    /// shared with the views that serve them.
+    history: History,
 }
 
 impl Serials {
@@ -129,22 +130,22 @@ impl Serials {
             view.soas.insert(zone.origin.clone(), Soa { ttl, data });
             if let Some(records) = records {
                 if history.first().is_some_and(|v| !v.of(zone)) {
-                    history.clear();
+                    history = History::default();
                 }
                 if history.last().map(|v| v.serial) != Some(served) {
-                    if history.len() == KEPT {
-                        history.remove(0);
+                    let versions = Arc::make_mut(&mut history);
+                    if versions.len() == KEPT {
+                        versions.remove(0);
                     }
-                    history.push(Arc::new(Version {
+                    versions.push(Arc::new(Version {
                         serial: served,
                         zone: Arc::downgrade(zone),
                         records: Arc::new(records),
                     }));
                 }
-                view.history
-                    .insert(zone.origin.clone(), Arc::new(history.clone()));
+                view.history.insert(zone.origin.clone(), history.clone());
             } else {
-                history.clear();
+                history = History::default();
             }
             let stamp = Stamp {
                 content,

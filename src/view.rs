@@ -317,18 +317,8 @@ impl Checks {
         self.view(zones, targets).with_table(table, &self.order())
     }
 
-    /// [`Checks::view_with`] with verdicts from `healthy` instead of the
-    /// targets' own (the mass-failure guard's frozen ones).
-    pub fn view_judged(
-        &self,
-        zones: Arc<ZoneSet>,
-        table: Arc<Table>,
-        healthy: &dyn Fn(&TargetKey) -> bool,
-    ) -> View {
-        self.judged(zones, healthy).with_table(table, &self.order())
-    }
-
-    /// The view (without its table) with verdicts from `healthy`.
+    /// The view (without its table) with verdicts from `healthy` instead
+    /// of the targets' own (the mass-failure guard's frozen ones).
     pub fn judged(&self, zones: Arc<ZoneSet>, healthy: &dyn Fn(&TargetKey) -> bool) -> View {
         let filter = |set: &Option<(u32, Vec<(RData, TargetKey)>)>| {
             set.as_ref().map(|(ttl, list)| Filtered {

@@ -229,6 +229,8 @@ impl<'z> ZoneFacts<'z> {
 pub(super) struct ZoneFrags {
     /// The zone's origin.
     origin: Name,
+    /// TTL of the SOA in negative answers.
+    negative_ttl: u32,
     /// Wire length of the origin.
     origin_len: u8,
     /// The SOA record of negative answers.
@@ -862,11 +864,11 @@ impl Live {
                 .iter()
                 .map(|frags| {
                     let soa = view.soas.get(&frags.origin)?;
-                    let zone = view.zones.find(&frags.origin)?;
                     Some(ZoneFrags {
                         origin: frags.origin.clone(),
+                        negative_ttl: frags.negative_ttl,
                         origin_len: frags.origin_len,
-                        soa: soa_frag(zone, &soa.data),
+                        soa: soa_frag(&frags.origin, frags.negative_ttl, &soa.data),
                         tail: None,
                     })
                 })
@@ -1020,7 +1022,7 @@ fn answer_rr(out: &mut Vec<u8>, rtype: RecordType, ttl: u32, ip: std::net::IpAdd
 /// The SOA fragment and the authority tail of `zone`.
 fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
     let origin_len = wire(&zone.origin).len() as u8;
-    let soa = soa_frag(zone, &zone.soa.data);
+    let soa = soa_frag(&zone.origin, zone.negative_ttl, &zone.soa.data);
 
     let tail = (|| {
         let apex = zone.node(&zone.origin)?;
@@ -1055,17 +1057,18 @@ fn zone_frags(view: &View, zone: &Zone) -> ZoneFrags {
     })();
     ZoneFrags {
         origin: zone.origin.clone(),
+        negative_ttl: zone.negative_ttl,
         origin_len,
         soa,
         tail,
     }
 }
 
-/// The SOA record of `zone`'s negative answers, with `data` (the file's,
-/// or one with the serial served now).
-fn soa_frag(zone: &Zone, data: &RData) -> Frag {
-    let mut soa = FragWriter::new(&zone.origin);
-    soa.rr(&zone.origin, RecordType::SOA, zone.negative_ttl, data);
+/// The SOA record of the negative answers of the zone at `origin`, with
+/// `data` (the file's, or one with the serial served now).
+fn soa_frag(origin: &Name, negative_ttl: u32, data: &RData) -> Frag {
+    let mut soa = FragWriter::new(origin);
+    soa.rr(origin, RecordType::SOA, negative_ttl, data);
     soa.finish([1, 0])
 }
 

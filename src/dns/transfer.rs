@@ -64,16 +64,20 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
     if zone.origin != query.qname {
         return None;
     }
+    // The serial as served (it follows health when transfers are on).
+    let current = view.soa_of(zone);
+    let serial = crate::serial::serial(current);
     let soa = Rr {
         owner: &zone.origin,
         rtype: RecordType::SOA,
         ttl: zone.soa.ttl,
-        // The serial as served (it follows health when transfers are on).
-        rdata: RdataRef::Full(view.soa_of(zone)),
+        rdata: RdataRef::Full(current),
     };
-    let serial = crate::serial::serial(view.soa_of(zone));
     let ixfr = query.qtype == u16::from(RecordType::IXFR);
-    if ixfr && let Some((messages, kind, records)) = incremental(view, zone, &query, msg, soa) {
+    if ixfr
+        && let Some((messages, kind, records)) =
+            incremental(view, zone, &query, msg, (soa, current))
+    {
         return Some(Transfer {
             messages,
             zone: zone.origin.clone(),
@@ -128,14 +132,15 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
 
 /// The IXFR answer for a client at a serial hale can answer incrementally:
 /// the current one (the SOA alone) or one in the zone's history (a
-/// condensed difference): its messages, kind and record count. `None`: the
+/// condensed difference): its messages, kind and record count. `soa` is
+/// the zone's SOA record as served, with `current` its data. `None`: the
 /// whole zone it is.
 fn incremental(
     view: &View,
     zone: &Arc<Zone>,
     query: &Query,
     msg: &[u8],
-    soa: Rr<'_>,
+    (soa, current): (Rr<'_>, &RData),
 ) -> Option<(Vec<Vec<u8>>, &'static str, usize)> {
     // The client's SOA is in the authority section (RFC 1995 §3).
     let asked = Message::from_vec(msg).ok()?;
@@ -143,7 +148,6 @@ fn incremental(
         RData::SOA(s) if r.name == zone.origin => Some(s.serial),
         _ => None,
     })?;
-    let current = view.soa_of(zone);
     let serving = crate::serial::serial(current);
     // Up to date, or ahead of us (RFC 1982): the SOA alone (RFC 1995 §2).
     if client.wrapping_sub(serving) < 1 << 31 {
