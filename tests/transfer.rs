@@ -8,8 +8,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::support::{
-    Ask, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, answer_types, backends, connect_from, decode,
-    eventually, read_framed, send_framed, udp_exchange_on,
+    Ask, Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, answer_types, backends, connect_from,
+    decode, eventually, read_framed, send_framed, udp_exchange_on,
 };
 
 /// Sends `qtype` for example.com from `source` and reads messages until the
@@ -43,25 +43,42 @@ fn records(messages: &[Message]) -> Vec<String> {
         .collect()
 }
 
+/// example.com with `www` on both backends, then `more`.
+fn www_zone(b: &[Backend], more: &str) -> String {
+    format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n{more}",
+        b[0].ip(),
+        b[1].ip()
+    )
+}
+
+/// A config with `transfer` as its [transfer] section and `www` checked on
+/// the backends' port every 100 ms, with `schedule` (timeout, rise, fall).
+fn www_config(b: &[Backend], transfer: &str, schedule: &str) -> String {
+    format!(
+        "{SERVER}\n[transfer]\n{transfer}\n\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\n{schedule}\n",
+        b[0].port()
+    )
+}
+
+/// Probes that decide at once.
+const QUICK: &str = "timeout = \"1s\"\nrise = 1\nfall = 1";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_clients_get_the_health_filtered_zone() {
     let b = backends(2).await;
-    let mut zone = format!(
-        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\nmail IN MX 10 mx\nmx IN A 192.0.2.25\n\
+    let mut zone = www_zone(
+        &b,
+        "mail IN MX 10 mx\nmx IN A 192.0.2.25\n\
          *.wild IN TXT \"w\"\nsub IN NS ns.sub\nns.sub IN A 192.0.2.99\n",
-        b[0].ip(),
-        b[1].ip()
     );
     // Enough data for several messages.
     for i in 0..300 {
         zone.push_str(&format!("t{i} IN TXT \"{}\"\n", "x".repeat(200)));
     }
-    let config = format!(
-        "{SERVER}\n[transfer]\nallow = [\"127.0.0.0/30\", \"::1\"]\n\n\
-         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
-        b[0].port()
-    );
+    let config = www_config(&b, "allow = [\"127.0.0.0/30\", \"::1\"]", QUICK);
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
 
     let messages = transfer_from(&hale, "127.0.0.1", RecordType::AXFR).await;
@@ -229,19 +246,14 @@ async fn secondaries_are_notified_and_the_serial_follows_health() {
     let secondary = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let zone = format!(
-        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
-        b[0].ip(),
-        b[1].ip()
-    );
+    let zone = www_zone(&b, "");
     let other = "$TTL 300\n@ IN SOA ns1.other.test. h.other.test. 7 3600 900 86400 60\n\
                  @ IN NS ns1.other.test.\nns1 IN A 192.0.2.53\n";
-    let config = format!(
-        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"{}\"]\n\n\
-         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
-        secondary.local_addr().expect("addr"),
-        b[0].port()
+    let notify = secondary.local_addr().expect("addr");
+    let config = www_config(
+        &b,
+        &format!("allow = [\"127.0.0.1\"]\nnotify = [\"{notify}\"]"),
+        QUICK,
     );
     let hale = Hale::start(
         &config,
@@ -429,17 +441,8 @@ fn ixfr_shape(records: &[hickory_proto::rr::Record]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ixfr_sends_only_the_addresses_that_changed() {
     let b = backends(2).await;
-    let zone = format!(
-        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\nstatic IN A 192.0.2.7\n",
-        b[0].ip(),
-        b[1].ip()
-    );
-    let config = format!(
-        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\n\n\
-         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
-        b[0].port()
-    );
+    let zone = www_zone(&b, "static IN A 192.0.2.7\n");
+    let config = www_config(&b, "allow = [\"127.0.0.1\"]", QUICK);
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
     let serial_now = || async {
         soa_serial(&hale.udp("example.com", RecordType::SOA).await.answers).expect("SOA")
@@ -511,19 +514,14 @@ async fn the_first_notify_waits_for_probe_results() {
     let secondary = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let zone = format!(
-        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
-        b[0].ip(),
-        b[1].ip()
-    );
+    let zone = www_zone(&b, "");
     // NOTIFYs wait fall × interval + timeout = 3.2 s; the failing backend
     // answers 503 at once, so two probes take it down well before.
-    let config = format!(
-        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"{}\"]\n\n\
-         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"3s\"\nrise = 1\nfall = 2\n",
-        secondary.local_addr().expect("addr"),
-        b[0].port()
+    let notify = secondary.local_addr().expect("addr");
+    let config = www_config(
+        &b,
+        &format!("allow = [\"127.0.0.1\"]\nnotify = [\"{notify}\"]"),
+        "timeout = \"3s\"\nrise = 1\nfall = 2",
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
     let (first, from) = next_notify(&secondary, "example.com.").await;
