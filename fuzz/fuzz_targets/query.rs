@@ -142,12 +142,10 @@ fn views() -> &'static Views {
             "192.0.2.95".parse().unwrap(),
             "2001:db8::95".parse().unwrap(),
         ];
-        let degraded =
-            loaded
-                .checks
-                .view_judged(loaded.zones.clone(), loaded.table.clone(), &|key| {
-                    !down.contains(&key.ip)
-                });
+        let degraded = loaded
+            .checks
+            .judged(loaded.zones.clone(), &|key| !down.contains(&key.ip))
+            .with_table(loaded.table.clone(), &loaded.checks.order());
         Views { healthy, degraded }
     })
 }
