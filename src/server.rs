@@ -231,14 +231,15 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
 
     let (changes_tx, mut changes_rx) = tokio::sync::watch::channel(0u64);
     let health = Health::new(changes_tx).map_err(|e| ServerError::Health(e.to_string()))?;
-    let targets = health.reconcile(target_specs(&loaded));
+    let specs = target_specs(&loaded);
+    let hold = match loaded.config.notify.is_empty() {
+        true => Duration::ZERO,
+        false => crate::notify::settle_time(&specs),
+    };
+    let targets = health.reconcile(specs);
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let metrics = crate::metrics::Metrics::new();
-    let hold = match loaded.config.notify.is_empty() {
-        true => Duration::ZERO,
-        false => crate::notify::settle_time(&target_specs(&loaded)),
-    };
     if !hold.is_zero() {
         info!(
             hold = %humantime::format_duration(hold),

@@ -76,7 +76,7 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
     let ixfr = query.qtype == u16::from(RecordType::IXFR);
     if ixfr
         && let Some((messages, kind, records)) =
-            incremental(view, zone, &query, msg, (soa, current))
+            incremental(view, zone, &query, msg, soa, current, serial)
     {
         return Some(Transfer {
             messages,
@@ -88,16 +88,16 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
     }
     let mut rrs = vec![soa];
     for (name, node) in zone.nodes() {
-        // Glue of a zone we also serve is this zone's data as written: only
-        // this zone's own checked names follow health here (its serial
-        // follows only theirs).
-        let own = !view.checked.contains_key(name)
-            || view.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone));
+        // Only this zone's own checked names follow health here (its serial
+        // follows only theirs): glue of a zone we also serve is this zone's
+        // data as written.
+        let live = view.checked.contains_key(name)
+            && view.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone));
         for rrset in &node.rrsets {
             if rrset.rtype == RecordType::SOA {
                 continue;
             }
-            let filter = match own {
+            let filter = match live {
                 true => view.filter(name, rrset.rtype),
                 false => None,
             };
@@ -133,14 +133,16 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
 /// The IXFR answer for a client at a serial hale can answer incrementally:
 /// the current one (the SOA alone) or one in the zone's history (a
 /// condensed difference): its messages, kind and record count. `soa` is
-/// the zone's SOA record as served, with `current` its data. `None`: the
-/// whole zone it is.
+/// the zone's SOA record as served, `current` its data and `serving` its
+/// serial. `None`: the whole zone it is.
 fn incremental(
     view: &View,
     zone: &Arc<Zone>,
     query: &Query,
     msg: &[u8],
-    (soa, current): (Rr<'_>, &RData),
+    soa: Rr<'_>,
+    current: &RData,
+    serving: u32,
 ) -> Option<(Vec<Vec<u8>>, &'static str, usize)> {
     // The client's SOA is in the authority section (RFC 1995 §3).
     let asked = Message::from_vec(msg).ok()?;
@@ -148,7 +150,6 @@ fn incremental(
         RData::SOA(s) if r.name == zone.origin => Some(s.serial),
         _ => None,
     })?;
-    let serving = crate::serial::serial(current);
     // Up to date, or ahead of us (RFC 1982): the SOA alone (RFC 1995 §2).
     if client.wrapping_sub(serving) < 1 << 31 {
         return Some((pack(query, &[soa]), "ixfr-current", 1));

@@ -67,9 +67,9 @@ impl Admitted {
     /// Whether `peer` may transfer zones, by the list in force now (a reload
     /// that removes a client applies to its open connections too).
     fn transfer_allowed(&self, peer: SocketAddr) -> bool {
-        let allow = self.connections.lock().transfer_allow.clone();
         let ip = peer.ip().to_canonical();
-        allow.iter().any(|net| net.contains(&ip))
+        let register = self.connections.lock();
+        register.transfer_allow.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -282,15 +282,13 @@ async fn serve_connection(
             }
             conn.busy.store(true, Ordering::Relaxed);
             let transfer = dns::is_transfer(msg);
-            if transfer && !admitted.transfer_allowed(peer) && first_this_second() {
+            let allowed = transfer && admitted.transfer_allowed(peer);
+            if transfer && !allowed && first_this_second() {
                 // A secondary with the wrong source address leaves a trace
                 // (one line a second: anyone can ask over and over).
                 tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
             }
-            if transfer
-                && admitted.transfer_allowed(peer)
-                && let Some(sent) = dns::transfer(&view, msg)
-            {
+            if allowed && let Some(sent) = dns::transfer(&view, msg) {
                 // Whatever was answered before goes first, then the transfer,
                 // each message under its own write deadline.
                 if let Err(close) =
