@@ -519,11 +519,10 @@ impl Filed {
             || node.get(RecordType::CNAME).is_some()
             || !facts.has_tail
             || facts.ns_targets.iter().any(|t| same_name(t, name))
-            // DS at a child apex comes from the parent we also serve, and
-            // one in the child's own data is not its to give (general path).
+            // DS at a child apex comes from the parent we also serve.
             || (same_name(name, &zone.origin)
-                && (node.get(RecordType::DS).is_some()
-                    || (!name.is_root() && view.zones.find(&name.base_name()).is_some())));
+                && !name.is_root()
+                && view.zones.find(&name.base_name()).is_some());
         // A checked name here whose answers the general path shapes
         // (say, an NS target, deduplicated against glue) is not
         // served from `Live`: its A/AAAA bodies come out Slow.
@@ -630,7 +629,10 @@ fn store(
     let count = |i: usize| u16::from_be_bytes([out[i], out[i + 1]]);
     let counts = [count(6), count(8), count(10)];
     let flags = u16::from_be_bytes([out[2], out[3]]) & (AA | 0x000F);
-    if kind == Kind::WithTail && flags != AA {
+    // A WithTail body is an answer section the zone's NS tail follows: a
+    // type present but answered without records (a DS in a zone's own apex
+    // data, NODATA) is not one.
+    if kind == Kind::WithTail && (flags != AA || counts[0] == 0) {
         return slow;
     }
     let body = match kind {
