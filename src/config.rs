@@ -513,41 +513,20 @@ impl Config {
             }
 
             // The check's own value, else `[defaults]`'s (both validated above).
-            let dur = |own: &Option<Spanned<Dur>>, dflt: &Option<Spanned<Dur>>| {
-                own.as_ref().or(dflt.as_ref()).map(|v| v.get_ref().0)
-            };
-            let num = |own: &Option<Spanned<u32>>, dflt: &Option<Spanned<u32>>| {
-                own.as_ref().or(dflt.as_ref()).map(|v| *v.get_ref())
-            };
-            let half_life = dur(&c.flap_half_life, &d.flap_half_life);
+            let half_life = pick(&c.flap_half_life, &d.flap_half_life).map(|h| h.0);
             let flap_half_life = c
                 .flap_damping
                 .or(d.flap_damping)
                 .unwrap_or(false)
                 .then(|| half_life.unwrap_or(Duration::from_secs(60)));
             let scheme = c.scheme.or(d.scheme).unwrap_or(Scheme::Http);
-            let port = c.port.as_ref().or(d.port.as_ref()).map_or(
-                match scheme {
-                    Scheme::Http => 80,
-                    Scheme::Https => 443,
-                },
-                |p| *p.get_ref(),
-            );
-            let path_value = c
-                .path
-                .as_ref()
-                .or(d.path.as_ref())
-                .map_or_else(|| "/".to_string(), |p| p.get_ref().clone());
-            let expect_status = c
-                .expect_status
-                .as_ref()
-                .or(d.expect_status.as_ref())
-                .map(|s| s.get_ref().clone());
-            let host = c
-                .host
-                .as_ref()
-                .or(d.host.as_ref())
-                .map(|h| h.get_ref().clone());
+            let port = pick(&c.port, &d.port).copied().unwrap_or(match scheme {
+                Scheme::Http => 80,
+                Scheme::Https => 443,
+            });
+            let path_value = pick(&c.path, &d.path).map_or_else(|| "/".to_string(), Clone::clone);
+            let expect_status = pick(&c.expect_status, &d.expect_status).cloned();
+            let host = pick(&c.host, &d.host).cloned();
             checks.push(Check {
                 names,
                 line: line_of(text, check_offset),
@@ -561,13 +540,13 @@ impl Config {
                     tls_verify: c.tls_verify.or(d.tls_verify).unwrap_or(true),
                 },
                 schedule: Schedule {
-                    interval: dur(&c.interval, &d.interval).unwrap_or(DEFAULT_INTERVAL),
-                    timeout: dur(&c.timeout, &d.timeout).unwrap_or(DEFAULT_TIMEOUT),
-                    rise: num(&c.rise, &d.rise).unwrap_or(DEFAULT_RISE),
-                    fall: num(&c.fall, &d.fall).unwrap_or(DEFAULT_FALL),
+                    interval: pick(&c.interval, &d.interval).map_or(DEFAULT_INTERVAL, |i| i.0),
+                    timeout: pick(&c.timeout, &d.timeout).map_or(DEFAULT_TIMEOUT, |t| t.0),
+                    rise: pick(&c.rise, &d.rise).copied().unwrap_or(DEFAULT_RISE),
+                    fall: pick(&c.fall, &d.fall).copied().unwrap_or(DEFAULT_FALL),
                     flap_half_life,
                 },
-                ttl: num(&c.ttl, &d.ttl).unwrap_or(30),
+                ttl: pick(&c.ttl, &d.ttl).copied().unwrap_or(30),
                 when_all_down: c
                     .when_all_down
                     .or(d.when_all_down)
@@ -650,16 +629,10 @@ impl Config {
         // The canary's schedule: `[defaults]`, validated above.
         let d = &raw.defaults;
         let default_schedule = Schedule {
-            interval: d
-                .interval
-                .as_ref()
-                .map_or(DEFAULT_INTERVAL, |v| v.get_ref().0),
-            timeout: d
-                .timeout
-                .as_ref()
-                .map_or(DEFAULT_TIMEOUT, |v| v.get_ref().0),
-            rise: d.rise.as_ref().map_or(DEFAULT_RISE, |r| *r.get_ref()),
-            fall: d.fall.as_ref().map_or(DEFAULT_FALL, |f| *f.get_ref()),
+            interval: pick(&d.interval, &None).map_or(DEFAULT_INTERVAL, |i| i.0),
+            timeout: pick(&d.timeout, &None).map_or(DEFAULT_TIMEOUT, |t| t.0),
+            rise: pick(&d.rise, &None).copied().unwrap_or(DEFAULT_RISE),
+            fall: pick(&d.fall, &None).copied().unwrap_or(DEFAULT_FALL),
             flap_half_life: None,
         };
         let unset = MassFailure::default();
@@ -765,6 +738,11 @@ impl Config {
             msg,
         }
     }
+}
+
+/// A check's own value of a key, else `[defaults]`'s.
+fn pick<'a, T>(own: &'a Option<Spanned<T>>, dflt: &'a Option<Spanned<T>>) -> Option<&'a T> {
+    own.as_ref().or(dflt.as_ref()).map(Spanned::get_ref)
 }
 
 /// Whether two listen addresses would take the same port: the same
