@@ -8,15 +8,14 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hale::dns::{Transport, respond, respond_slow, warm};
-use hale::load::Loaded;
-use hale::view::View;
+use hale::dns::{Loaded, Serials, Snapshot, Transport, respond, respond_slow, warm};
+use hale::health::Verdicts;
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RecordType};
 
 /// A zone like the DNS benchmark's: `names` static names, one checked name
 /// with three addresses, a wildcard.
-fn setup(dir: &Path, names: usize) -> View {
+fn setup(dir: &Path, names: usize) -> Snapshot {
     let mut zone = String::from(
         "$ORIGIN bench.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n\
          @ NS ns1\nns1 A 10.0.0.1\nwww A 127.0.0.21\nwww A 127.0.0.22\nwww A 127.0.0.23\n\
@@ -38,11 +37,7 @@ fn setup(dir: &Path, names: usize) -> View {
     )
     .expect("write config");
     let loaded = Loaded::load(&config).expect("load");
-    loaded.checks.view_with(
-        loaded.zones.clone(),
-        loaded.table.clone(),
-        &Default::default(),
-    )
+    Snapshot::build(&loaded, &Verdicts::all_healthy(), &mut Serials::default()).0
 }
 
 fn query(name: &str, rtype: RecordType) -> Vec<u8> {

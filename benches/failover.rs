@@ -149,7 +149,7 @@ async fn main() {
         ),
     )
     .expect("config");
-    let loaded = hale::load::Loaded::load(&config).expect("load");
+    let loaded = hale::dns::Loaded::load(&config).expect("load");
     let running = hale::server::start(loaded, config).await.expect("start");
     let dns = running.dns_addrs()[0];
     let watched = Ipv4Addr::new(127, 0, 0, 32);

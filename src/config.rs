@@ -123,6 +123,12 @@ pub struct Rrl {
     pub ipv6_prefix: u8,
 }
 
+/// The client networks RRL groups by unless configured, and the TCP
+/// connection cap always: an IPv4 /24 (a typical site).
+pub const DEFAULT_IPV4_PREFIX: u8 = 24;
+/// ... and an IPv6 /56.
+pub const DEFAULT_IPV6_PREFIX: u8 = 56;
+
 /// What a health-checked name answers when none of its addresses is healthy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -267,11 +273,11 @@ fn default_slip() -> u32 {
 }
 
 fn default_ipv4_prefix() -> u8 {
-    crate::rrl::IPV4_PREFIX
+    DEFAULT_IPV4_PREFIX
 }
 
 fn default_ipv6_prefix() -> u8 {
-    crate::rrl::IPV6_PREFIX
+    DEFAULT_IPV6_PREFIX
 }
 
 #[derive(Deserialize)]

@@ -1,40 +1,38 @@
 //! hale: an authoritative DNS server that answers only with healthy servers.
 //!
-//! Data flows one way; each module owns one stage:
+//! Data flows one way; each module owns one stage and imports only the
+//! ones before it:
 //!
 //! ```text
-//! config.toml ─► config (validated Config) ──┐
-//! zone files  ─► zones (immutable ZoneSet) ──┼─► view (answer view, ArcSwap) ─► dns (answer bytes) ─► server (UDP/TCP)
-//!                health (probers, rise/fall) ─┘          ▲
-//!                admin (HTTP: /healthz, /status) ─────────┘ reads the same view and health targets
+//! hale.toml ─► config ─┬─► zones ─┐
+//!                      └──────────┴─► health ─► dns ─► server (UDP, TCP, admin HTTP, NOTIFY)
+//!                                  (checks, probes, verdicts)  (Loaded, Snapshot, answers)
 //! ```
 //!
 //! - [`config`]: reads `hale.toml` into a validated [`config::Config`].
 //! - [`zones`]: loads RFC 1035 zone files into an immutable [`zones::ZoneSet`].
-//! - [`health`]: probes every target over HTTP(S) and keeps its up/down state.
-//! - [`view`]: joins zones and health into the immutable [`view::View`] the query path reads.
-//! - [`dns`]: turns one query message into one response message (bytes in, bytes out).
-//! - [`load`]: reads config and zones into one validated bundle.
-//! - [`server`]: wiring: sockets, signals, reload, shutdown.
-//! - [`admin`]: the HTTP admin listener.
-//! - [`metrics`]: Prometheus counters and gauges served by admin.
-//! - [`guard`]: the mass-failure guard that keeps answers when every probe fails at once.
-//! - [`rrl`]: response rate limiting per client prefix for UDP.
-//! - [`serial`]: the SOA serials of zones handed to secondaries, rising with health.
-//! - [`notify`]: NOTIFY to secondaries when a zone's serial changes.
+//! - [`health`]: resolves the checks against the zones ([`health::Checks`]),
+//!   probes every target, keeps its up/down state, and says which verdicts
+//!   answers follow ([`health::Verdicts`], held by the mass-failure guard when
+//!   every probe fails at once).
+//! - [`dns`]: loads a config into [`dns::Loaded`] (zones, checks, answer
+//!   table), builds the immutable [`dns::Snapshot`] from it and the verdicts,
+//!   and answers queries and transfers from a snapshot, bytes in, bytes out.
+//! - [`metrics`]: Prometheus counters and gauges.
+//! - [`server`]: sockets, signals, reloads and shutdown; publishes a new
+//!   snapshot on every health change and reload; the admin listener, rate
+//!   limiting and NOTIFY.
 //! - `parallel`: the parts of one load run on every core.
+//!
+//! A query: `server::udp`/`tcp` ─► [`dns::respond`] ─► the snapshot's answer
+//! table (`dns::fast`), else the zone walk (`dns::slow`). A probe:
+//! `health` prober ─► `Target` verdict ─► `changes` watch ─►
+//! `server::State::rebuild` ─► [`dns::Snapshot::build`] ─► swapped in.
 
-pub mod admin;
 pub mod config;
 pub mod dns;
-pub mod guard;
 pub mod health;
-pub mod load;
 pub mod metrics;
-pub mod notify;
 mod parallel;
-pub mod rrl;
-pub mod serial;
 pub mod server;
-pub mod view;
 pub mod zones;

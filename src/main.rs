@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use hale::load::Loaded;
+use hale::dns::Loaded;
 
 /// Authoritative DNS that answers only with healthy servers.
 #[derive(Parser)]

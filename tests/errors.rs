@@ -2,7 +2,7 @@
 //! loader start-up, `hale check` and reload share: every message names the
 //! file and the line of the problem, and says what is wrong.
 
-use hale::load::Loaded;
+use hale::dns::Loaded;
 
 use crate::support::{EXAMPLE_ZONE_HEAD, write_files};
 

@@ -9,7 +9,7 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use hale::load::Loaded;
+use hale::dns::Loaded;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 

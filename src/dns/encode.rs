@@ -7,19 +7,14 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::Rcode;
 use super::query::Query;
-use super::slow::ADVERTISED_UDP_PAYLOAD;
+use super::slow::Depends;
+use super::wire::{AA, ADVERTISED_UDP_PAYLOAD, QR, RD, TC};
 use crate::zones::RdataRef;
 
 /// Room kept for the OPT record we append: root name, type, class, TTL, RDLENGTH.
 const OPT_LEN: usize = 11;
 /// And for an Extended DNS Error option in it.
 const EDE_LEN: usize = 6;
-
-/// Header flag bits, for every module of `dns` that writes headers.
-pub(super) const QR: u16 = 0x8000;
-pub(super) const AA: u16 = 0x0400;
-const TC: u16 = 0x0200;
-pub(super) const RD: u16 = 0x0100;
 
 /// One record to write: owner, type, TTL, data.
 #[derive(Clone, Copy)]
@@ -50,6 +45,9 @@ pub(super) struct Sections<'a> {
     pub(super) ede: Option<u16>,
     /// The additional section is a referral's glue: set TC rather than drop it.
     pub(super) glue_required: bool,
+    /// What the sections were made from (the answer table keeps only
+    /// answers made from the zones alone).
+    pub(super) depends: Depends,
 }
 
 /// Writes the response; on overflow of `limit` drops answer and authority and sets TC.

@@ -5,11 +5,10 @@
 //! leaves to the general path by returning `None`: it never answers
 //! differently, only faster.
 
-use super::encode::{AA, QR, RD};
-use super::slow::{ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE};
+use super::snapshot::Snapshot;
 use super::table::{Answer, rcode_of};
+use super::wire::{AA, ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE, QR, RD};
 use super::{Rcode, Transport};
-use crate::view::View;
 
 /// Query types the table never answers: meta types and ANY.
 fn general_only(qtype: u16) -> bool {
@@ -44,9 +43,10 @@ fn question_key(msg: &[u8], key: &mut [u8; 255]) -> Option<(usize, usize)> {
 
 /// Starts fetching the table records that will answer `msgs` (see
 /// [`crate::dns::table::Table::warm`]), 32 at a time.
-pub(super) fn warm<'m>(view: &View, msgs: impl IntoIterator<Item = &'m [u8]>) {
+pub(super) fn warm<'m>(snapshot: &Snapshot, msgs: impl IntoIterator<Item = &'m [u8]>) {
     // Without a table every query takes the general path: nothing to fetch.
-    if view.table.is_empty() {
+    let table = snapshot.table();
+    if table.is_empty() {
         return;
     }
     let mut key = [0u8; 255];
@@ -54,21 +54,21 @@ pub(super) fn warm<'m>(view: &View, msgs: impl IntoIterator<Item = &'m [u8]>) {
     let mut n = 0;
     for msg in msgs {
         if let Some((k, _)) = question_key(msg, &mut key) {
-            hashes[n] = view.table.hash(&key[..k]);
+            hashes[n] = table.hash(&key[..k]);
             n += 1;
             if n == hashes.len() {
-                view.table.warm(&hashes);
+                table.warm(&hashes);
                 n = 0;
             }
         }
     }
-    view.table.warm(&hashes[..n]);
+    table.warm(&hashes[..n]);
 }
 
 /// Answers `msg` from the table into `out`, or returns `None` for the
 /// general path to answer (it clears `out` first).
 pub(super) fn respond(
-    view: &View,
+    snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
     rotation: usize,
@@ -114,9 +114,9 @@ pub(super) fn respond(
     };
     let limit = transport.limit(edns.map(|(size, _)| size));
 
-    let answer = view
-        .table
-        .answer(&view.live, &key[..qname_len], qtype, rotation)?;
+    let answer = snapshot
+        .table()
+        .answer(snapshot.live(), &key[..qname_len], qtype, rotation)?;
 
     out.clear();
     out.extend_from_slice(&[0; 12]);

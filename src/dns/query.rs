@@ -6,7 +6,7 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::Rcode;
-use super::encode::{QR, RD};
+use super::wire::{QR, RD};
 
 /// The EDNS part of a query.
 #[derive(Clone, Copy, Debug)]

@@ -7,148 +7,171 @@
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::encode::{Rr, Sections, encode};
-use super::query::{Malformed, parse, write_header_only};
+use super::judged::Filter;
+use super::query::{Malformed, Query, parse, write_header_only};
+use super::snapshot::{Snapshot, Source};
+use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED};
 use super::{Rcode, Transport};
-use crate::view::{Filter, View};
 use crate::zones::{Node, RdataRef, Zone};
 
-/// Largest UDP payload we answer with, whatever the client offers.
-pub(super) const MAX_UDP_PAYLOAD: u16 = 4096;
-/// The UDP payload size we advertise (what we accept), as NSD and Knot do (DNS flag day 2020).
-pub(super) const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
-/// RFC 8914 info codes, sent with REFUSED as NSD does.
-pub(super) const EDE_NOT_AUTHORITATIVE: u16 = 20;
-const EDE_NOT_SUPPORTED: u16 = 21;
 /// CNAME hops followed inside a zone before giving up (loops end here too).
 pub(super) const MAX_CNAME_HOPS: usize = 8;
+
+/// What an answer was made from: the answer table keeps only those made
+/// from the zones alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Depends {
+    /// The zones alone: the same for every health state.
+    #[default]
+    Zones,
+    /// Health too: a checked name's set, or a SOA whose serial follows health.
+    Health,
+}
 
 /// Answers one DNS message. Writes the response into `out` (cleared first)
 /// and returns its rcode, or `None` when the message deserves no response.
 /// `rotation` picks where a health-checked address list starts.
 pub(super) fn respond(
-    view: &View,
+    snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
     rotation: usize,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
+    answer(snapshot.source(), msg, transport, rotation, out).map(|(rcode, _)| rcode)
+}
+
+/// [`respond`] from `src`, saying also what the answer depends on.
+pub(super) fn answer(
+    src: Source<'_>,
+    msg: &[u8],
+    transport: Transport,
+    rotation: usize,
+    out: &mut Vec<u8>,
+) -> Option<(Rcode, Depends)> {
     out.clear();
     let query = match parse(msg) {
         Ok(q) => q,
         Err(Malformed::Drop) => return None,
         Err(Malformed::Reply { id, flags, rcode }) => {
             write_header_only(out, id, flags, rcode);
-            return Some(rcode);
+            return Some((rcode, Depends::Zones));
         }
     };
+    let mut s = Sections::default();
+    let rcode = write(src, &query, transport, rotation, &mut s, out)?;
+    Some((rcode, s.depends))
+}
+
+/// Answers `query` into `out`, collecting the sections in `s` (which
+/// also records what they depend on).
+fn write<'a>(
+    src: Source<'a>,
+    query: &'a Query,
+    transport: Transport,
+    rotation: usize,
+    s: &mut Sections<'a>,
+    out: &mut Vec<u8>,
+) -> Option<Rcode> {
     let limit = transport.limit(query.edns.map(|e| e.udp_size));
+    // An answer without records: an error, or a refusal explained by `ede`.
+    let refuse = |out: &mut Vec<u8>, rcode: Rcode, ede: Option<u16>, s: &mut Sections<'a>| {
+        s.ede = ede;
+        encode(out, query, rcode, false, s, limit)
+    };
 
     if let Some(edns) = query.edns
         && edns.version > 0
     {
-        return encode(
-            out,
-            &query,
-            Rcode::BadVers,
-            false,
-            &Sections::default(),
-            limit,
-        );
+        return refuse(out, Rcode::BadVers, None, s);
     }
     // Only IN data exists here; ANY is read as IN (RFC 6895 §3.2 leaves it to us).
     if query.qclass != 1 && query.qclass != 255 {
-        let s = Sections {
-            ede: Some(EDE_NOT_SUPPORTED),
-            ..Sections::default()
-        };
-        return encode(out, &query, Rcode::Refused, false, &s, limit);
+        return refuse(out, Rcode::Refused, Some(EDE_NOT_SUPPORTED), s);
     }
     let qtype = RecordType::from(query.qtype);
     match qtype {
-        RecordType::OPT => {
-            return encode(
-                out,
-                &query,
-                Rcode::FormErr,
-                false,
-                &Sections::default(),
-                limit,
-            );
-        }
+        RecordType::OPT => return refuse(out, Rcode::FormErr, None, s),
         // RFC 1995 §2: IXFR over UDP gets the current SOA alone, which tells
         // the secondary to ask over TCP (where the transfer ACL decides).
         RecordType::IXFR
             if transport == Transport::Udp
-                && let Some(zone) = view.zones.find(&query.qname)
+                && let Some(zone) = src.zones.find(&query.qname)
                 && zone.origin == query.qname =>
         {
-            let s = Sections {
-                answer: vec![Rr {
-                    owner: &query.qname,
-                    rtype: RecordType::SOA,
-                    ttl: zone.soa.ttl,
-                    rdata: RdataRef::Full(view.soa_of(zone)),
-                }],
-                ..Sections::default()
-            };
-            return encode(out, &query, Rcode::NoError, true, &s, limit);
+            let data = soa(src, zone, s);
+            s.answer.push(Rr {
+                owner: &query.qname,
+                rtype: RecordType::SOA,
+                ttl: zone.soa.ttl,
+                rdata: RdataRef::Full(data),
+            });
+            return encode(out, query, Rcode::NoError, true, s, limit);
         }
         // Transfers are the TCP path's, for allowed clients: here (everyone
         // else, and any AXFR over UDP) never zone data.
-        RecordType::AXFR | RecordType::IXFR => {
-            return encode(
-                out,
-                &query,
-                Rcode::Refused,
-                false,
-                &Sections::default(),
-                limit,
-            );
-        }
+        RecordType::AXFR | RecordType::IXFR => return refuse(out, Rcode::Refused, None, s),
         _ => {}
     }
     // MAILA and MAILB (RFC 1035 §3.2.3) are obsolete meta types.
     if query.qtype == 253 || query.qtype == 254 {
-        return encode(
-            out,
-            &query,
-            Rcode::NotImp,
-            false,
-            &Sections::default(),
-            limit,
-        );
+        return refuse(out, Rcode::NotImp, None, s);
     }
-    let Some(mut zone) = view.zones.find(&query.qname) else {
-        let s = Sections {
-            ede: Some(EDE_NOT_AUTHORITATIVE),
-            ..Sections::default()
-        };
-        return encode(out, &query, Rcode::Refused, false, &s, limit);
+    let Some(mut zone) = src.zones.find(&query.qname) else {
+        return refuse(out, Rcode::Refused, Some(EDE_NOT_AUTHORITATIVE), s);
     };
     // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): when we also
     // serve the parent, it answers DS for the child's apex.
     if qtype == RecordType::DS
         && zone.origin == query.qname
         && !query.qname.is_root()
-        && let Some(parent) = view.zones.find(&query.qname.base_name())
+        && let Some(parent) = src.zones.find(&query.qname.base_name())
     {
         zone = parent;
     }
-    let mut sections = Sections::default();
-    let (rcode, mut aa) = resolve(view, zone, &query.qname, qtype, rotation, &mut sections);
+    let (rcode, mut aa) = resolve(src, zone, &query.qname, qtype, rotation, s);
     if query.qclass == 255 && aa {
         // Data "for every class" is more than an IN zone can vouch for: answer
         // what we have, not authoritatively and without authority data, as NSD does.
         aa = false;
-        sections.authority.clear();
-        sections.additional.clear();
+        s.authority.clear();
+        s.additional.clear();
     }
-    encode(out, &query, rcode, aa, &sections, limit)
+    encode(out, query, rcode, aa, s, limit)
+}
+
+/// The SOA data `zone` is served with; notes in `s` when its serial
+/// follows health.
+fn soa<'a>(src: Source<'a>, zone: &'a Zone, s: &mut Sections<'a>) -> &'a RData {
+    if src.served.follows_health() {
+        s.depends = Depends::Health;
+    }
+    src.served.soa(zone)
+}
+
+/// The health-filtered answer for (`key`, `rtype`) in `zone`, if it has one
+/// (a checked A/AAAA set, or the zone's SOA when its serial follows
+/// health); notes in `s` that the answer depends on health.
+fn filter<'a>(
+    src: Source<'a>,
+    zone: &'a Zone,
+    key: &Name,
+    rtype: RecordType,
+    s: &mut Sections<'a>,
+) -> Option<Filter<'a>> {
+    let filter = match rtype {
+        RecordType::SOA if src.served.follows_health() && *key == zone.origin => {
+            Filter::Records(zone.soa.ttl, std::slice::from_ref(src.served.soa(zone)))
+        }
+        _ => src.judged.filter(key, rtype)?,
+    };
+    s.depends = Depends::Health;
+    Some(filter)
 }
 
 /// Finds the answer for `qname`/`qtype` in `zone` (RFC 1034 §4.3.2, authoritative part).
 fn resolve<'a>(
-    view: &'a View,
+    src: Source<'a>,
     zone: &'a Zone,
     qname: &'a Name,
     qtype: RecordType,
@@ -163,7 +186,7 @@ fn resolve<'a>(
                 let Some(ns) = cut.get(RecordType::NS) else {
                     return (Rcode::ServFail, false);
                 };
-                push_ns(view, zone, cut_name, ns, s);
+                push_ns(src, zone, cut_name, ns, s);
                 s.glue_required = true;
                 // A referral is not authoritative; after a CNAME the answer part still is.
                 return (Rcode::NoError, hop > 0);
@@ -179,7 +202,7 @@ fn resolve<'a>(
                     // Synthesised records take the name asked for.
                     Some((key, node)) => (node, sname, key),
                     None => {
-                        negative(view, zone, s);
+                        negative(src, zone, s);
                         return (Rcode::NxDomain, true);
                     }
                 }
@@ -201,16 +224,16 @@ fn resolve<'a>(
                 .or_else(|| node.rrsets.first());
             let before = s.answer.len();
             if let Some(set) = chosen {
-                push_set(view, owner, key, set.rtype, set.ttl, set.iter(), s);
-                add_additional(view, zone, set.rtype, set.others(), s);
+                push_set(src, zone, owner, key, set.rtype, set.ttl, set.iter(), s);
+                add_additional(src, zone, set.rtype, set.others(), s);
             }
             if s.answer.len() == before {
-                negative(view, zone, s);
+                negative(src, zone, s);
             }
             return (Rcode::NoError, true);
         }
 
-        if let Some(filter) = view.filter(key, qtype) {
+        if let Some(filter) = filter(src, zone, key, qtype, s) {
             match filter {
                 Filter::Records(ttl, rdatas) => {
                     let start = rotation;
@@ -223,9 +246,9 @@ fn resolve<'a>(
                             rdata: RdataRef::Full(&rdatas[(start + i) % n]),
                         });
                     }
-                    add_apex_ns(view, zone, s);
+                    add_apex_ns(src, zone, s);
                 }
-                Filter::NoData => negative(view, zone, s),
+                Filter::NoData => negative(src, zone, s),
                 Filter::ServFail => {
                     s.answer.clear();
                     return (Rcode::ServFail, false);
@@ -237,19 +260,19 @@ fn resolve<'a>(
         // A DS at our own apex is the parent's data, not this zone's (RFC
         // 4035 §3.1.4.1): the child side has none, as NSD answers.
         if qtype == RecordType::DS && *key == zone.origin {
-            negative(view, zone, s);
+            negative(src, zone, s);
             return (Rcode::NoError, true);
         }
 
         if let Some(set) = node.get(qtype) {
-            push_set(view, owner, key, qtype, set.ttl, set.iter(), s);
-            add_additional(view, zone, qtype, set.others(), s);
+            push_set(src, zone, owner, key, qtype, set.ttl, set.iter(), s);
+            add_additional(src, zone, qtype, set.others(), s);
             // NSD sends no NS with the apex's own NS set, nor with a DS at a
             // cut (the parent's answer about the child).
             let own_ns = qtype == RecordType::NS && *owner == zone.origin;
             let cut_ds = qtype == RecordType::DS && node.is_cut;
             if !own_ns && !cut_ds {
-                add_apex_ns(view, zone, s);
+                add_apex_ns(src, zone, s);
             }
             return (Rcode::NoError, true);
         }
@@ -282,7 +305,7 @@ fn resolve<'a>(
             continue;
         }
 
-        negative(view, zone, s);
+        negative(src, zone, s);
         return (Rcode::NoError, true);
     }
     // Too long a chain (or a loop): hand back what we have, as BIND and NSD do.
@@ -291,7 +314,8 @@ fn resolve<'a>(
 
 /// Adds one RRset to the answer, health-filtered when it is checked.
 fn push_set<'a>(
-    view: &'a View,
+    src: Source<'a>,
+    zone: &'a Zone,
     owner: &'a Name,
     key: &Name,
     rtype: RecordType,
@@ -299,7 +323,7 @@ fn push_set<'a>(
     rdatas: impl Iterator<Item = RdataRef<'a>>,
     s: &mut Sections<'a>,
 ) {
-    match view.filter(key, rtype) {
+    match filter(src, zone, key, rtype, s) {
         Some(Filter::Records(ttl, healthy)) => {
             for rdata in healthy {
                 s.answer.push(Rr {
@@ -326,20 +350,20 @@ fn push_set<'a>(
 
 /// The zone's NS set in the authority section of a positive answer, with the
 /// addresses of in-zone name servers, as NSD does by default.
-fn add_apex_ns<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
+fn add_apex_ns<'a>(src: Source<'a>, zone: &'a Zone, s: &mut Sections<'a>) {
     let Some((owner, apex)) = zone.node_entry(&zone.origin) else {
         return;
     };
     let Some(ns) = apex.get(RecordType::NS) else {
         return;
     };
-    push_ns(view, zone, owner, ns, s);
+    push_ns(src, zone, owner, ns, s);
     s.authority_optional = true;
 }
 
 /// An NS set in the authority section, with its glue.
 fn push_ns<'a>(
-    view: &'a View,
+    src: Source<'a>,
     zone: &'a Zone,
     owner: &'a Name,
     ns: &'a crate::zones::Rrset,
@@ -353,22 +377,23 @@ fn push_ns<'a>(
             rdata: RdataRef::Full(rdata),
         });
     }
-    add_glue(view, zone, ns, s);
+    add_glue(src, zone, ns, s);
 }
 
 /// The SOA in the authority section of a negative answer (RFC 2308 §3).
-fn negative<'a>(view: &'a View, zone: &'a Zone, s: &mut Sections<'a>) {
+fn negative<'a>(src: Source<'a>, zone: &'a Zone, s: &mut Sections<'a>) {
+    let data = soa(src, zone, s);
     s.authority.push(Rr {
         owner: &zone.origin,
         rtype: RecordType::SOA,
         ttl: zone.negative_ttl,
-        rdata: RdataRef::Full(view.soa_of(zone)),
+        rdata: RdataRef::Full(data),
     });
 }
 
 /// Addresses of in-zone targets of NS, MX and SRV answers.
 fn add_additional<'a>(
-    view: &'a View,
+    src: Source<'a>,
     zone: &'a Zone,
     qtype: RecordType,
     rdatas: &'a [RData],
@@ -387,15 +412,20 @@ fn add_additional<'a>(
         if below_cut && !glue {
             continue;
         }
-        add_addresses(view, zone, target, !below_cut, s);
+        add_addresses(src, zone, target, !below_cut, s);
     }
 }
 
 /// Glue for a referral: addresses of name servers inside this zone's data.
-fn add_glue<'a>(view: &'a View, zone: &'a Zone, ns: &'a crate::zones::Rrset, s: &mut Sections<'a>) {
+fn add_glue<'a>(
+    src: Source<'a>,
+    zone: &'a Zone,
+    ns: &'a crate::zones::Rrset,
+    s: &mut Sections<'a>,
+) {
     for rdata in ns.others() {
         if let RData::NS(target) = rdata {
-            add_addresses(view, zone, &target.0, false, s);
+            add_addresses(src, zone, &target.0, false, s);
         }
     }
 }
@@ -404,7 +434,7 @@ fn add_glue<'a>(view: &'a View, zone: &'a Zone, ns: &'a crate::zones::Rrset, s: 
 /// service host) inside this zone; `wildcard`: also those a wildcard
 /// synthesises for it (as NSD adds them; not for glue, which is data).
 fn add_addresses<'a>(
-    view: &'a View,
+    src: Source<'a>,
     zone: &'a Zone,
     target: &'a Name,
     wildcard: bool,
@@ -433,7 +463,7 @@ fn add_addresses<'a>(
         if sent(s) {
             continue;
         }
-        match view.filter(key, rtype) {
+        match filter(src, zone, key, rtype, s) {
             Some(Filter::Records(ttl, rdatas)) => {
                 for rdata in rdatas {
                     s.additional.push(Rr {

@@ -6,38 +6,33 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query as HQuery, ResponseC
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 
 use super::*;
-use crate::zones::ZoneSet;
+use crate::health::Verdicts;
 
-fn view() -> (tempfile::TempDir, View) {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn view() -> (tempfile::TempDir, Snapshot) {
     let mut text = String::from(
         "$TTL 300\n@ SOA ns1 h 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n",
     );
     for i in 0..40 {
         text.push_str(&format!("big TXT \"{i:0>100}\"\n"));
     }
-    let path = dir.path().join("example.com.zone");
-    std::fs::write(&path, text).expect("write zone");
-    let zones = ZoneSet::load(&[path]).expect("zone loads");
-    (dir, View::new(Arc::new(zones), Default::default()))
+    let (dir, loaded) = load("example.com.zone", &text, "");
+    (dir, served(&loaded))
 }
 
 /// Loads `zone`, written to `file`, under a config that serves it with
 /// `checks` added, as hale does at start.
-fn load(file: &str, zone: &str, checks: &str) -> (tempfile::TempDir, crate::load::Loaded) {
+fn load(file: &str, zone: &str, checks: &str) -> (tempfile::TempDir, Loaded) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join(file), zone).expect("zone");
     let config = dir.path().join("hale.toml");
     std::fs::write(&config, format!("[server]\nzones = \"{file}\"\n{checks}")).expect("config");
-    let loaded = crate::load::Loaded::load(&config).expect("loads");
+    let loaded = Loaded::load(&config).expect("loads");
     (dir, loaded)
 }
 
-/// What queries see with every target healthy, answered from `table`.
-fn served(loaded: &crate::load::Loaded, table: Arc<table::Table>) -> View {
-    loaded
-        .checks
-        .view_with(loaded.zones.clone(), table, &Default::default())
+/// What queries see with every target healthy.
+fn served(loaded: &Loaded) -> Snapshot {
+    Snapshot::build(loaded, &Verdicts::all_healthy(), &mut Serials::default()).0
 }
 
 fn query(name: &str, rtype: RecordType) -> Vec<u8> {
@@ -47,7 +42,7 @@ fn query(name: &str, rtype: RecordType) -> Vec<u8> {
     m.to_vec().expect("encode")
 }
 
-fn ask(view: &View, msg: &[u8], transport: Transport) -> Option<Message> {
+fn ask(view: &Snapshot, msg: &[u8], transport: Transport) -> Option<Message> {
     let mut out = Vec::new();
     respond(view, msg, transport, &mut out)
         .map(|_| Message::from_vec(&out).expect("response parses"))
@@ -187,7 +182,7 @@ fn fast_path_answers_as_the_general_path() {
         &zone,
         "[[check]]\nnames = [\"checked.example.com.\"]\n",
     );
-    let view = served(&loaded, loaded.table.clone());
+    let view = served(&loaded);
 
     let names = [
         "example.com.",
@@ -270,7 +265,7 @@ fn fast_path_answers_as_the_general_path() {
 
 /// Asserts that the fast path (when it answers) and the general path give
 /// the same response to `q`: header, question, and each section as a set.
-fn same_answer(view: &View, q: &[u8], transport: Transport, what: &str) {
+fn same_answer(view: &Snapshot, q: &[u8], transport: Transport, what: &str) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let fast = respond(view, q, transport, &mut a).map(|_| a.clone());
     let slow = respond_slow(view, q, transport, &mut b).map(|_| b.clone());
@@ -324,15 +319,13 @@ fn a_table_built_in_runs_answers_every_part_of_the_zone() {
             _ => zone.push_str(&format!("n{i} A 10.1.{}.{}\n", (i >> 8) & 255, i & 255)),
         }
     }
-    let (_dir, loaded) = load("big.test.zone", &zone, "");
+    let (_dir, mut loaded) = load("big.test.zone", &zone, "");
     // Three runs whatever this machine's cores, as a 3-core one would.
-    let all_healthy = loaded
-        .checks
-        .view(loaded.zones.clone(), &Default::default());
-    let table = super::table::Table::build_in_runs(&all_healthy, &loaded.checks.order(), 3);
+    let table = Table::build_in_runs(&loaded.zones, &loaded.checks, false, 3);
     // Every name, the apex and the wildcard have an entry.
     assert_eq!(table.len(), NAMES + 4);
-    let view = served(&loaded, Arc::new(table));
+    loaded.table = Arc::new(table);
+    let view = served(&loaded);
     let mut fast = 0;
     let mut out = Vec::new();
     for i in (0..NAMES).step_by(97).chain([1, 2, 3, NAMES - 1]) {
@@ -372,7 +365,7 @@ fn warming_takes_any_bytes_in_several_chunks() {
     }
     let (_dir, loaded) = load("example.com.zone", &zone, "");
     assert!(!loaded.table.is_empty());
-    let view = served(&loaded, loaded.table.clone());
+    let view = served(&loaded);
     let mut msgs: Vec<Vec<u8>> = Vec::new();
     for i in 0..70 {
         msgs.push(query(&format!("n{i}.example.com."), RecordType::A));

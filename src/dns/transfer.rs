@@ -1,6 +1,6 @@
 //! Owns zone transfers: AXFR (RFC 5936) and IXFR (RFC 1995), so standard
 //! secondaries can serve hale's health-filtered zones. IXFR from a serial
-//! kept in the zone's history ([`crate::serial::Version`]) gets one
+//! kept in the zone's history ([`super::serial::Version`]) gets one
 //! condensed difference: the addresses that left and those that returned;
 //! from the current serial, the SOA alone; from anything else, the whole
 //! zone in AXFR form (RFC 1995 §4). Only over TCP, only to clients the config allows
@@ -17,9 +17,12 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
-use super::encode::{AA, QR, Rr, emit_rr};
+use super::encode::{Rr, emit_rr};
+use super::judged::Filter;
 use super::query::{Query, parse, skip_name};
-use crate::view::{Filter, View};
+use super::serial::{serial, with_serial};
+use super::snapshot::Snapshot;
+use super::wire::{AA, QR};
 use crate::zones::{RdataRef, Zone};
 
 /// A message is closed once it passes this size (RFC 5936 leaves it to us;
@@ -55,18 +58,19 @@ pub struct Transfer {
 
 /// The transfer for an allowed client, or `None` when `msg` is not a
 /// transfer of a zone we serve (the general path answers it).
-pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
+pub(super) fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
+    let src = snapshot.source();
     let query = parse(msg).ok()?;
     if !is_transfer_type(query.qtype) || query.qclass != 1 {
         return None;
     }
-    let zone = view.zones.find(&query.qname)?;
+    let zone = src.zones.find(&query.qname)?;
     if zone.origin != query.qname {
         return None;
     }
     // The serial as served (it follows health when transfers are on).
-    let current = view.soa_of(zone);
-    let serial = crate::serial::serial(current);
+    let current = src.served.soa(zone);
+    let serial = serial(current);
     let soa = Rr {
         owner: &zone.origin,
         rtype: RecordType::SOA,
@@ -76,7 +80,7 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
     let ixfr = query.qtype == u16::from(RecordType::IXFR);
     if ixfr
         && let Some((messages, kind, records)) =
-            incremental(view, zone, &query, msg, soa, current, serial)
+            incremental(snapshot, zone, &query, msg, soa, current, serial)
     {
         return Some(Transfer {
             messages,
@@ -91,14 +95,14 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
         // Only this zone's own checked names follow health here (its serial
         // follows only theirs): glue of a zone we also serve is this zone's
         // data as written.
-        let live = view.checked.contains_key(name)
-            && view.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone));
+        let live =
+            src.judged.contains(name) && src.zones.find(name).is_some_and(|z| Arc::ptr_eq(z, zone));
         for rrset in &node.rrsets {
             if rrset.rtype == RecordType::SOA {
                 continue;
             }
             let filter = match live {
-                true => view.filter(name, rrset.rtype),
+                true => src.judged.filter(name, rrset.rtype),
                 false => None,
             };
             match filter {
@@ -136,7 +140,7 @@ pub(super) fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
 /// the zone's SOA record as served, `current` its data and `serving` its
 /// serial. `None`: the whole zone it is.
 fn incremental(
-    view: &View,
+    snapshot: &Snapshot,
     zone: &Arc<Zone>,
     query: &Query,
     msg: &[u8],
@@ -154,12 +158,12 @@ fn incremental(
     if client.wrapping_sub(serving) < 1 << 31 {
         return Some((pack(query, &[soa]), "ixfr-current", 1));
     }
-    let history = view.history.get(&zone.origin)?;
+    let history = snapshot.history(&zone.origin)?;
     let newest = history
         .last()
         .filter(|v| v.serial == serving && v.of(zone))?;
     let old = history.iter().find(|v| v.serial == client && v.of(zone))?;
-    let old_soa = crate::serial::with_serial(current, client);
+    let old_soa = with_serial(current, client);
     fn record((name, rtype, ttl, ip): &(Name, RecordType, u32, IpAddr)) -> Rr<'_> {
         Rr {
             owner: name,

@@ -1,13 +1,30 @@
-//! Owns the probing of targets and their up/down state: one prober task per
-//! distinct target (however many names share it), the rise/fall hysteresis,
-//! and the change signal the answer view is rebuilt on.
+//! Owns what hale knows of its backends: which targets the checks name
+//! ([`Checks`]), one prober task per distinct target (however many names
+//! share it) with its rise/fall hysteresis, the mass-failure [`Guard`], and
+//! the [`Verdicts`] the answer snapshots are built from.
 //!
-//! The query path never waits on anything here: it reads
-//! [`Target::is_healthy`] (one atomic load) when a view is built, and views are
-//! rebuilt whenever the `changes` watch channel given to [`Health::new`] moves.
+//! ```text
+//! Checks ─► Health::reconcile ─► prober tasks ─► Target (verdict) ─┐
+//!                                                                   ├─► Guard ─► Verdicts
+//!                              `changes` watch moves on each flip ◄─┘
+//! ```
+//!
+//! The query path never waits on anything here: a new snapshot is built
+//! from [`Verdicts`] whenever the `changes` watch channel given to
+//! [`Health::new`] moves.
 
+// Config resolved against zones: names, addresses, targets.
+mod checks;
+// Probing and the verdict it feeds.
 mod probe;
 mod state;
+// What answers follow: the verdicts, or the guard's held ones.
+mod guard;
+mod verdicts;
+
+pub use checks::{Addresses, CheckedName, Checks};
+pub use guard::{Guard, GuardStatus};
+pub use verdicts::Verdicts;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -21,11 +21,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-use super::Shared;
+use super::State;
+use super::prefix::client_prefix;
 use crate::config::TcpLimits;
+use crate::config::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX};
 use crate::dns::{self, Transport};
 use crate::metrics::TcpClose;
-use crate::rrl::{IPV4_PREFIX, IPV6_PREFIX, client_prefix};
 
 /// The open connections and the limits new ones are admitted under.
 pub(super) struct Connections {
@@ -121,8 +122,8 @@ impl Connections {
     /// connections (the newcomer's included), so one source flooding
     /// connections evicts its own before anyone else's; `Err` when every
     /// connection it could close is busy.
-    fn admit(self: &Arc<Self>, shared: &Shared, peer: SocketAddr) -> Result<Admitted, ()> {
-        let prefix = client_prefix(peer.ip(), IPV4_PREFIX, IPV6_PREFIX);
+    fn admit(self: &Arc<Self>, state: &State, peer: SocketAddr) -> Result<Admitted, ()> {
+        let prefix = client_prefix(peer.ip(), DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX);
         let mut register = self.lock();
         if register.open.len() >= register.limits.max_connections {
             let mut per_prefix: HashMap<(u8, u128), usize> = HashMap::new();
@@ -151,11 +152,11 @@ impl Connections {
                 None => longest_idle(None),
             };
             let Some(victim) = victim.and_then(|id| register.open.remove(&id)) else {
-                shared.metrics().tcp_closed(TcpClose::Refused);
+                state.metrics().tcp_closed(TcpClose::Refused);
                 return Err(());
             };
             victim.close.cancel();
-            shared.metrics().tcp_closed(TcpClose::Evicted);
+            state.metrics().tcp_closed(TcpClose::Evicted);
         }
         let id = register.next_id;
         register.next_id += 1;
@@ -178,7 +179,7 @@ impl Connections {
 /// Accepts connections on `listener` until `token` is cancelled.
 pub(super) async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    state: Arc<State>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -195,16 +196,16 @@ pub(super) async fn serve(
                 }
             },
         };
-        let Ok(admitted) = shared.tcp.admit(&shared, peer) else {
+        let Ok(admitted) = state.tcp.admit(&state, peer) else {
             debug!(%peer, "tcp connection refused: every connection is busy");
             continue;
         };
-        let shared = shared.clone();
+        let state = state.clone();
         let token = token.clone();
         tracker.spawn(async move {
-            let reason = serve_connection(stream, peer, &shared, &token, &admitted).await;
+            let reason = serve_connection(stream, peer, &state, &token, &admitted).await;
             if let Some(reason) = reason {
-                shared.metrics().tcp_closed(reason);
+                state.metrics().tcp_closed(reason);
             }
             drop(admitted);
         });
@@ -237,7 +238,7 @@ async fn within<T>(
 async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
-    shared: &Shared,
+    state: &State,
     token: &CancellationToken,
     admitted: &Admitted,
 ) -> Option<TcpClose> {
@@ -264,7 +265,7 @@ async fn serve_connection(
             },
         }
         framed.clear();
-        let view = shared.view();
+        let snapshot = state.snapshot();
         loop {
             let size = u16::from_be_bytes(len) as usize;
             let msg = &mut buf[..size];
@@ -288,7 +289,7 @@ async fn serve_connection(
                 // (one line a second: anyone can ask over and over).
                 tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
             }
-            if allowed && let Some(sent) = dns::transfer(&view, msg) {
+            if allowed && let Some(sent) = dns::transfer(&snapshot, msg) {
                 // Whatever was answered before goes first, then the transfer,
                 // each message under its own write deadline.
                 if let Err(close) =
@@ -307,19 +308,19 @@ async fn serve_connection(
                     }
                 }
                 framed.clear();
-                shared.metrics().transfer();
+                state.metrics().transfer();
                 tracing::info!(
                     %peer, zone = %sent.zone, serial = sent.serial, kind = sent.kind,
                     records = sent.records, messages = sent.messages.len(), "zone transfer sent"
                 );
             } else {
-                match dns::respond(&view, msg, Transport::Tcp, &mut out) {
+                match dns::respond(&snapshot, msg, Transport::Tcp, &mut out) {
                     Some(rcode) => {
-                        shared.metrics().answered(Transport::Tcp, rcode, &out);
+                        state.metrics().answered(Transport::Tcp, rcode, &out);
                         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
                         framed.extend_from_slice(&out);
                     }
-                    None => shared.metrics().dropped(Transport::Tcp),
+                    None => state.metrics().dropped(Transport::Tcp),
                 }
             }
             // Answer every query already received before writing (RFC 7766
@@ -334,7 +335,7 @@ async fn serve_connection(
                 break;
             }
         }
-        drop(view);
+        drop(snapshot);
         // A client that stops reading must not hold its connection slot for ever.
         tokio::select! {
             _ = token.cancelled() => return None,

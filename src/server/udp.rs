@@ -19,10 +19,10 @@ use std::thread::JoinHandle;
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{debug, warn};
 
-use super::Shared;
+use super::State;
 use super::pktinfo::{self, Control, Local};
+use super::rrl::Verdict;
 use crate::dns::{self, Rcode, Transport};
-use crate::rrl::Verdict;
 
 /// Datagrams moved per syscall.
 const BATCH: usize = 32;
@@ -58,24 +58,24 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
 pub struct Workers {
     /// Set before waking the workers to make them return.
     stop: Arc<AtomicBool>,
-    /// Each worker's socket, shared so `stop` can wake a blocked receive.
+    /// Each worker's socket, state so `stop` can wake a blocked receive.
     sockets: Vec<Arc<UdpSocket>>,
     /// The threads.
     threads: Vec<JoinHandle<()>>,
 }
 
 /// Starts one worker thread per socket.
-pub fn spawn(sockets: Vec<UdpSocket>, shared: &Arc<Shared>) -> io::Result<Workers> {
+pub fn spawn(sockets: Vec<UdpSocket>, state: &Arc<State>) -> io::Result<Workers> {
     let stop = Arc::new(AtomicBool::new(false));
     let sockets: Vec<Arc<UdpSocket>> = sockets.into_iter().map(Arc::new).collect();
     let threads = sockets
         .iter()
         .enumerate()
         .map(|(i, socket)| {
-            let (socket, shared, stop) = (socket.clone(), shared.clone(), stop.clone());
+            let (socket, state, stop) = (socket.clone(), state.clone(), stop.clone());
             std::thread::Builder::new()
                 .name(format!("hale-udp-{i}"))
-                .spawn(move || serve(&socket, &shared, &stop))
+                .spawn(move || serve(&socket, &state, &stop))
         })
         .collect::<io::Result<_>>()?;
     Ok(Workers {
@@ -104,7 +104,7 @@ impl Workers {
     }
 }
 
-/// Per-batch counts, added to the shared metrics once per batch so workers
+/// Per-batch counts, added to the state metrics once per batch so workers
 /// do not fight over the counters' cache lines.
 #[derive(Default)]
 struct Tally {
@@ -115,7 +115,7 @@ struct Tally {
     limited: u64,
 }
 
-fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
+fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
     let fd = socket.as_raw_fd();
     let mut rx = vec![[0u8; MAX_QUERY]; BATCH];
     let mut tx: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(1232)).collect();
@@ -174,14 +174,14 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
         }
         let n = n as usize;
 
-        let view = shared.view();
+        let snapshot = state.snapshot();
         // Rate limiting counts per second; one clock read per batch.
-        let second = shared.rrl.second();
+        let second = state.rrl.second();
         tx_iov.clear();
         tx_hdr.clear();
         answered.clear();
         dns::warm(
-            &view,
+            &snapshot,
             (rx.iter().zip(&rx_hdr).take(n))
                 .map(|(buf, hdr)| buf.get(..hdr.msg_len as usize).unwrap_or(&[])),
         );
@@ -194,13 +194,13 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
                 continue;
             }
             let out = &mut tx[i];
-            match dns::respond(&view, &rx[i][..len], Transport::Udp, out) {
+            match dns::respond(&snapshot, &rx[i][..len], Transport::Udp, out) {
                 Some(rcode) => {
                     if let (Some(second), Some(client)) = (second, peer_ip(&peers[i])) {
-                        match shared.rrl.check(client, second) {
+                        match state.rrl.check(client, second) {
                             Verdict::Send => {}
                             Verdict::Slip => {
-                                crate::rrl::truncate(out);
+                                dns::truncate(out);
                                 tally.slipped += 1;
                             }
                             Verdict::Drop => {
@@ -219,7 +219,7 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
                 None => tally.dropped += 1,
             }
         }
-        drop(view);
+        drop(snapshot);
         for &(i, _, _) in &answered {
             tx_iov.push(libc::iovec {
                 iov_base: tx[i].as_mut_ptr().cast(),
@@ -237,11 +237,11 @@ fn serve(socket: &UdpSocket, shared: &Shared, stop: &AtomicBool) {
             tx_hdr.push(hdr);
         }
         send_all(fd, &mut tx_hdr);
-        shared
+        state
             .metrics()
             .tally(Transport::Udp, &tally.answered, tally.dropped);
         if tally.slipped + tally.limited > 0 {
-            shared.metrics().rrl_limited(tally.slipped, tally.limited);
+            state.metrics().rrl_limited(tally.slipped, tally.limited);
         }
         tally.answered.clear();
         tally.dropped = 0;

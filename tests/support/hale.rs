@@ -5,7 +5,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hale::load::{LoadError, Loaded};
+use hale::dns::Loaded;
+use hale::server::ReloadError;
 use hale::server::{Running, start};
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
@@ -105,7 +106,7 @@ impl Hale {
     }
 
     /// Reloads config and zones, as SIGHUP does.
-    pub async fn reload(&self) -> Result<(), LoadError> {
+    pub async fn reload(&self) -> Result<(), ReloadError> {
         self.running().reload().await
     }
 

@@ -1,26 +1,42 @@
 //! Owns answering: one query message in, one response message out, no
-//! sockets. Two paths share the work:
+//! sockets; and the immutable [`Snapshot`] every answer is read from.
 //!
 //! ```text
+//! Loaded (config, zones, checks, table) + Verdicts ─► Snapshot::build ─► Snapshot
+//!
 //! query bytes ─► fast (answer table: exact names, NODATA, NXDOMAIN, checked A/AAAA)
 //!                  │ anything else (wildcards, referrals, ANY, TC, errors…)
 //!                  └──► slow (zone walk + hickory encoder) ─► response bytes
 //! ```
 //!
-//! The table is filled by running the slow path once per name and type, so the
-//! fast path only copies bytes and patches the header, question and OPT.
+//! The table is filled at load by running the slow path once per name and
+//! type; what that path reports as depending on health is left to the
+//! snapshot's live sets or to the slow path, so the fast path only copies
+//! bytes and patches the header, question and OPT.
 
+// The snapshot and what it is built from.
+mod judged;
+mod load;
+pub mod serial;
+mod snapshot;
+mod table;
+// Answering a query: reading it, the two paths, writing the response.
 mod encode;
 mod fast;
 mod query;
 mod slow;
-pub mod table;
+mod wire;
+// Zone transfers to secondaries.
 mod transfer;
+
+pub use load::{LoadError, Loaded};
+pub use serial::Serials;
+pub use snapshot::{Changed, Snapshot};
+pub use table::Table;
 pub use transfer::Transfer;
+pub use wire::truncate;
 
 use std::cell::Cell;
-
-use crate::view::View;
 
 /// How the response leaves: UDP answers are limited in size, TCP ones are not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +73,7 @@ impl Transport {
     fn limit(self, edns_udp_size: Option<u16>) -> usize {
         match (self, edns_udp_size) {
             (Transport::Tcp, _) => u16::MAX as usize,
-            (Transport::Udp, Some(size)) => size.clamp(512, slow::MAX_UDP_PAYLOAD) as usize,
+            (Transport::Udp, Some(size)) => size.clamp(512, wire::MAX_UDP_PAYLOAD) as usize,
             (Transport::Udp, None) => 512,
         }
     }
@@ -65,24 +81,24 @@ impl Transport {
 
 /// Answers one DNS message. Writes the response into `out` (cleared first)
 /// and returns its rcode, or `None` when the message deserves no response.
-pub fn respond(view: &View, msg: &[u8], transport: Transport, out: &mut Vec<u8>) -> Option<Rcode> {
+pub fn respond(
+    snapshot: &Snapshot,
+    msg: &[u8],
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Option<Rcode> {
     let rotation = next_rotation();
-    if let Some(rcode) = fast::respond(view, msg, transport, rotation, out) {
+    if let Some(rcode) = fast::respond(snapshot, msg, transport, rotation, out) {
         return Some(rcode);
     }
-    slow::respond(view, msg, transport, rotation, out)
+    slow::respond(snapshot, msg, transport, rotation, out)
 }
 
 /// Starts fetching what the answers to `msgs` need into the CPU's cache:
 /// called with a whole batch before its first query is answered, the
 /// batch's cache misses overlap.
-pub fn warm<'m>(view: &View, msgs: impl IntoIterator<Item = &'m [u8]>) {
-    fast::warm(view, msgs);
-}
-
-/// Where the first question of `msg` ends, read as hickory's reader would.
-pub fn question_end(msg: &[u8]) -> Option<usize> {
-    query::skip_name(msg, 12).map(|(end, _)| end + 4)
+pub fn warm<'m>(snapshot: &Snapshot, msgs: impl IntoIterator<Item = &'m [u8]>) {
+    fast::warm(snapshot, msgs);
 }
 
 /// True when `msg` asks for a zone transfer (AXFR or IXFR): over TCP, a
@@ -95,18 +111,18 @@ pub fn is_transfer(msg: &[u8]) -> bool {
 /// The zone transfer answering `msg`, or `None` when it is no well-formed
 /// transfer query (class IN) of a zone we serve ([`respond`] then answers
 /// it: REFUSED, FORMERR...).
-pub fn transfer(view: &View, msg: &[u8]) -> Option<Transfer> {
-    transfer::transfer(view, msg)
+pub fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
+    transfer::transfer(snapshot, msg)
 }
 
 /// The general path alone, for tests that compare both paths.
 pub fn respond_slow(
-    view: &View,
+    snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
-    slow::respond(view, msg, transport, next_rotation(), out)
+    slow::respond(snapshot, msg, transport, next_rotation(), out)
 }
 
 thread_local! {

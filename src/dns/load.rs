@@ -1,18 +1,21 @@
 //! Owns turning a config path into one consistent, validated bundle of
-//! config, zones and resolved checks; used at start-up, by `hale check` and on
-//! reload, so all three accept and reject exactly the same inputs.
+//! config, zones, resolved checks and the answer table those allow; used at
+//! start-up, by `hale check` and on reload, so all three accept and reject
+//! exactly the same inputs. Snapshots are built from it
+//! ([`super::Snapshot::build`]).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::table::Table;
 use crate::config::{Config, ConfigError};
-use crate::dns::table::Table;
-use crate::view::Checks;
+use crate::health::Checks;
 use crate::zones::{ZoneError, ZoneSet};
 
 /// Everything one config describes, checked.
+#[derive(Debug)]
 pub struct Loaded {
     /// The validated config.
     pub config: Config,
@@ -44,10 +47,7 @@ impl Loaded {
         let zones = Arc::new(ZoneSet::load(&config.zone_files)?);
         let parsed = started.elapsed();
         let checks = Checks::resolve(&config, &zones)?;
-        // Health does not matter here: the table leaves out whatever depends on it.
-        let mut all_healthy = checks.view(zones.clone(), &Default::default());
-        crate::serial::mark(&mut all_healthy, config.transfers());
-        let table = Arc::new(Table::build(&all_healthy, &checks.order()));
+        let table = Arc::new(Table::build(&zones, &checks, config.transfers()));
         let t = Instant::now();
         release_free_memory();
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "memory released");

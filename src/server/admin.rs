@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+// axum's `State` extractor, renamed: `State` here is the server's.
+use axum::extract::State as Shared;
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
@@ -21,9 +22,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use crate::guard::GuardStatus;
-use crate::health::{TargetKey, TargetStatus};
-use crate::server::Shared;
+use super::ReloadError;
+
+use super::State;
+use crate::health::{GuardStatus, TargetKey, TargetStatus};
 
 /// The `/status` document.
 #[derive(Serialize)]
@@ -83,17 +85,17 @@ pub struct TargetEntry {
 }
 
 /// Builds the status document from the current state.
-pub fn status(shared: &Shared) -> Status {
-    let loaded = shared.loaded();
-    let targets = shared.health().targets();
-    let view = shared.view();
+pub fn status(state: &State) -> Status {
+    let loaded = state.loaded();
+    let targets = state.health().targets();
+    let snapshot = state.snapshot();
     let mut zones: Vec<ZoneStatus> = loaded
         .zones
         .iter()
         .map(|z| ZoneStatus {
             origin: z.origin.to_ascii(),
             file: z.file.display().to_string(),
-            serial: crate::serial::serial(view.soa_of(z)),
+            serial: snapshot.serial_of(z),
         })
         .collect();
     zones.sort_by(|a, b| a.origin.cmp(&b.origin));
@@ -104,10 +106,11 @@ pub fn status(shared: &Shared) -> Status {
     };
     let checks = loaded
         .checks
-        .entries()
-        .map(|(name, keys)| NameStatus {
-            name: name.to_ascii(),
-            targets: keys.into_iter().map(entry).collect(),
+        .names()
+        .iter()
+        .map(|name| NameStatus {
+            name: name.name.to_ascii(),
+            targets: name.keys().map(entry).collect(),
         })
         .collect();
     let canary = loaded
@@ -121,21 +124,21 @@ pub fn status(shared: &Shared) -> Status {
         zones,
         checks,
         mass_failure: MassFailureStatus {
-            guard: shared.guard().status(),
+            guard: state.guard().status(),
             canary,
         },
     }
 }
 
 /// Serves the admin routes until `token` is cancelled.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, token: CancellationToken) {
+pub async fn serve(listener: TcpListener, state: Arc<State>, token: CancellationToken) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/status", get(status_json))
         .route("/metrics", get(metrics))
         .route("/", get(index))
         .route("/reload", post(reload))
-        .with_state(shared);
+        .with_state(state);
     let shutdown = async move { token.cancelled().await };
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -146,29 +149,22 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, token: Cancellati
 }
 
 /// `POST /reload`: the same reload as SIGHUP, with its outcome in the reply.
-async fn reload(State(shared): State<Arc<Shared>>) -> (StatusCode, String) {
+async fn reload(Shared(state): Shared<Arc<State>>) -> (StatusCode, String) {
     info!("admin: reloading");
-    // Parsing large zones must not stall the runtime's workers.
-    match tokio::task::spawn_blocking(move || shared.reload()).await {
-        Ok(Ok(())) => (StatusCode::OK, "reloaded\n".into()),
-        Ok(Err(e)) => {
-            error!(error = %e, "reload rejected; still serving the previous config");
-            (StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n"))
-        }
-        Err(e) => {
-            error!(error = %e, "reload task failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "reload failed\n".into())
-        }
+    match state.reload().await {
+        Ok(()) => (StatusCode::OK, "reloaded\n".into()),
+        Err(e @ ReloadError::Load(_)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
+        Err(e @ ReloadError::Panicked(_)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
     }
 }
 
-async fn status_json(State(shared): State<Arc<Shared>>) -> Json<Status> {
-    Json(status(&shared))
+async fn status_json(Shared(state): Shared<Arc<State>>) -> Json<Status> {
+    Json(status(&state))
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::IntoResponse {
-    let targets = shared.health().targets();
-    let body = shared.metrics().render(
+async fn metrics(Shared(state): Shared<Arc<State>>) -> impl axum::response::IntoResponse {
+    let targets = state.health().targets();
+    let body = state.metrics().render(
         targets.values().map(|t| {
             let status = t.status();
             (
@@ -182,12 +178,12 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::Into
             (
                 "tcp_connections",
                 "TCP connections open",
-                shared.tcp_connections() as i64,
+                state.tcp_connections() as i64,
             ),
             (
                 "mass_failure",
                 "1 while the mass-failure guard holds answers",
-                i64::from(shared.guard().engaged()),
+                i64::from(state.guard().engaged()),
             ),
         ],
     );
@@ -200,8 +196,8 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl axum::response::Into
     )
 }
 
-async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
-    let s = status(&shared);
+async fn index(Shared(state): Shared<Arc<State>>) -> Html<String> {
+    let s = status(&state);
     let mut html = String::from(
         "<!doctype html><meta charset=utf-8><title>hale</title>\
          <style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}\

@@ -273,7 +273,7 @@ async fn notify(
         let Some(soa) = newest() else {
             return;
         };
-        let serial = crate::serial::serial(&soa.data);
+        let serial = crate::dns::serial::serial(&soa.data);
         if sending.as_ref().is_none_or(|s| s.0 != serial) {
             let Some((id, bytes)) = message(&zone, &soa) else {
                 warn!(%zone, secondary = %to, "cannot encode NOTIFY");
@@ -322,7 +322,9 @@ async fn notify(
                     }
                     // Done only if no newer serial came meanwhile.
                     match slot.lock() {
-                        Ok(mut s) if crate::serial::serial(&s.soa.data) == serial => s.done = true,
+                        Ok(mut s) if crate::dns::serial::serial(&s.soa.data) == serial => {
+                            s.done = true
+                        }
                         Ok(_) => continue 'send,
                         Err(_) => return,
                     }

@@ -32,35 +32,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::view::{Filter, Soa, View};
-use crate::zones::{RdataRef, Zone};
+use super::judged::{Filter, Judged};
+use crate::zones::{RdataRef, Zone, ZoneSet};
 
 /// Serials of a zone kept for IXFR.
 const KEPT: usize = 16;
 
 /// What a zone's checked names transferred at one serial.
 #[derive(Debug)]
-pub struct Version {
+pub(super) struct Version {
     /// The serial.
-    pub serial: u32,
+    pub(super) serial: u32,
     /// The zone as loaded then: versions of two loads are not compared.
     zone: Weak<Zone>,
     /// Owner, type, TTL and address of each record.
-    pub records: Arc<Records>,
+    pub(super) records: Arc<Records>,
 }
 
 impl Version {
     /// Whether this version is of `zone` as loaded now.
-    pub fn of(&self, zone: &Arc<Zone>) -> bool {
+    pub(super) fn of(&self, zone: &Arc<Zone>) -> bool {
         std::ptr::eq(self.zone.as_ptr(), Arc::as_ptr(zone))
     }
 }
 
 /// Owner, type, TTL and address of each record of checked names.
-pub type Records = BTreeSet<(Name, RecordType, u32, IpAddr)>;
+pub(super) type Records = BTreeSet<(Name, RecordType, u32, IpAddr)>;
 
 /// A zone's kept versions, oldest first; the last is the one served.
-pub type History = Arc<Vec<Arc<Version>>>;
+pub(super) type History = Arc<Vec<Arc<Version>>>;
 
 /// 2026-01-01T00:00:00Z. Offsets count seconds from here: small enough that
 /// the file's serial plus one stays a rise in RFC 1982 arithmetic (below
@@ -82,34 +82,86 @@ struct Stamp {
     /// The serial served.
     served: u32,
     /// The versions kept for IXFR (none for a zone without checked names),
-    /// shared with the views that serve them.
+    /// shared with the snapshots that serve them.
     history: History,
 }
 
+/// The SOA each zone is served with when zones go to secondaries.
+#[derive(Debug, Default)]
+pub(super) struct Served {
+    /// Whether serials follow health (`[transfer]` on): then every answer
+    /// that carries a zone's SOA does too.
+    on: bool,
+    /// By origin, the SOA data served; a zone missing here (the answer
+    /// table's build, which only needs to know `on`) serves its file's.
+    soas: HashMap<Name, RData>,
+}
+
+impl Served {
+    /// Serials that follow health when `on`, not yet stamped: the file's.
+    pub(super) fn files(on: bool) -> Served {
+        Served {
+            on,
+            soas: HashMap::new(),
+        }
+    }
+
+    /// Whether answers carrying a SOA follow health.
+    pub(super) fn follows_health(&self) -> bool {
+        self.on
+    }
+
+    /// The SOA data served for the zone at `origin`, when it is not the file's.
+    pub(super) fn soa_at(&self, origin: &Name) -> Option<&RData> {
+        self.soas.get(origin)
+    }
+
+    /// The SOA data `zone` is served with.
+    pub(super) fn soa<'a>(&'a self, zone: &'a Zone) -> &'a RData {
+        match self.on {
+            true => self.soas.get(&zone.origin).unwrap_or(&zone.soa.data),
+            false => &zone.soa.data,
+        }
+    }
+}
+
+/// What [`Serials::stamp`] gives one snapshot.
+pub(super) struct Stamped {
+    /// The SOA of every zone as served.
+    pub(super) served: Served,
+    /// The versions of each zone with checked names kept for IXFR, by origin.
+    pub(super) history: HashMap<Name, History>,
+    /// Each zone whose served serial changed since the last stamp (every
+    /// zone on the first), with its SOA as served now: the secondaries to tell.
+    pub(super) changed: Vec<(Name, Record)>,
+}
+
 impl Serials {
-    /// Gives `view` the SOA of every zone as served, and returns each zone
-    /// whose served serial changed since the last call (every zone on the
-    /// first) with its SOA as served now: the secondaries to tell.
-    /// `transfers`: whether zones go to secondaries at all.
-    pub fn stamp(
+    /// The serials `zones` are served with when the checked names answer
+    /// as `judged` does; `transfers`: whether zones go to secondaries at all.
+    pub(super) fn stamp(
         &mut self,
-        view: &mut View,
+        zones: &ZoneSet,
+        judged: &Judged,
         transfers: bool,
         now: SystemTime,
-    ) -> Vec<(Name, Record)> {
+    ) -> Stamped {
+        let mut stamped = Stamped {
+            served: Served::files(transfers),
+            history: HashMap::new(),
+            changed: Vec::new(),
+        };
         if !transfers {
             self.zones.clear();
-            view.soas.clear();
-            return Vec::new();
+            return stamped;
         }
         let now = now
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
             .saturating_sub(EPOCH);
-        let mut snapshots = snapshots(view);
-        let mut changed = Vec::new();
-        let mut zones = HashMap::with_capacity(view.zones.len());
-        for zone in view.zones.iter() {
+        let mut snapshots = snapshots(zones, judged);
+        let mut stamps = HashMap::with_capacity(zones.len());
+        for zone in zones.iter() {
             let file_serial = serial(&zone.soa.data);
             let records = snapshots.remove(&zone.origin);
             let content = records.as_ref().map_or(0, digest);
@@ -124,10 +176,9 @@ impl Serials {
             let data = with_serial(&zone.soa.data, served);
             if served_before != Some(served) {
                 let soa = Record::from_rdata(zone.origin.clone(), zone.soa.ttl, data.clone());
-                changed.push((zone.origin.clone(), soa));
+                stamped.changed.push((zone.origin.clone(), soa));
             }
-            let ttl = zone.soa.ttl;
-            view.soas.insert(zone.origin.clone(), Soa { ttl, data });
+            stamped.served.soas.insert(zone.origin.clone(), data);
             if let Some(records) = records {
                 if history.first().is_some_and(|v| !v.of(zone)) {
                     history = History::default();
@@ -143,7 +194,7 @@ impl Serials {
                         records: Arc::new(records),
                     }));
                 }
-                view.history.insert(zone.origin.clone(), history.clone());
+                stamped.history.insert(zone.origin.clone(), history.clone());
             } else {
                 history = History::default();
             }
@@ -153,10 +204,10 @@ impl Serials {
                 served,
                 history,
             };
-            zones.insert(zone.origin.clone(), stamp);
+            stamps.insert(zone.origin.clone(), stamp);
         }
-        self.zones = zones;
-        changed
+        self.zones = stamps;
+        stamped
     }
 }
 
@@ -172,39 +223,17 @@ fn next_offset(before: Option<(u64, u64)>, content: u64, now: u64) -> u64 {
     }
 }
 
-/// Marks every zone of `view` as served with a serial of its own when
-/// `transfers` (its SOA as loaded, for now), so the answer table leaves
-/// whatever carries a zone's SOA to the general path, which reads the one
-/// served, or (negative answers) to each health state's own fragments.
-pub fn mark(view: &mut View, transfers: bool) {
-    if !transfers {
-        return;
-    }
-    let soas: Vec<(Name, Soa)> = view
-        .zones
-        .iter()
-        .map(|zone| {
-            let soa = Soa {
-                ttl: zone.soa.ttl,
-                data: zone.soa.data.clone(),
-            };
-            (zone.origin.clone(), soa)
-        })
-        .collect();
-    view.soas.extend(soas);
-}
-
-/// The records each zone's own checked names transfer under `view`'s
-/// health, by origin (names of a zone below it, glue there, are that zone's).
-fn snapshots(view: &View) -> HashMap<Name, Records> {
+/// The records each zone's own checked names transfer as `judged` answers,
+/// by origin (names of a zone below it, glue there, are that zone's).
+fn snapshots(zones: &ZoneSet, judged: &Judged) -> HashMap<Name, Records> {
     let mut out: HashMap<Name, Records> = HashMap::new();
-    for name in view.checked.keys() {
-        let Some(zone) = view.zones.find(name) else {
+    for name in judged.names() {
+        let Some(zone) = zones.find(name) else {
             continue;
         };
         let records = out.entry(zone.origin.clone()).or_default();
         for rtype in [RecordType::A, RecordType::AAAA] {
-            if let Some(Filter::Records(ttl, rdatas)) = view.filter(name, rtype) {
+            if let Some(Filter::Records(ttl, rdatas)) = judged.filter(name, rtype) {
                 for rdata in rdatas {
                     if let Some(ip) = RdataRef::Full(rdata).ip() {
                         records.insert((name.clone(), rtype, ttl, ip));
@@ -235,7 +264,7 @@ pub fn serial(data: &RData) -> u32 {
 }
 
 /// SOA data with another serial.
-pub fn with_serial(data: &RData, serial: u32) -> RData {
+pub(super) fn with_serial(data: &RData, serial: u32) -> RData {
     match data {
         RData::SOA(soa) => {
             let mut soa = soa.clone();

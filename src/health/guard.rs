@@ -7,16 +7,15 @@
 //! `/status` and in `hale_mass_failure`, and follows the probes again as soon
 //! as the condition clears.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use serde::Serialize;
 use tracing::{error, warn};
 
+use super::{Checks, TargetKey, Targets, Verdicts};
 use crate::config::MassFailure;
-use crate::health::{TargetKey, Targets};
-use crate::view::Checks;
 
 /// The guard's memory between health changes.
 #[derive(Default)]
@@ -28,7 +27,7 @@ pub struct Guard {
 struct Engaged {
     since: SystemTime,
     reason: String,
-    frozen: Arc<HashMap<TargetKey, bool>>,
+    frozen: Verdicts,
 }
 
 /// The guard's state for `/status`.
@@ -45,14 +44,22 @@ pub struct GuardStatus {
 }
 
 impl Guard {
+    /// The verdicts answers follow: the targets' own, unless they look like
+    /// a failure of hale's own network, when the guard holds the ones from
+    /// before the wave.
+    pub fn verdicts(&self, settings: &MassFailure, checks: &Checks, targets: &Targets) -> Verdicts {
+        self.judge(settings, checks, targets)
+            .unwrap_or_else(|| Verdicts::of(targets))
+    }
+
     /// Judges the targets' current verdicts; returns the verdicts answers
     /// must follow instead, or `None` to follow the targets themselves.
-    pub fn judge(
+    fn judge(
         &self,
         settings: &MassFailure,
         checks: &Checks,
         targets: &Targets,
-    ) -> Option<Arc<HashMap<TargetKey, bool>>> {
+    ) -> Option<Verdicts> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let trigger = if settings.enabled {
             trigger(settings, checks, targets)
@@ -62,7 +69,7 @@ impl Guard {
         match (trigger, state.as_ref()) {
             (Some(_), Some(engaged)) => Some(engaged.frozen.clone()),
             (Some(reason), None) => {
-                let frozen = Arc::new(before_the_wave(settings, checks, targets));
+                let frozen = before_the_wave(settings, checks, targets);
                 error!(
                     reason = %reason,
                     "mass failure: suspecting hale's own network, not the backends; \
@@ -113,12 +120,12 @@ fn trigger(settings: &MassFailure, checks: &Checks, targets: &Targets) -> Option
         return Some(format!("canary {} is down", canary.key));
     }
     let down = |key: &TargetKey| targets.get(key).is_some_and(|t| !t.is_healthy());
-    let mut all = std::collections::HashSet::new();
-    let mut down_keys = std::collections::HashSet::new();
+    let mut all = HashSet::new();
+    let mut down_keys = HashSet::new();
     let mut names_down = 0;
-    for (_, keys) in checks.entries() {
+    for name in checks.names() {
         let mut any = false;
-        for key in keys {
+        for key in name.keys() {
             all.insert(key);
             if down(key) {
                 down_keys.insert(key);
@@ -141,25 +148,22 @@ fn trigger(settings: &MassFailure, checks: &Checks, targets: &Targets) -> Option
 
 /// The verdicts from before the wave: targets that went down within
 /// `window` count as healthy, ones down for longer stay down.
-fn before_the_wave(
-    settings: &MassFailure,
-    checks: &Checks,
-    targets: &Targets,
-) -> HashMap<TargetKey, bool> {
+fn before_the_wave(settings: &MassFailure, checks: &Checks, targets: &Targets) -> Verdicts {
     let now = SystemTime::now();
-    let mut verdicts = HashMap::new();
-    for (_, keys) in checks.entries() {
-        for key in keys {
-            let healthy = targets.get(key).is_none_or(|t| {
-                // A verdict changed "in the future" (clock stepped back) is recent too.
-                t.is_healthy()
-                    || match now.duration_since(t.changed_at()) {
-                        Ok(down_for) => down_for <= settings.window,
-                        Err(_) => true,
-                    }
-            });
-            verdicts.insert(key.clone(), healthy);
-        }
-    }
-    verdicts
+    let down_before = |key: &TargetKey| {
+        targets.get(key).is_some_and(|t| {
+            // A verdict changed "in the future" (clock stepped back) is recent too.
+            !t.is_healthy()
+                && now
+                    .duration_since(t.changed_at())
+                    .is_ok_and(|down_for| down_for > settings.window)
+        })
+    };
+    checks
+        .names()
+        .iter()
+        .flat_map(|name| name.keys())
+        .filter(|key| down_before(key))
+        .cloned()
+        .collect()
 }

@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use super::prefix::client_prefix;
 use crate::config::Rrl;
 
 const BUCKETS: usize = 1 << 16;
@@ -128,49 +129,6 @@ impl Limiter {
     }
 }
 
-/// The client networks RRL groups by unless configured, and the TCP
-/// connection cap always: an IPv4 /24, an IPv6 /56 (a typical site).
-pub const IPV4_PREFIX: u8 = 24;
-/// See [`IPV4_PREFIX`].
-pub const IPV6_PREFIX: u8 = 56;
-
-/// The client's network: its address cut to `v4_len` or `v6_len` bits,
-/// tagged with the family so an IPv4 prefix never equals an IPv6 one. RRL
-/// and the TCP connection cap group clients by it.
-pub fn client_prefix(client: IpAddr, v4_len: u8, v6_len: u8) -> (u8, u128) {
-    match client.to_canonical() {
-        IpAddr::V4(v4) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(v4_len)).unwrap_or(0);
-            (4, u128::from(u32::from(v4) & mask))
-        }
-        IpAddr::V6(v6) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(v6_len)).unwrap_or(0);
-            (6, u128::from(v6) & mask)
-        }
-    }
-}
-
-/// Cuts a response down to its header and question with TC set: what a
-/// slipped response carries (RFC 1035 §4.1.1; the client retries over TCP).
-pub fn truncate(response: &mut Vec<u8>) {
-    if response.len() < 12 {
-        return;
-    }
-    let end = match response[4..6] == [0, 1] {
-        true => crate::dns::question_end(response),
-        false => Some(12),
-    };
-    match end.filter(|&end| end <= response.len()) {
-        Some(end) => response.truncate(end),
-        None => {
-            response.truncate(12);
-            response[4..6].copy_from_slice(&[0, 0]);
-        }
-    }
-    response[2] |= 0x02;
-    response[6..12].fill(0);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,16 +188,5 @@ mod tests {
             "slip 0 drops everything limited"
         );
         assert_eq!(l.check(other56, 1), Verdict::Send);
-    }
-
-    #[test]
-    fn truncation_keeps_header_and_question() {
-        let mut r = vec![0x12, 0x34, 0x84, 0x00, 0, 1, 0, 2, 0, 1, 0, 1];
-        r.extend_from_slice(&[3, b'w', b'w', b'w', 0, 0, 1, 0, 1]);
-        r.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
-        truncate(&mut r);
-        assert_eq!(r.len(), 12 + 9);
-        assert_eq!(r[2], 0x86, "TC set, AA kept");
-        assert_eq!(&r[4..12], &[0, 1, 0, 0, 0, 0, 0, 0]);
     }
 }

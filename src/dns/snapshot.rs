@@ -1,0 +1,121 @@
+//! Owns the answer snapshot: everything a query is answered from, built in
+//! one place ([`Snapshot::build`]) from a loaded config and the verdicts
+//! answers follow, and never changed after. A health change or a reload
+//! builds a new one off the query path and swaps it in whole.
+//!
+//! ```text
+//! Loaded (config, zones, checks, table) ─┐
+//! Verdicts (health, or the guard's)  ────┼─► Judged ─► Serials::stamp ─► Live ─► Snapshot
+//! Serials (what was served before)  ─────┘
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hickory_proto::rr::{Name, Record};
+
+use super::Loaded;
+use super::judged::Judged;
+use super::serial::{History, Serials, Served};
+use super::table::{Live, Table};
+use crate::health::Verdicts;
+use crate::zones::{Zone, ZoneSet};
+
+/// What queries are answered from.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Every zone.
+    zones: Arc<ZoneSet>,
+    /// The checked names' answers under these verdicts.
+    judged: Judged,
+    /// The SOA each zone is served with.
+    served: Served,
+    /// The versions of each zone with checked names kept for IXFR, by origin.
+    history: HashMap<Name, History>,
+    /// Precomputed answers of the zones (built once per load).
+    table: Arc<Table>,
+    /// Precomputed answers of the checked names under these verdicts.
+    live: Live,
+}
+
+/// Zones whose served serial a new snapshot changes, with their SOA as
+/// served now: the secondaries to tell.
+pub type Changed = Vec<(Name, Record)>;
+
+/// What the general path reads: zones, the checked names' answers, and
+/// the SOAs served. The table is built by running that path over a source
+/// with every target healthy, before any snapshot exists.
+#[derive(Clone, Copy)]
+pub(super) struct Source<'a> {
+    /// Every zone.
+    pub(super) zones: &'a ZoneSet,
+    /// The checked names' answers.
+    pub(super) judged: &'a Judged,
+    /// The SOAs served.
+    pub(super) served: &'a Served,
+}
+
+impl Snapshot {
+    /// The snapshot of `loaded` under `verdicts`, with the serials
+    /// `serials` hands out (and remembers) for it; and the zones whose
+    /// served serial that changes.
+    pub fn build(
+        loaded: &Loaded,
+        verdicts: &Verdicts,
+        serials: &mut Serials,
+    ) -> (Snapshot, Changed) {
+        let judged = Judged::new(&loaded.checks, verdicts);
+        let stamped = serials.stamp(
+            &loaded.zones,
+            &judged,
+            loaded.config.transfers(),
+            SystemTime::now(),
+        );
+        let live = Live::build(&judged, &stamped.served, &loaded.table, &loaded.checks);
+        let snapshot = Snapshot {
+            zones: loaded.zones.clone(),
+            judged,
+            served: stamped.served,
+            history: stamped.history,
+            table: loaded.table.clone(),
+            live,
+        };
+        (snapshot, stamped.changed)
+    }
+
+    /// Every zone served.
+    pub fn zones(&self) -> &ZoneSet {
+        &self.zones
+    }
+
+    /// The SOA serial `zone` is served with: the file's, or one that
+    /// follows health when zones go to secondaries.
+    pub fn serial_of(&self, zone: &Zone) -> u32 {
+        super::serial::serial(self.served.soa(zone))
+    }
+
+    /// What the general path reads.
+    pub(super) fn source(&self) -> Source<'_> {
+        Source {
+            zones: &self.zones,
+            judged: &self.judged,
+            served: &self.served,
+        }
+    }
+
+    /// The precomputed answers.
+    pub(super) fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The checked names' precomputed answers.
+    pub(super) fn live(&self) -> &Live {
+        &self.live
+    }
+
+    /// The versions of the zone at `origin` kept for IXFR.
+    pub(super) fn history(&self, origin: &Name) -> Option<&History> {
+        self.history.get(origin)
+    }
+}

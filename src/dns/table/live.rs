@@ -1,0 +1,106 @@
+//! Owns the live part of the answer table: the answer sections of the
+//! health-checked A/AAAA sets under one health state (one per rotation),
+//! and the negative answers' SOA of zones whose serial follows health.
+//! Built with each snapshot, so a query never filters anything.
+
+use hickory_proto::rr::RecordType;
+
+use super::Table;
+use super::frag::{ZoneFrags, answer_rr, soa_frag};
+use crate::dns::judged::{Filter, Judged};
+use crate::dns::serial::Served;
+use crate::health::Checks;
+use crate::zones::RdataRef;
+
+/// The health-checked answer sections of one health state.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Per checked name (in [`Checks`] order): A, then AAAA.
+    pub(super) names: Vec<[LiveSet; 2]>,
+    /// Per table zone: the SOA fragment of negative answers when the
+    /// zone's serial follows health; empty when none does.
+    negatives: Vec<Option<ZoneFrags>>,
+}
+
+impl Live {
+    /// What negative answers of table zone `zi` carry: `zone`'s own
+    /// fragments, or this health state's when the serial follows health.
+    pub(super) fn negative<'t>(&'t self, zi: u32, zone: &'t ZoneFrags) -> &'t ZoneFrags {
+        match self.negatives.get(zi as usize) {
+            Some(Some(frags)) => frags,
+            _ => zone,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) enum LiveSet {
+    /// No such RRset: the name's normal fallback applies.
+    #[default]
+    Absent,
+    /// Answer sections, one per rotation, each with this many records.
+    Records(Vec<Box<[u8]>>, u16),
+    /// `when_all_down = "none"`.
+    NoData,
+    /// `when_all_down = "servfail"`.
+    ServFail,
+}
+
+impl Live {
+    /// The answer sections of every name of `checks` as `judged` answers
+    /// them, and the negative answers' SOA of zones whose serial follows
+    /// health (`served`), for the table of `checks`' load.
+    pub(in crate::dns) fn build(
+        judged: &Judged,
+        served: &Served,
+        table: &Table,
+        checks: &Checks,
+    ) -> Live {
+        let negatives = match served.follows_health() {
+            false => Vec::new(),
+            true => table
+                .zones
+                .iter()
+                .map(|frags| {
+                    let soa = served.soa_at(&frags.origin)?;
+                    Some(ZoneFrags {
+                        origin: frags.origin.clone(),
+                        negative_ttl: frags.negative_ttl,
+                        origin_len: frags.origin_len,
+                        soa: soa_frag(&frags.origin, frags.negative_ttl, soa),
+                        tail: None,
+                    })
+                })
+                .collect(),
+        };
+        let names = checks
+            .names()
+            .iter()
+            .map(|spec| {
+                let name = &spec.name;
+                [RecordType::A, RecordType::AAAA].map(|rtype| match judged.filter(name, rtype) {
+                    None => LiveSet::Absent,
+                    Some(Filter::NoData) => LiveSet::NoData,
+                    Some(Filter::ServFail) => LiveSet::ServFail,
+                    Some(Filter::Records(ttl, rdatas)) => {
+                        let n = rdatas.len().max(1);
+                        let rotations = (0..n)
+                            .map(|start| {
+                                let mut bytes = Vec::with_capacity(rdatas.len() * 28);
+                                for i in 0..rdatas.len() {
+                                    let rdata = RdataRef::Full(&rdatas[(start + i) % rdatas.len()]);
+                                    if let Some(ip) = rdata.ip() {
+                                        answer_rr(&mut bytes, rtype, ttl, ip);
+                                    }
+                                }
+                                bytes.into_boxed_slice()
+                            })
+                            .collect();
+                        LiveSet::Records(rotations, rdatas.len() as u16)
+                    }
+                })
+            })
+            .collect();
+        Live { names, negatives }
+    }
+}

@@ -1,0 +1,182 @@
+//! Owns the health checks of one config resolved against its zones: every
+//! checked name, its A and AAAA records, and the target probed behind each
+//! address. Built once per load; the answer snapshots judge it against
+//! the targets' verdicts ([`super::Verdicts`]).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::{TargetKey, TargetSpec};
+use crate::config::{Check, Config, ConfigError, WhenAllDown};
+use crate::zones::{Rrset, ZoneSet};
+
+/// Every `[[check]]` of a config, resolved against its zones.
+#[derive(Debug, Default)]
+pub struct Checks {
+    /// One entry per checked name, in config order: the answer table's numbering.
+    names: Vec<CheckedName>,
+    /// Unique targets, with the names that share them.
+    specs: HashMap<TargetKey, TargetSpec>,
+}
+
+/// One health-checked name and the targets behind its addresses.
+#[derive(Debug)]
+pub struct CheckedName {
+    /// The owner name, lower case.
+    pub name: Name,
+    /// What it answers when no address of the asked type is healthy.
+    pub when_all_down: WhenAllDown,
+    /// Its A records, if it has any.
+    pub a: Option<Addresses>,
+    /// Its AAAA records, if it has any.
+    pub aaaa: Option<Addresses>,
+}
+
+/// The A or AAAA records of one checked name.
+#[derive(Debug)]
+pub struct Addresses {
+    /// min(check ttl, zone TTL).
+    pub ttl: u32,
+    /// Each record, in zone order, with the target that judges it.
+    pub targets: Vec<(RData, TargetKey)>,
+}
+
+impl CheckedName {
+    /// The set of `rtype` (A or AAAA), if the name has one.
+    pub fn addresses(&self, rtype: RecordType) -> Option<&Addresses> {
+        match rtype {
+            RecordType::A => self.a.as_ref(),
+            RecordType::AAAA => self.aaaa.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The targets behind its addresses, A first, then AAAA.
+    pub fn keys(&self) -> impl Iterator<Item = &TargetKey> {
+        self.a
+            .iter()
+            .chain(self.aaaa.iter())
+            .flat_map(|set| set.targets.iter().map(|(_, key)| key))
+    }
+}
+
+impl Checks {
+    /// Resolves every `[[check]]` against the zones. A checked name without
+    /// A/AAAA records, or outside the authoritative data, is a config error.
+    pub fn resolve(config: &Config, zones: &ZoneSet) -> Result<Checks, ConfigError> {
+        let mut checks = Checks::default();
+        for check in &config.checks {
+            for (name, line) in &check.names {
+                let line = *line;
+                let Some(zone) = zones.find(name) else {
+                    return Err(config.error_at(line, format!("{name} is not in any zone")));
+                };
+                if let Some((cut, _)) = zone.find_cut(name) {
+                    return Err(config.error_at(
+                        line,
+                        format!("{name} is below the delegation {cut}, not authoritative data"),
+                    ));
+                }
+                let node = zone.node(name);
+                let a = node.and_then(|n| n.get(RecordType::A));
+                let aaaa = node.and_then(|n| n.get(RecordType::AAAA));
+                if a.is_none() && aaaa.is_none() {
+                    return Err(config.error_at(
+                        line,
+                        format!("{name} has no A or AAAA record in zone {}", zone.origin),
+                    ));
+                }
+                let a = a.map(|set| checks.addresses(check, name, set));
+                let aaaa = aaaa.map(|set| checks.addresses(check, name, set));
+                checks.names.push(CheckedName {
+                    name: name.clone(),
+                    when_all_down: check.when_all_down,
+                    a,
+                    aaaa,
+                });
+            }
+        }
+        Ok(checks)
+    }
+
+    /// The records of `set` at `name` with their targets.
+    fn addresses(&mut self, check: &Check, name: &Name, set: &Rrset) -> Addresses {
+        let targets = set
+            .iter()
+            .filter_map(|rdata| {
+                let ip = rdata.ip()?;
+                Some((rdata.to_rdata(), self.add_target(check, name, ip)))
+            })
+            .collect();
+        Addresses {
+            ttl: set.ttl.min(check.ttl),
+            targets,
+        }
+    }
+
+    fn add_target(&mut self, check: &Check, name: &Name, ip: IpAddr) -> TargetKey {
+        let mut host = check.probe.host.clone().unwrap_or_else(|| name.to_ascii());
+        if host.len() > 1 && host.ends_with('.') {
+            host.pop();
+        }
+        let key = TargetKey {
+            ip,
+            scheme: check.probe.scheme,
+            port: check.probe.port,
+            path: check.probe.path.clone(),
+            host,
+            expect_status: check.probe.expect_status.clone(),
+            expect_body: check.probe.expect_body.clone(),
+            tls_verify: check.probe.tls_verify,
+        };
+        let owner = name.to_ascii();
+        self.specs
+            .entry(key.clone())
+            .and_modify(|spec| {
+                // Shared by two checks: one prober, with the schedule of the
+                // check that probes more often (the first one on a tie).
+                if spec.schedule != check.schedule {
+                    tracing::warn!(
+                        target = %spec.key,
+                        line = check.line,
+                        "target shared by checks with different interval/timeout/rise/fall; \
+                         the faster check's settings apply"
+                    );
+                }
+                if check.schedule.interval < spec.schedule.interval {
+                    spec.schedule = check.schedule.clone();
+                }
+                if !spec.names.contains(&owner) {
+                    spec.names.push(owner.clone());
+                }
+            })
+            .or_insert_with(|| TargetSpec {
+                key: key.clone(),
+                schedule: check.schedule.clone(),
+                names: vec![owner.clone()],
+            });
+        key
+    }
+
+    /// Unique targets to probe.
+    pub fn target_specs(&self) -> Vec<TargetSpec> {
+        self.specs.values().cloned().collect()
+    }
+
+    /// Every checked name, in config order.
+    pub fn names(&self) -> &[CheckedName] {
+        &self.names
+    }
+
+    /// Number of checked names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing is health-checked.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}

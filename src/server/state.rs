@@ -1,0 +1,251 @@
+//! Owns the state every task of a running server shares: the snapshot
+//! queries are answered from, the loaded config it was built from, and the
+//! one path by which a health change or a reload publishes a new snapshot.
+//!
+//! ```text
+//! health change ─► rebuild ─┐
+//! SIGHUP, POST /reload ─► reload (load on a blocking thread) ─┼─► publish ─► ArcSwap<Snapshot> ─► UDP/TCP
+//!                                                             └─► NOTIFY to secondaries
+//! ```
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use tracing::{error, info, warn};
+
+use super::notify::Notifier;
+use super::rrl::Limiter;
+use super::tcp::Connections;
+use crate::dns::{Changed, LoadError, Loaded, Serials, Snapshot};
+use crate::health::{Guard, Health, TargetSpec, Targets};
+use crate::metrics::Metrics;
+
+/// Why a reload kept the old config.
+#[derive(thiserror::Error, Debug)]
+pub enum ReloadError {
+    /// The new config or a zone file is wrong (file, line, problem).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Loading panicked: a bug, reported instead of taking hale down.
+    #[error("reload failed: {0}")]
+    Panicked(String),
+}
+
+/// State shared by every task of a running server.
+pub struct State {
+    /// What queries are answered from.
+    snapshot: ArcSwap<Snapshot>,
+    /// The current config bundle; the lock also serialises snapshot builds.
+    loaded: Mutex<Arc<Loaded>>,
+    /// The serials served to secondaries; the `loaded` lock orders its use.
+    serials: Mutex<Serials>,
+    /// The probers.
+    pub(super) health: Health,
+    /// Holds answers when every probe fails at once.
+    pub(super) guard: Guard,
+    /// Counters and gauges for /metrics.
+    pub(super) metrics: Metrics,
+    /// The config file, read again on reload.
+    config_path: PathBuf,
+    /// Open TCP connections and their cap.
+    pub(super) tcp: Arc<Connections>,
+    /// Response rate limiting for UDP.
+    pub(super) rrl: Limiter,
+    /// Tells secondaries of new serials.
+    pub(super) notifier: Notifier,
+}
+
+/// What [`State::new`] starts from, besides the loaded config.
+pub(super) struct Parts {
+    /// The probers, already reconciled with the loaded config's targets.
+    pub(super) health: Health,
+    /// Counters and gauges.
+    pub(super) metrics: Metrics,
+    /// The config file.
+    pub(super) config_path: PathBuf,
+    /// Tells secondaries of new serials.
+    pub(super) notifier: Notifier,
+}
+
+impl State {
+    /// The state of a server starting with `loaded`, its first snapshot
+    /// built from the targets as they stand; with the zones whose serial
+    /// it sets, for the first NOTIFYs.
+    pub(super) fn new(loaded: Loaded, parts: Parts) -> (State, Changed) {
+        let targets = parts.health.targets();
+        let guard = Guard::default();
+        let mut serials = Serials::default();
+        let verdicts = guard.verdicts(&loaded.config.mass_failure, &loaded.checks, &targets);
+        let (snapshot, changed) = Snapshot::build(&loaded, &verdicts, &mut serials);
+        log_serials(&changed);
+        let state = State {
+            tcp: Arc::new(Connections::new(
+                loaded.config.tcp,
+                loaded.config.transfer_allow.clone(),
+            )),
+            rrl: Limiter::new(loaded.config.rrl),
+            snapshot: ArcSwap::from_pointee(snapshot),
+            loaded: Mutex::new(Arc::new(loaded)),
+            serials: Mutex::new(serials),
+            health: parts.health,
+            guard,
+            metrics: parts.metrics,
+            config_path: parts.config_path,
+            notifier: parts.notifier,
+        };
+        (state, changed)
+    }
+
+    /// The config bundle being served.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.lock_loaded().clone()
+    }
+
+    /// The snapshot queries are answered from right now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// The probers and their targets.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The mass-failure guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// TCP connections open right now.
+    pub fn tcp_connections(&self) -> usize {
+        self.tcp.open()
+    }
+
+    /// The `loaded` lock; whoever panicked holding it left a whole bundle.
+    fn lock_loaded(&self) -> MutexGuard<'_, Arc<Loaded>> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Builds and publishes the snapshot of `loaded` under the targets'
+    /// current verdicts (or the guard's); the caller holds the `loaded` lock.
+    fn publish(&self, loaded: &Loaded, targets: &Targets) {
+        let verdicts = self
+            .guard
+            .verdicts(&loaded.config.mass_failure, &loaded.checks, targets);
+        let mut serials = self.serials.lock().unwrap_or_else(|e| e.into_inner());
+        let (snapshot, changed) = Snapshot::build(loaded, &verdicts, &mut serials);
+        drop(serials);
+        log_serials(&changed);
+        self.snapshot.store(Arc::new(snapshot));
+        // After the store: secondaries ask for the new serial at once.
+        self.notifier.send(&loaded.config, changed);
+    }
+
+    /// A target's verdict changed: a new snapshot from the current bundle.
+    pub(super) fn rebuild(&self) {
+        let loaded = self.lock_loaded();
+        let targets = self.health.targets();
+        self.publish(&loaded, &targets);
+    }
+
+    /// Reloads config and zones, as SIGHUP and `POST /reload` do: on
+    /// success replaces config, zones and targets at once; on any failure,
+    /// a panic included, everything stays as it was and the error says why.
+    pub async fn reload(self: &Arc<Self>) -> Result<(), ReloadError> {
+        self.reload_with(Loaded::load).await
+    }
+
+    /// [`State::reload`] with `load` reading the config.
+    pub(super) async fn reload_with(
+        self: &Arc<Self>,
+        load: fn(&std::path::Path) -> Result<Loaded, LoadError>,
+    ) -> Result<(), ReloadError> {
+        let state = self.clone();
+        // Parsing large zones must not stall the runtime's workers.
+        let outcome = tokio::task::spawn_blocking(move || {
+            let new = load(&state.config_path)?;
+            state.replace(new);
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| Err(ReloadError::Panicked(panic_text(e))));
+        self.metrics.reload(outcome.is_ok());
+        match &outcome {
+            Ok(()) => {}
+            Err(e) => error!(error = %e, "reload rejected; still serving the previous config"),
+        }
+        outcome
+    }
+
+    /// Serves `new` from now on.
+    fn replace(&self, new: Loaded) {
+        let new = Arc::new(new);
+        let mut loaded = self.lock_loaded();
+        if new.config.listen != loaded.config.listen || new.config.admin != loaded.config.admin {
+            warn!("listen addresses changed; they take effect after a restart");
+        }
+        self.tcp
+            .set_limits(new.config.tcp, new.config.transfer_allow.clone());
+        self.rrl.set(new.config.rrl);
+        let targets = self.health.reconcile(target_specs(&new));
+        notify_unless_allowed(&new.config);
+        self.publish(&new, &targets);
+        info!(
+            zones = new.zones.len(),
+            checked_names = new.checks.len(),
+            targets = targets.len(),
+            "reloaded"
+        );
+        self.metrics.set_zones(new.zones.len());
+        *loaded = new;
+    }
+}
+
+/// What a panicking reload said, for its error.
+fn panic_text(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Logs each zone whose serial changed; a start or a reload of many zones in one line.
+fn log_serials(changed: &Changed) {
+    if changed.len() <= 10 {
+        for (zone, soa) in changed {
+            let serial = crate::dns::serial::serial(&soa.data);
+            info!(%zone, serial, "zone serial");
+        }
+    } else {
+        info!(zones = changed.len(), "zone serials set");
+    }
+}
+
+/// Warns of a secondary sent NOTIFYs that may not transfer: it would ask,
+/// and be refused.
+pub(super) fn notify_unless_allowed(config: &crate::config::Config) {
+    for to in config.notify_not_allowed() {
+        warn!(secondary = %to, "[transfer] notify names a secondary that [transfer] allow does not: its transfers will be REFUSED");
+    }
+}
+
+/// Every target to probe: the checks' and the mass-failure canary.
+pub(super) fn target_specs(loaded: &Loaded) -> Vec<TargetSpec> {
+    let mut specs = loaded.checks.target_specs();
+    if let Some(canary) = &loaded.config.mass_failure.canary
+        && !specs.iter().any(|s| s.key == canary.key)
+    {
+        specs.push(canary.clone());
+    }
+    specs
+}
