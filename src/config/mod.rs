@@ -1,0 +1,305 @@
+//! Owns `hale.toml`: reads the file into serde mirror types, then validates them
+//! into the [`Config`] the rest of hale uses. Every error names the file and line.
+//!
+//! Here: the validated types, [`ConfigError`], and [`Config::parse`], which
+//! drives the two steps. The file's shape is in `file`; the checks that turn
+//! it into a [`Config`], section by section, are in `validate`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+use serde::Deserialize;
+
+use crate::health::{Schedule, Scheme, TargetSpec};
+
+mod file;
+mod validate;
+
+use file::RawConfig;
+
+/// The prefix length RRL groups IPv4 clients by unless `[rrl] ipv4_prefix` is set (a typical site).
+pub const DEFAULT_IPV4_PREFIX: u8 = 24;
+/// The prefix length RRL groups IPv6 clients by unless `[rrl] ipv6_prefix` is set (a typical site).
+pub const DEFAULT_IPV6_PREFIX: u8 = 56;
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file this came from; relative paths in it are relative to its folder.
+    pub path: PathBuf,
+    /// UDP and TCP DNS listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads (each with its own socket per address).
+    pub workers: usize,
+    /// Zone files to load, one zone each.
+    pub zone_files: Vec<PathBuf>,
+    /// Admin HTTP listener, if enabled.
+    pub admin: Option<SocketAddr>,
+    /// Health checks, in file order.
+    pub checks: Vec<Check>,
+    /// Limits on DNS over TCP.
+    pub tcp: TcpLimits,
+    /// Response rate limiting over UDP; `None` when off.
+    pub rrl: Option<Rrl>,
+    /// When hale distrusts its own probes.
+    pub mass_failure: MassFailure,
+    /// Clients allowed zone transfers (AXFR, IXFR) over TCP; empty: nobody.
+    pub transfer_allow: Vec<ipnet::IpNet>,
+    /// Secondaries told by NOTIFY (RFC 1996) whenever a zone's serial changes.
+    pub notify: Vec<SocketAddr>,
+}
+
+impl Config {
+    /// Whether zones are handed to secondaries: then a zone whose answers
+    /// follow health gets a serial that does too ([`crate::dns::serial`]).
+    pub fn transfers(&self) -> bool {
+        !self.transfer_allow.is_empty() || !self.notify.is_empty()
+    }
+
+    /// `notify` secondaries that `allow` does not cover: told of changes,
+    /// then refused when they ask for the zone.
+    pub fn notify_not_allowed(&self) -> Vec<SocketAddr> {
+        self.notify
+            .iter()
+            .filter(|to| !self.transfer_allow.iter().any(|net| net.contains(&to.ip())))
+            .copied()
+            .collect()
+    }
+}
+
+/// The mass-failure guard: when (nearly) every target fails at once, the
+/// fault is more likely hale's own network than every backend, so hale keeps
+/// the answers it had.
+#[derive(Clone, Debug)]
+pub struct MassFailure {
+    /// Off: every verdict is published as it comes.
+    pub enabled: bool,
+    /// Share of all targets that must be down (0 < share ≤ 1).
+    pub share: f64,
+    /// ... spread over at least this many checked names.
+    pub min_names: usize,
+    /// Targets that went down within this span before the guard engaged are
+    /// kept in answers: they fell with the rest.
+    pub window: Duration,
+    /// A URL that should always pass; while it fails the guard is engaged.
+    pub canary: Option<TargetSpec>,
+}
+
+/// Limits on DNS over TCP (RFC 7766 §6.2.3): how many connections, and how
+/// long one may idle or take to send a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// Concurrent connections; at the cap the longest-idle one is closed for a new one.
+    pub max_connections: usize,
+    /// How long a connection may wait for its next query.
+    pub idle_timeout: Duration,
+    /// How long one message may take to arrive once begun, or to be taken once written.
+    pub message_timeout: Duration,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            max_connections: 256,
+            idle_timeout: Duration::from_secs(10),
+            message_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for MassFailure {
+    /// On: every target down across at least two checked names, no canary.
+    fn default() -> Self {
+        MassFailure {
+            enabled: true,
+            share: 1.0,
+            min_names: 2,
+            window: Duration::from_secs(60),
+            canary: None,
+        }
+    }
+}
+
+/// Response rate limiting per client prefix, as NSD's and Knot's RRL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rrl {
+    /// Responses per second each prefix gets in full.
+    pub responses_per_second: u32,
+    /// Every `slip`-th limited response goes out truncated (TC), the rest are
+    /// dropped; 0 drops them all, 1 truncates them all.
+    pub slip: u32,
+    /// IPv4 clients are grouped by this prefix length.
+    pub ipv4_prefix: u8,
+    /// IPv6 clients are grouped by this prefix length.
+    pub ipv6_prefix: u8,
+}
+
+/// What a health-checked name answers when none of its addresses is healthy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenAllDown {
+    /// Fail open: answer every address.
+    All,
+    /// NODATA.
+    None,
+    /// SERVFAIL.
+    Servfail,
+}
+
+/// One `[[check]]`, with `[defaults]` and built-in defaults applied.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Owner names (lower case, fully qualified) whose A and AAAA records are
+    /// probed, each with its line in the config.
+    pub names: Vec<(Name, usize)>,
+    /// Line of the `[[check]]` header, for error messages.
+    pub line: usize,
+    /// How a probe is made.
+    pub probe: Probe,
+    /// When probes run and how results turn into state.
+    pub schedule: Schedule,
+    /// TTL cap for answers of these names.
+    pub ttl: u32,
+    /// Answer policy when no address of the asked type is healthy.
+    pub when_all_down: WhenAllDown,
+}
+
+/// The per-check part of a probe; the address comes from each A/AAAA record.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// http or https.
+    pub scheme: Scheme,
+    /// TCP port.
+    pub port: u16,
+    /// Request path, starting with '/'.
+    pub path: String,
+    /// Host header and SNI; `None` means the owner name.
+    pub host: Option<String>,
+    /// Accepted status codes; `None` means any 2xx.
+    pub expect_status: Option<Vec<u16>>,
+    /// Substring required in the first 64 KiB of the body.
+    pub expect_body: Option<String>,
+    /// Verify the TLS certificate against the host.
+    pub tls_verify: bool,
+}
+
+/// A config that could not be read or is invalid.
+#[derive(thiserror::Error, Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: cannot read config: {source}", path.display())]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is malformed or a value is invalid.
+    #[error("{}:{line}: {msg}", path.display())]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let src = Source { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            src.err(offset, e.message().trim().to_string())
+        })?;
+        // In this order: a file with several problems reports the first of
+        // them, and the same one from release to release.
+        let zone_files = validate::zone_files(&src, &raw.server.zones)?;
+        let listen = validate::listen(&src, &raw.server.listen)?;
+        let admin = validate::admin(&src, raw.admin.as_ref(), &raw.server.listen)?;
+        validate::defaults(&src, &raw.defaults)?;
+        let checks = validate::checks(&src, &raw.defaults, &raw.check)?;
+        let workers = validate::workers(&src, raw.server.workers.as_ref())?;
+        let tcp = validate::tcp(&src, &raw.server)?;
+        let rrl = validate::rrl(&src, raw.rrl.as_ref())?;
+        let mass_failure = validate::mass_failure(&src, raw.mass_failure.as_ref(), &raw.defaults)?;
+        let transfer = raw.transfer.unwrap_or_default();
+        let transfer_allow = validate::transfer_allow(&src, &transfer.allow)?;
+        let notify = validate::notify(&src, &transfer.notify)?;
+        Ok(Config {
+            path: path.to_path_buf(),
+            listen,
+            workers,
+            zone_files,
+            admin,
+            checks,
+            tcp,
+            rrl,
+            mass_failure,
+            transfer_allow,
+            notify,
+        })
+    }
+
+    /// An error at `line` of this config, for problems found after parsing
+    /// (for example a checked name that no zone has).
+    pub fn error_at(&self, line: usize, msg: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            line,
+            msg,
+        }
+    }
+}
+
+/// The text being validated and the file it came from, so that an error
+/// can name the file and the line.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error at byte `offset` of the text.
+    fn err(&self, offset: usize, msg: String) -> ConfigError {
+        self.err_at_line(self.line(offset), msg)
+    }
+
+    fn err_at_line(&self, line: usize, msg: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            msg,
+        }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        line_of(self.text, offset)
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,559 @@
+//! Turns the mirror types of [`super::file`] into the parts of a [`Config`],
+//! one function per section. Each reports the first bad value it finds at
+//! that value's line; [`Config::parse`] calls them in a fixed order, so a
+//! file with several problems always reports the same one.
+//!
+//! [`Config`]: super::Config
+//! [`Config::parse`]: super::Config::parse
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+use ipnet::IpNet;
+use toml::Spanned;
+
+use super::file::{RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawZones};
+use super::{Check, ConfigError, MassFailure, Probe, Rrl, Source, TcpLimits, WhenAllDown};
+use crate::health::{Schedule, Scheme, TargetKey, TargetSpec};
+
+/// Probe schedule defaults, for checks and the canary alike.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_RISE: u32 = 2;
+const DEFAULT_FALL: u32 = 3;
+
+/// Largest TTL RFC 2181 §8 allows.
+const MAX_TTL: u32 = (1 << 31) - 1;
+
+/// `[server] zones`: a zone file, a folder of them, or a list, relative to
+/// the config's folder.
+pub(super) fn zone_files(
+    src: &Source,
+    zones: &Spanned<RawZones>,
+) -> Result<Vec<PathBuf>, ConfigError> {
+    let at = zones.span().start;
+    let base = src.path.parent().unwrap_or(Path::new("."));
+    let files = match zones.get_ref() {
+        RawZones::Folder(folder) => {
+            let path = base.join(folder);
+            if path.is_file() {
+                vec![path]
+            } else {
+                list_zone_folder(&path).map_err(|e| src.err(at, e.to_string()))?
+            }
+        }
+        RawZones::Files(files) => files.iter().map(|f| base.join(f)).collect(),
+    };
+    if files.is_empty() {
+        return Err(src.err(at, "no zone files configured".into()));
+    }
+    Ok(files)
+}
+
+/// `[server] listen`: at least one address, no two taking one port.
+pub(super) fn listen(
+    src: &Source,
+    listen: &Spanned<Vec<SocketAddr>>,
+) -> Result<Vec<SocketAddr>, ConfigError> {
+    let at = listen.span().start;
+    let listen = listen.get_ref();
+    if listen.is_empty() {
+        return Err(src.err(at, "[server] listen must name at least one address".into()));
+    }
+    // Caught here, not at bind time: `check` must say so, and `serve`
+    // must fail before it opens any socket.
+    for (i, a) in listen.iter().enumerate() {
+        if let Some(b) = listen[..i].iter().find(|b| overlap(a, b)) {
+            return Err(src.err(
+                at,
+                format!("[server] listen: {a} and {b} take the same port on the same address"),
+            ));
+        }
+    }
+    Ok(listen.clone())
+}
+
+/// `[admin] listen`, which must not take the TCP port of a DNS listener.
+pub(super) fn admin(
+    src: &Source,
+    admin: Option<&RawAdmin>,
+    listen: &Spanned<Vec<SocketAddr>>,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(admin) = admin else {
+        return Ok(None);
+    };
+    let addr = admin.listen.get_ref();
+    if let Some(dns) = listen.get_ref().iter().find(|d| overlap(d, addr)) {
+        // Its own line; the default address has none: the section's.
+        let at = match admin.listen.span().start {
+            0 => listen.span().start,
+            at => at,
+        };
+        return Err(src.err(
+            at,
+            format!("[admin] listen {addr} takes the TCP port of DNS on {dns}"),
+        ));
+    }
+    Ok(Some(*addr))
+}
+
+/// `[defaults]`, every value checked at its own line whether or not a check
+/// inherits it: the canary always does.
+pub(super) fn defaults(src: &Source, d: &RawSettings) -> Result<(), ConfigError> {
+    if let Some(names) = &d.names {
+        let at = names.first().map_or(0, |n| n.span().start);
+        return Err(src.err(
+            at,
+            "`names` belongs in a [[check]], not in [defaults]".into(),
+        ));
+    }
+    settings(src, d)
+}
+
+/// Every `[[check]]`, over `[defaults]` (already validated by [`defaults`]).
+pub(super) fn checks(
+    src: &Source,
+    d: &RawSettings,
+    list: &[Spanned<RawSettings>],
+) -> Result<Vec<Check>, ConfigError> {
+    let checks = list
+        .iter()
+        .map(|c| check(src, c, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    no_name_twice(src, &checks)?;
+    Ok(checks)
+}
+
+/// One `[[check]]`: its own values, else `[defaults]`'s, else built-in ones.
+fn check(
+    src: &Source,
+    spanned: &Spanned<RawSettings>,
+    d: &RawSettings,
+) -> Result<Check, ConfigError> {
+    let at = spanned.span().start;
+    let c = spanned.get_ref();
+    settings(src, c)?;
+    Ok(Check {
+        names: names(src, c, at)?,
+        line: src.line(at),
+        probe: probe(c, d),
+        schedule: schedule(c, d),
+        ttl: pick(&c.ttl, &d.ttl).copied().unwrap_or(30),
+        when_all_down: c
+            .when_all_down
+            .or(d.when_all_down)
+            .unwrap_or(WhenAllDown::All),
+    })
+}
+
+/// A check's `names`, lower case and fully qualified, each with its line.
+fn names(src: &Source, c: &RawSettings, at: usize) -> Result<Vec<(Name, usize)>, ConfigError> {
+    let list = match &c.names {
+        Some(names) if !names.is_empty() => names,
+        Some(_) => return Err(src.err(at, "check has an empty `names` list".into())),
+        None => return Err(src.err(at, "check has no `names`".into())),
+    };
+    list.iter()
+        .map(|n| {
+            let name = Name::from_ascii(n.get_ref())
+                .map_err(|e| src.err(n.span().start, format!("bad name {:?}: {e}", n.get_ref())))?;
+            let mut name = name.to_lowercase();
+            name.set_fqdn(true);
+            Ok((name, src.line(n.span().start)))
+        })
+        .collect()
+}
+
+fn probe(c: &RawSettings, d: &RawSettings) -> Probe {
+    let scheme = c.scheme.or(d.scheme).unwrap_or(Scheme::Http);
+    Probe {
+        scheme,
+        port: pick(&c.port, &d.port).copied().unwrap_or(match scheme {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }),
+        path: pick(&c.path, &d.path).map_or_else(|| "/".to_string(), Clone::clone),
+        host: pick(&c.host, &d.host).cloned(),
+        expect_status: pick(&c.expect_status, &d.expect_status).cloned(),
+        expect_body: c.expect_body.clone().or_else(|| d.expect_body.clone()),
+        tls_verify: c.tls_verify.or(d.tls_verify).unwrap_or(true),
+    }
+}
+
+fn schedule(c: &RawSettings, d: &RawSettings) -> Schedule {
+    let half_life = pick(&c.flap_half_life, &d.flap_half_life).map(|h| h.0);
+    Schedule {
+        interval: pick(&c.interval, &d.interval).map_or(DEFAULT_INTERVAL, |i| i.0),
+        timeout: pick(&c.timeout, &d.timeout).map_or(DEFAULT_TIMEOUT, |t| t.0),
+        rise: pick(&c.rise, &d.rise).copied().unwrap_or(DEFAULT_RISE),
+        fall: pick(&c.fall, &d.fall).copied().unwrap_or(DEFAULT_FALL),
+        flap_half_life: c
+            .flap_damping
+            .or(d.flap_damping)
+            .unwrap_or(false)
+            .then(|| half_life.unwrap_or(Duration::from_secs(60))),
+    }
+}
+
+/// A name in two checks would have two TTLs and two all-down policies.
+fn no_name_twice(src: &Source, checks: &[Check]) -> Result<(), ConfigError> {
+    let mut seen = HashMap::new();
+    for check in checks {
+        for (name, line) in &check.names {
+            if let Some(first) = seen.insert(name.clone(), check.line) {
+                return Err(src.err_at_line(
+                    *line,
+                    format!("{name} is already checked by the check at line {first}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The values of `[defaults]` or of one `[[check]]`, each on its own.
+fn settings(src: &Source, s: &RawSettings) -> Result<(), ConfigError> {
+    for (value, key) in [
+        (&s.interval, "interval"),
+        (&s.timeout, "timeout"),
+        (&s.flap_half_life, "flap_half_life"),
+    ] {
+        if let Some(v) = value
+            && v.get_ref().0.is_zero()
+        {
+            return Err(src.err(v.span().start, format!("{key} must be greater than zero")));
+        }
+    }
+    for (value, key) in [(&s.rise, "rise"), (&s.fall, "fall")] {
+        if let Some(v) = value
+            && *v.get_ref() == 0
+        {
+            return Err(src.err(v.span().start, format!("{key} must be at least 1")));
+        }
+    }
+    if let Some(t) = &s.ttl
+        && *t.get_ref() > MAX_TTL
+    {
+        return Err(src.err(t.span().start, format!("ttl must be at most {MAX_TTL}")));
+    }
+    probe_settings(src, s)
+}
+
+/// The probe's part of [`settings`].
+fn probe_settings(src: &Source, s: &RawSettings) -> Result<(), ConfigError> {
+    if let Some(p) = &s.port
+        && *p.get_ref() == 0
+    {
+        return Err(src.err(p.span().start, "port must not be 0".into()));
+    }
+    if let Some(p) = &s.path
+        && !p.get_ref().starts_with('/')
+    {
+        return Err(src.err(p.span().start, "path must start with '/'".into()));
+    }
+    if let Some(st) = &s.expect_status {
+        if st.get_ref().is_empty() {
+            return Err(src.err(st.span().start, "expect_status is empty".into()));
+        }
+        if let Some(bad) = st.get_ref().iter().find(|v| !(100..=599).contains(*v)) {
+            return Err(src.err(st.span().start, format!("bad HTTP status {bad}")));
+        }
+    }
+    if let Some(h) = &s.host
+        && !valid_host(h.get_ref())
+    {
+        return Err(src.err(
+            h.span().start,
+            format!(
+                "bad host {:?}: a host name or IP address, without port or path",
+                h.get_ref()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `[server] workers`: UDP worker threads, one per core unless set.
+pub(super) fn workers(
+    src: &Source,
+    workers: Option<&Spanned<usize>>,
+) -> Result<usize, ConfigError> {
+    match workers {
+        Some(w) if *w.get_ref() == 0 || *w.get_ref() > 256 => {
+            Err(src.err(w.span().start, "workers must be between 1 and 256".into()))
+        }
+        Some(w) => Ok(*w.get_ref()),
+        None => Ok(crate::parallel::cores()),
+    }
+}
+
+/// The `tcp_*` keys of `[server]`.
+pub(super) fn tcp(src: &Source, server: &RawServer) -> Result<TcpLimits, ConfigError> {
+    let defaults = TcpLimits::default();
+    let max_connections = match &server.tcp_max_connections {
+        Some(m) if *m.get_ref() == 0 || *m.get_ref() > 65536 => {
+            return Err(src.err(
+                m.span().start,
+                "tcp_max_connections must be between 1 and 65536".into(),
+            ));
+        }
+        Some(m) => *m.get_ref(),
+        None => defaults.max_connections,
+    };
+    let tcp = TcpLimits {
+        max_connections,
+        idle_timeout: server.tcp_idle_timeout.unwrap_or(defaults.idle_timeout),
+        message_timeout: server
+            .tcp_message_timeout
+            .unwrap_or(defaults.message_timeout),
+    };
+    if tcp.idle_timeout.is_zero() || tcp.message_timeout.is_zero() {
+        return Err(src.err(
+            0,
+            "[server] tcp_idle_timeout and tcp_message_timeout must be greater than zero".into(),
+        ));
+    }
+    Ok(tcp)
+}
+
+/// `[rrl]`; absent, or 0 responses per second, is off.
+pub(super) fn rrl(src: &Source, rrl: Option<&Spanned<RawRrl>>) -> Result<Option<Rrl>, ConfigError> {
+    let Some(spanned) = rrl else {
+        return Ok(None);
+    };
+    let at = spanned.span().start;
+    let r = spanned.get_ref();
+    if r.ipv4_prefix == 0 || r.ipv4_prefix > 32 {
+        return Err(src.err(at, "[rrl] ipv4_prefix must be between 1 and 32".into()));
+    }
+    if r.ipv6_prefix == 0 || r.ipv6_prefix > 128 {
+        return Err(src.err(at, "[rrl] ipv6_prefix must be between 1 and 128".into()));
+    }
+    Ok((r.responses_per_second > 0).then_some(Rrl {
+        responses_per_second: r.responses_per_second,
+        slip: r.slip,
+        ipv4_prefix: r.ipv4_prefix,
+        ipv6_prefix: r.ipv6_prefix,
+    }))
+}
+
+/// `[mass_failure]`; its canary is probed on the `[defaults]` schedule
+/// (already validated by [`defaults`]).
+pub(super) fn mass_failure(
+    src: &Source,
+    mass_failure: Option<&Spanned<RawMassFailure>>,
+    d: &RawSettings,
+) -> Result<MassFailure, ConfigError> {
+    let unset = MassFailure::default();
+    let Some(spanned) = mass_failure else {
+        return Ok(unset);
+    };
+    let at = spanned.span().start;
+    let m = spanned.get_ref();
+    let share = m.share.unwrap_or(unset.share);
+    if !(share > 0.0 && share <= 1.0) {
+        return Err(src.err(
+            at,
+            "[mass_failure] share must be above 0 and at most 1".into(),
+        ));
+    }
+    let canary = m
+        .canary
+        .as_deref()
+        .map(|url| canary_spec(url, canary_schedule(d)))
+        .transpose()
+        .map_err(|e| src.err(at, format!("[mass_failure] canary: {e}")))?;
+    Ok(MassFailure {
+        enabled: m.enabled,
+        share,
+        min_names: m.min_names.unwrap_or(unset.min_names),
+        window: m.window.unwrap_or(unset.window),
+        canary,
+    })
+}
+
+/// The timing a check with no values of its own would get, never damped:
+/// the canary answers for no name, so its flapping moves no answer.
+fn canary_schedule(d: &RawSettings) -> Schedule {
+    Schedule {
+        flap_half_life: None,
+        ..schedule(&RawSettings::default(), d)
+    }
+}
+
+/// `[transfer] allow`: addresses and prefixes (host bits dropped).
+pub(super) fn transfer_allow(
+    src: &Source,
+    allow: &[Spanned<String>],
+) -> Result<Vec<IpNet>, ConfigError> {
+    allow
+        .iter()
+        .map(|entry| {
+            let text = entry.get_ref().trim();
+            match text.parse::<IpNet>() {
+                Ok(net) => Ok(net.trunc()),
+                Err(_) => text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+                    src.err(
+                        entry.span().start,
+                        format!(
+                            "[transfer] allow: {text:?} is not an address or prefix (192.0.2.1, 2001:db8::/32)"
+                        ),
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+/// `[transfer] notify`, duplicates dropped so no secondary is told twice.
+pub(super) fn notify(
+    src: &Source,
+    list: &[Spanned<String>],
+) -> Result<Vec<SocketAddr>, ConfigError> {
+    let mut notify = Vec::new();
+    for entry in list {
+        let text = entry.get_ref().trim();
+        let Some(addr) = notify_addr(text) else {
+            return Err(src.err(
+                entry.span().start,
+                format!(
+                    "[transfer] notify: {text:?} is not an address with an optional port (192.0.2.53, 192.0.2.53:5300, [2001:db8::53]:53)"
+                ),
+            ));
+        };
+        if !notify.contains(&addr) {
+            notify.push(addr);
+        }
+    }
+    Ok(notify)
+}
+
+/// A NOTIFY target; an address alone means port 53.
+fn notify_addr(text: &str) -> Option<SocketAddr> {
+    text.parse::<SocketAddr>()
+        .ok()
+        .or_else(|| {
+            let ip = text.trim_start_matches('[').trim_end_matches(']');
+            ip.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
+        })
+        .filter(|a| a.port() != 0 && !a.ip().is_unspecified())
+}
+
+/// A check's own value of a key, else `[defaults]`'s.
+fn pick<'a, T>(own: &'a Option<Spanned<T>>, dflt: &'a Option<Spanned<T>>) -> Option<&'a T> {
+    own.as_ref().or(dflt.as_ref()).map(Spanned::get_ref)
+}
+
+/// Whether two listen addresses would take the same port: the same
+/// address, or a wildcard and any address of its family (IPv6 sockets are
+/// IPv6-only, so `0.0.0.0:53` and `[::]:53` do not). Port 0 picks a free port.
+fn overlap(a: &SocketAddr, b: &SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && a.is_ipv4() == b.is_ipv4()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+/// Why a canary URL cannot be probed.
+#[derive(thiserror::Error, Debug)]
+enum CanaryError {
+    #[error("bad URL {url:?}: {source}")]
+    Url {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("scheme {0:?} is not http or https")]
+    Scheme(String),
+    /// A canary that needs DNS to be found would fail with the resolver.
+    #[error("{0:?} must name an IP address, not a host name")]
+    HostName(String),
+}
+
+/// The probe target behind a canary URL, which must name an IP address.
+fn canary_spec(url: &str, schedule: Schedule) -> Result<TargetSpec, CanaryError> {
+    let parsed = url::Url::parse(url).map_err(|source| CanaryError::Url {
+        url: url.to_string(),
+        source,
+    })?;
+    let scheme = match parsed.scheme() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => return Err(CanaryError::Scheme(other.to_string())),
+    };
+    let host = parsed.host_str().unwrap_or("");
+    let ip: IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| CanaryError::HostName(url.to_string()))?;
+    let mut path = parsed.path().to_string();
+    if let Some(query) = parsed.query() {
+        path = format!("{path}?{query}");
+    }
+    Ok(TargetSpec {
+        key: TargetKey {
+            ip,
+            scheme,
+            port: parsed.port_or_known_default().unwrap_or(80),
+            path,
+            host: ip.to_string(),
+            expect_status: None,
+            expect_body: None,
+            tls_verify: false,
+        },
+        schedule,
+        names: vec!["(mass-failure canary)".into()],
+    })
+}
+
+/// A value usable as Host header and TLS server name.
+fn valid_host(host: &str) -> bool {
+    if host.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let Ok(url) = url::Url::parse(&format!("http://{host}/")) else {
+        return false;
+    };
+    url.port().is_none()
+        && url.path() == "/"
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(host.trim_end_matches('.')) || h == host)
+}
+
+/// Why a zone folder gave no zone files.
+#[derive(thiserror::Error, Debug)]
+enum ZoneFolderError {
+    #[error("cannot read zone folder {}: {source}", dir.display())]
+    Read {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no *.zone files in {}", .0.display())]
+    Empty(PathBuf),
+}
+
+/// Every `*.zone` file in `dir`, sorted so load order (and errors) are stable.
+fn list_zone_folder(dir: &Path) -> Result<Vec<PathBuf>, ZoneFolderError> {
+    let unreadable = |source| ZoneFolderError::Read {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        let p = entry.map_err(unreadable)?.path();
+        if p.extension().is_some_and(|x| x == "zone") && p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(ZoneFolderError::Empty(dir.to_path_buf()));
+    }
+    Ok(files)
+}
