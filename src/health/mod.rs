@@ -44,7 +44,7 @@ use tracing::{debug, error, info};
 pub use probe::{MAX_BODY, ProbeResult};
 pub use state::{Damping, Hysteresis, Transition};
 
-use probe::{Prober, TlsConfigs};
+use probe::{ProbeError, Prober, TlsConfigs};
 
 /// Probes allowed in flight at once across all targets, so a large config
 /// cannot open thousands of sockets in the same instant.
@@ -483,7 +483,7 @@ fn after(base: Instant, d: Duration) -> Instant {
 /// The prober loop of one target: wait, probe, record, until cancelled.
 async fn run(
     target: Arc<Target>,
-    prober: Result<Prober, String>,
+    prober: Result<Prober, ProbeError>,
     permits: Arc<Semaphore>,
     changes: Arc<watch::Sender<u64>>,
 ) {
@@ -516,9 +516,9 @@ async fn run(
                 _ = cancel.cancelled() => return,
                 result = prober.probe(schedule.timeout) => result,
             },
-            Err(reason) => ProbeResult {
+            Err(err) => ProbeResult {
                 ok: false,
-                reason: format!("http: {reason}"),
+                reason: err.to_string(),
                 latency_ms: 0.0,
                 at: SystemTime::now(),
             },

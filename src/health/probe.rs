@@ -1,6 +1,7 @@
 //! One HTTP(S) health probe against one target: the shared TLS setup, the
 //! target's kept-alive connection, and the mapping from what the network did
-//! to a pass or a short human-readable failure reason.
+//! to a pass or a [`ProbeError`], whose text is the short human-readable
+//! failure reason.
 //!
 //! Why hyper's connection API and not a `reqwest::Client`: a probe must go to
 //! the record's own IP with `host` as Host header and SNI, which reqwest can
@@ -46,6 +47,99 @@ pub struct ProbeResult {
     /// When the verdict was reached.
     #[serde(serialize_with = "serialize_time")]
     pub at: SystemTime,
+}
+
+/// Why a probe failed, or why a target cannot be probed at all. The Display
+/// text is the reason logs and /status show, which operators, alerts and
+/// tests match on: keep it short and keep it stable.
+#[derive(thiserror::Error, Debug)]
+pub(crate) enum ProbeError {
+    /// The host is not a name rustls can send as SNI.
+    #[error("http: invalid host {host:?} for TLS: {source}")]
+    InvalidServerName {
+        host: String,
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    /// The path does not form a request target.
+    #[error("http: invalid probe path {path:?}: {source}")]
+    InvalidPath {
+        path: String,
+        source: hyper::http::uri::InvalidUri,
+    },
+    /// The host cannot be sent as a Host header.
+    #[error("http: invalid host {host:?}: {source}")]
+    InvalidHost {
+        host: String,
+        source: hyper::header::InvalidHeaderValue,
+    },
+    /// The request could not be built.
+    #[error("http: {0}")]
+    Request(#[source] hyper::http::Error),
+    /// The whole exchange did not finish within the probe's timeout.
+    #[error("timeout after {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    /// Nothing listens on the target's port.
+    #[error("connection refused")]
+    Refused(#[source] io::Error),
+    /// TCP failed otherwise (unreachable, reset, ...).
+    #[error("connect: {}", innermost(.0))]
+    Connect(#[source] io::Error),
+    /// rustls's own verdict (certificate, protocol), during the handshake or after.
+    #[error("tls: {0}")]
+    Tls(#[source] rustls::Error),
+    /// The connection failed under the TLS handshake (closed, reset).
+    #[error("tls: {}", innermost(.0))]
+    TlsIo(#[source] io::Error),
+    /// HTTP/1.1 failed: a malformed or cut response, or the connection under it.
+    #[error("http: {}", innermost(.0))]
+    Http(#[source] hyper::Error),
+    /// The status is not an accepted one.
+    #[error("status {code}")]
+    Status { code: u16 },
+    /// Without `expect_body`, the body went past [`MAX_BODY`].
+    #[error("body larger than {} KiB", MAX_BODY / 1024)]
+    BodyTooLarge,
+    /// `expect_body` is not in the first [`MAX_BODY`] bytes.
+    #[error("body mismatch")]
+    BodyMismatch,
+}
+
+impl ProbeError {
+    /// Sorts an I/O error of the TCP connect or the TLS handshake: a refusal
+    /// and what rustls said are told apart from the rest, which `stage`
+    /// (`Connect` or `TlsIo`) wraps.
+    fn from_io(err: io::Error, stage: fn(io::Error) -> Self) -> Self {
+        if err.kind() == io::ErrorKind::ConnectionRefused {
+            Self::Refused(err)
+        } else if let Some(tls) = rustls_error(&err) {
+            Self::Tls(tls.clone())
+        } else {
+            stage(err)
+        }
+    }
+}
+
+impl From<hyper::Error> for ProbeError {
+    /// A refusal or a rustls error under hyper's reads and writes is reported
+    /// as it would be at connect or handshake; anything else is hyper's.
+    fn from(err: hyper::Error) -> Self {
+        let (refused, tls) = match io_cause(&err) {
+            Some(io) => (
+                io.kind() == io::ErrorKind::ConnectionRefused,
+                rustls_error(io).cloned(),
+            ),
+            None => (false, None),
+        };
+        if refused {
+            // hyper cannot give up the `io::Error` it holds; this one keeps
+            // the whole chain under it.
+            Self::Refused(io::Error::new(io::ErrorKind::ConnectionRefused, err))
+        } else if let Some(tls) = tls {
+            Self::Tls(tls)
+        } else {
+            Self::Http(err)
+        }
+    }
 }
 
 /// Formats a wall-clock time as RFC 3339 UTC with milliseconds, readable in /status.
@@ -206,7 +300,7 @@ fn ip_authority(ip: IpAddr) -> String {
 impl Prober {
     /// Prepares the probe of one target. Fails only on a key that cannot form
     /// a request (config validation should have caught it).
-    pub(crate) fn new(key: &TargetKey, tls: &TlsConfigs) -> Result<Self, String> {
+    pub(crate) fn new(key: &TargetKey, tls: &TlsConfigs) -> Result<Self, ProbeError> {
         let host = key.host.trim_end_matches('.');
         let host_ip = host
             .strip_prefix('[')
@@ -220,8 +314,12 @@ impl Prober {
             Some(literal) => (ip_authority(literal), ServerName::from(key.ip)),
             None => (
                 host.to_string(),
-                ServerName::try_from(host.to_string())
-                    .map_err(|e| format!("invalid host {host:?} for TLS: {e}"))?,
+                ServerName::try_from(host.to_string()).map_err(|source| {
+                    ProbeError::InvalidServerName {
+                        host: host.to_string(),
+                        source,
+                    }
+                })?,
             ),
         };
         let path = if key.path.starts_with('/') {
@@ -229,11 +327,15 @@ impl Prober {
         } else {
             format!("/{}", key.path)
         };
-        let path = path
-            .parse::<hyper::Uri>()
-            .map_err(|e| format!("invalid probe path {path:?}: {e}"))?;
-        let host_header = HeaderValue::from_str(&host_header)
-            .map_err(|e| format!("invalid host {host:?}: {e}"))?;
+        let path = match path.parse::<hyper::Uri>() {
+            Ok(uri) => uri,
+            Err(source) => return Err(ProbeError::InvalidPath { path, source }),
+        };
+        let host_header =
+            HeaderValue::from_str(&host_header).map_err(|source| ProbeError::InvalidHost {
+                host: host.to_string(),
+                source,
+            })?;
         let tls = match key.scheme {
             Scheme::Http => None,
             Scheme::Https if key.tls_verify => Some((tls.verified.clone(), server_name)),
@@ -255,17 +357,13 @@ impl Prober {
     /// read) must finish within `timeout`.
     pub(crate) async fn probe(&self, timeout: Duration) -> ProbeResult {
         let start = Instant::now();
-        let verdict = match tokio::time::timeout(timeout, self.exchange()).await {
-            Ok(verdict) => verdict,
-            Err(_) => Err(format!(
-                "timeout after {}",
-                humantime::format_duration(timeout)
-            )),
-        };
+        let verdict = tokio::time::timeout(timeout, self.exchange())
+            .await
+            .unwrap_or(Err(ProbeError::Timeout(timeout)));
         let latency = start.elapsed();
         let (ok, reason) = match verdict {
-            Ok(reason) => (true, reason),
-            Err(reason) => (false, reason),
+            Ok(status) => (true, format!("status {status}")),
+            Err(err) => (false, err.to_string()),
         };
         ProbeResult {
             ok,
@@ -276,10 +374,10 @@ impl Prober {
     }
 
     /// Opens a connection to the target: TCP, TLS for https, HTTP/1.1.
-    async fn connect(&self) -> Result<Connection, String> {
+    async fn connect(&self) -> Result<Connection, ProbeError> {
         let tcp = tokio::net::TcpStream::connect(self.addr)
             .await
-            .map_err(|e| describe_io("connect", &e))?;
+            .map_err(|e| ProbeError::from_io(e, ProbeError::Connect))?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None => handshake(tcp).await,
@@ -287,20 +385,23 @@ impl Prober {
                 let tls = connector
                     .connect(name.clone(), tcp)
                     .await
-                    .map_err(|e| describe_io("tls", &e))?;
+                    .map_err(|e| ProbeError::from_io(e, ProbeError::TlsIo))?;
                 handshake(tls).await
             }
         }
     }
 
-    fn request(&self, last_on_connection: bool) -> Result<hyper::Request<Empty<Bytes>>, String> {
+    fn request(
+        &self,
+        last_on_connection: bool,
+    ) -> Result<hyper::Request<Empty<Bytes>>, ProbeError> {
         let mut request = hyper::Request::get(self.path.clone())
             .header(HOST, self.host_header.clone())
             .header(USER_AGENT, PROBE_USER_AGENT);
         if last_on_connection {
             request = request.header(CONNECTION, "close");
         }
-        request.body(Empty::new()).map_err(|e| format!("http: {e}"))
+        request.body(Empty::new()).map_err(ProbeError::Request)
     }
 
     /// The kept-alive connection, if it is still open and ready for a request.
@@ -310,8 +411,8 @@ impl Prober {
         Some(conn)
     }
 
-    /// The request and its checks: `Ok(reason)` for a pass, `Err(reason)` for a failure.
-    async fn exchange(&self) -> Result<String, String> {
+    /// The request and its checks: the status for a pass, why not for a failure.
+    async fn exchange(&self) -> Result<u16, ProbeError> {
         let sent = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let last_on_connection = sent % PROBES_PER_CONNECTION == PROBES_PER_CONNECTION - 1;
         let (mut conn, reused) = match self.reuse().await {
@@ -331,10 +432,9 @@ impl Prober {
                 conn = self.connect().await?;
                 conn.sender
                     .send_request(self.request(last_on_connection)?)
-                    .await
-                    .map_err(|e| describe(&e))?
+                    .await?
             }
-            Err(e) => return Err(describe(&e)),
+            Err(e) => return Err(e.into()),
         };
 
         let status = response.status().as_u16();
@@ -343,7 +443,7 @@ impl Prober {
             None => (200..300).contains(&status),
         };
         if !status_ok {
-            return Err(format!("status {status}"));
+            return Err(ProbeError::Status { code: status });
         }
 
         // With `expect_body`, the verdict is known as soon as the needle
@@ -360,7 +460,7 @@ impl Prober {
             if let Some(needle) = needle
                 && contains(&seen, needle)
             {
-                return Ok(format!("status {status}"));
+                return Ok(status);
             }
             match body.frame().await {
                 Some(Ok(frame)) => {
@@ -372,27 +472,27 @@ impl Prober {
                     if let Some(needle) = needle {
                         seen.extend_from_slice(&chunk[..chunk.len().min(room)]);
                         if length >= MAX_BODY && !contains(&seen, needle) {
-                            return Err("body mismatch".to_string());
+                            return Err(ProbeError::BodyMismatch);
                         }
                     } else if length > MAX_BODY {
-                        return Err("body larger than 64 KiB".to_string());
+                        return Err(ProbeError::BodyTooLarge);
                     }
                 }
-                Some(Err(e)) => return Err(describe(&e)),
-                None if needle.is_some() => return Err("body mismatch".to_string()),
+                Some(Err(e)) => return Err(e.into()),
+                None if needle.is_some() => return Err(ProbeError::BodyMismatch),
                 None => break,
             }
         }
         if !last_on_connection {
             *self.idle.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
         }
-        Ok(format!("status {status}"))
+        Ok(status)
     }
 }
 
 /// HTTP/1.1 over an open stream; the connection's task runs until the
 /// [`Connection`] is dropped or the peer closes.
-async fn handshake<T>(io: T) -> Result<Connection, String>
+async fn handshake<T>(io: T) -> Result<Connection, ProbeError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -400,8 +500,7 @@ where
         // Bounds what a backend's headers can make us buffer.
         .max_buf_size(MAX_BODY)
         .handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| describe(&e))?;
+        .await?;
     let task = tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -437,32 +536,24 @@ fn innermost(e: &(dyn StdError + 'static)) -> String {
     cur.to_string()
 }
 
-/// Maps an HTTP error to the short reason shown in logs and /status.
-fn describe(err: &hyper::Error) -> String {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+/// The first I/O error in a chain: under a hyper error, what the connection did.
+fn io_cause<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a io::Error> {
+    let mut cur = Some(err);
+    // Bounded like `innermost`.
     for _ in 0..32 {
-        let Some(e) = cur else { break };
+        let e = cur?;
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            return describe_io("http", io);
+            return Some(io);
         }
         cur = next_cause(e);
     }
-    format!("http: {}", innermost(err))
+    None
 }
 
-/// Maps a connect, TLS or read error to its short reason: `connection
-/// refused`, `tls: …` for anything rustls said, else `<stage>: …`.
-fn describe_io(stage: &str, err: &io::Error) -> String {
-    if err.kind() == io::ErrorKind::ConnectionRefused {
-        return "connection refused".to_string();
-    }
-    if let Some(tls) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    {
-        return format!("tls: {tls}");
-    }
-    format!("{stage}: {}", innermost(err))
+/// The rustls error an I/O error carries: tokio-rustls reports rustls's
+/// verdicts (certificate, protocol) as I/O errors wrapping them.
+fn rustls_error(err: &io::Error) -> Option<&rustls::Error> {
+    err.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 #[cfg(test)]
