@@ -2,7 +2,7 @@
 //! line `%%` (`CONFIG\n%%\nZONE`; without it, the whole input is the config
 //! and the zone file is empty). They are written as `hale.toml` and
 //! `zones/example.com.zone` in one temporary folder per process, reused on
-//! every run, and loaded with `hale::load::Loaded::load`.
+//! every run, and loaded with `hale::dns::Loaded::load`.
 //!
 //! Invariants: no panic and no hang (errors are expected and fine). When the
 //! load succeeds, the loaded zones answer: a few questions about each of the
@@ -19,8 +19,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use hale::dns::{Transport, respond, respond_slow};
-use hale::load::Loaded;
+use hale::dns::{Loaded, Serials, Snapshot, Transport, respond, respond_slow};
+use hale::health::Verdicts;
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::RecordType;
 use libfuzzer_sys::fuzz_target;
@@ -74,11 +74,7 @@ fuzz_target!(|data: &[u8]| {
     };
 
     // It loaded: its zones answer, on both paths alike.
-    let view = loaded.checks.view_with(
-        loaded.zones.clone(),
-        loaded.table.clone(),
-        &Default::default(),
-    );
+    let (view, _) = Snapshot::build(&loaded, &Verdicts::all_healthy(), &mut Serials::default());
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for zone in loaded.zones.iter() {
         for (name, _) in zone.nodes().take(8) {

@@ -22,9 +22,8 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use hale::dns::{Transport, respond, respond_slow, warm};
-use hale::load::Loaded;
-use hale::view::View;
+use hale::dns::{Loaded, Serials, Snapshot, Transport, respond, respond_slow, warm};
+use hale::health::Verdicts;
 use hickory_proto::op::Message;
 use libfuzzer_sys::fuzz_target;
 
@@ -114,8 +113,8 @@ when_all_down = "none"
 /// Every target healthy, and a degraded view: one of www's three A
 /// addresses and its only AAAA down (fail open), `sf` and `nd` all down.
 struct Views {
-    healthy: View,
-    degraded: View,
+    healthy: Snapshot,
+    degraded: Snapshot,
 }
 
 fn views() -> &'static Views {
@@ -129,11 +128,8 @@ fn views() -> &'static Views {
         let config = dir.path().join("hale.toml");
         std::fs::write(&config, CONFIG).expect("write config");
         let loaded = Loaded::load(&config).expect("the fixture loads");
-        let healthy = loaded.checks.view_with(
-            loaded.zones.clone(),
-            loaded.table.clone(),
-            &Default::default(),
-        );
+        let (healthy, _) =
+            Snapshot::build(&loaded, &Verdicts::all_healthy(), &mut Serials::default());
         let down: [IpAddr; 6] = [
             "192.0.2.81".parse().unwrap(),
             "2001:db8::80".parse().unwrap(),
@@ -142,10 +138,14 @@ fn views() -> &'static Views {
             "192.0.2.95".parse().unwrap(),
             "2001:db8::95".parse().unwrap(),
         ];
-        let degraded = loaded
+        let verdicts: Verdicts = loaded
             .checks
-            .judged(loaded.zones.clone(), &|key| !down.contains(&key.ip))
-            .with_table(loaded.table.clone(), &loaded.checks.order());
+            .target_specs()
+            .into_iter()
+            .map(|spec| spec.key)
+            .filter(|key| down.contains(&key.ip))
+            .collect();
+        let (degraded, _) = Snapshot::build(&loaded, &verdicts, &mut Serials::default());
         Views { healthy, degraded }
     })
 }

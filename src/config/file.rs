@@ -9,8 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX, WhenAllDown};
-use crate::health::Scheme;
+use super::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX, Scheme, WhenAllDown};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

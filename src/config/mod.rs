@@ -12,7 +12,10 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use serde::Deserialize;
 
-use crate::health::{Schedule, Scheme, TargetSpec};
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
 
 mod file;
 mod validate;
@@ -23,6 +26,52 @@ use file::RawConfig;
 pub const DEFAULT_IPV4_PREFIX: u8 = 24;
 /// The prefix length RRL groups IPv6 clients by unless `[rrl] ipv6_prefix` is set (a typical site).
 pub const DEFAULT_IPV6_PREFIX: u8 = 56;
+
+/// How a target is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS, with `host` as SNI.
+    Https,
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        })
+    }
+}
+
+/// When and how strictly a target is probed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Time between probe starts (jittered by ±10%).
+    pub interval: Duration,
+    /// Limit for a whole probe: connect, TLS, headers and body.
+    pub timeout: Duration,
+    /// Consecutive passes to become healthy.
+    pub rise: u32,
+    /// Consecutive failures to become unhealthy.
+    pub fall: u32,
+    /// Flap damping's half-life; `None`: off.
+    pub flap_half_life: Option<Duration>,
+}
+
+/// The mass-failure canary: a URL naming an IP address, probed on the
+/// `[defaults]` schedule with any 2xx passing and no certificate check.
+#[derive(Clone, Debug)]
+pub struct Canary {
+    /// The URL's address.
+    pub ip: IpAddr,
+    /// How it is probed (its host is the address).
+    pub probe: Probe,
+    /// How often.
+    pub schedule: Schedule,
+}
 
 /// A validated configuration.
 #[derive(Clone, Debug)]
@@ -84,7 +133,7 @@ pub struct MassFailure {
     /// kept in answers: they fell with the rest.
     pub window: Duration,
     /// A URL that should always pass; while it fails the guard is engaged.
-    pub canary: Option<TargetSpec>,
+    pub canary: Option<Canary>,
 }
 
 /// Limits on DNS over TCP (RFC 7766 §6.2.3): how many connections, and how

@@ -176,7 +176,7 @@ fn mass_failure_guard() {
     let c = parse(&text).expect("valid");
     let canary = c.mass_failure.canary.expect("canary");
     assert_eq!(
-        canary.key.to_string(),
+        crate::health::TargetSpec::canary(&canary).key.to_string(),
         "https://[::1]:8443/ok?x=1 (host ::1)"
     );
     assert_eq!(canary.schedule.interval, Duration::from_secs(1));

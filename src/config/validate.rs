@@ -16,8 +16,10 @@ use ipnet::IpNet;
 use toml::Spanned;
 
 use super::file::{RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawZones};
-use super::{Check, ConfigError, MassFailure, Probe, Rrl, Source, TcpLimits, WhenAllDown};
-use crate::health::{Schedule, Scheme, TargetKey, TargetSpec};
+use super::{
+    Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source, TcpLimits,
+    WhenAllDown,
+};
 
 /// Probe schedule defaults, for checks and the canary alike.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -473,7 +475,7 @@ enum CanaryError {
 }
 
 /// The probe target behind a canary URL, which must name an IP address.
-fn canary_spec(url: &str, schedule: Schedule) -> Result<TargetSpec, CanaryError> {
+fn canary_spec(url: &str, schedule: Schedule) -> Result<Canary, CanaryError> {
     let parsed = url::Url::parse(url).map_err(|source| CanaryError::Url {
         url: url.to_string(),
         source,
@@ -493,19 +495,18 @@ fn canary_spec(url: &str, schedule: Schedule) -> Result<TargetSpec, CanaryError>
     if let Some(query) = parsed.query() {
         path = format!("{path}?{query}");
     }
-    Ok(TargetSpec {
-        key: TargetKey {
-            ip,
+    Ok(Canary {
+        ip,
+        probe: Probe {
             scheme,
             port: parsed.port_or_known_default().unwrap_or(80),
             path,
-            host: ip.to_string(),
+            host: Some(ip.to_string()),
             expect_status: None,
             expect_body: None,
             tls_verify: false,
         },
         schedule,
-        names: vec!["(mass-failure canary)".into()],
     })
 }
 

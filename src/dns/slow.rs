@@ -12,7 +12,7 @@ use super::query::{Malformed, Query, parse, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED};
 use super::{Rcode, Transport};
-use crate::zones::{Node, RdataRef, Zone};
+use crate::zones::{Node, RdataRef, Rrset, Zone};
 
 /// CNAME hops followed inside a zone before giving up (loops end here too).
 pub(super) const MAX_CNAME_HOPS: usize = 8;
@@ -224,7 +224,7 @@ fn resolve<'a>(
                 .or_else(|| node.rrsets.first());
             let before = s.answer.len();
             if let Some(set) = chosen {
-                push_set(src, zone, owner, key, set.rtype, set.ttl, set.iter(), s);
+                push_set(src, zone, owner, key, set, s);
                 add_additional(src, zone, set.rtype, set.others(), s);
             }
             if s.answer.len() == before {
@@ -265,7 +265,7 @@ fn resolve<'a>(
         }
 
         if let Some(set) = node.get(qtype) {
-            push_set(src, zone, owner, key, qtype, set.ttl, set.iter(), s);
+            push_set(src, zone, owner, key, set, s);
             add_additional(src, zone, qtype, set.others(), s);
             // NSD sends no NS with the apex's own NS set, nor with a DS at a
             // cut (the parent's answer about the child).
@@ -318,11 +318,10 @@ fn push_set<'a>(
     zone: &'a Zone,
     owner: &'a Name,
     key: &Name,
-    rtype: RecordType,
-    ttl: u32,
-    rdatas: impl Iterator<Item = RdataRef<'a>>,
+    set: &'a Rrset,
     s: &mut Sections<'a>,
 ) {
+    let rtype = set.rtype;
     match filter(src, zone, key, rtype, s) {
         Some(Filter::Records(ttl, healthy)) => {
             for rdata in healthy {
@@ -338,11 +337,11 @@ fn push_set<'a>(
         Some(_) => return,
         None => {}
     }
-    for rdata in rdatas {
+    for rdata in set.iter() {
         s.answer.push(Rr {
             owner,
             rtype,
-            ttl,
+            ttl: set.ttl,
             rdata,
         });
     }
@@ -366,7 +365,7 @@ fn push_ns<'a>(
     src: Source<'a>,
     zone: &'a Zone,
     owner: &'a Name,
-    ns: &'a crate::zones::Rrset,
+    ns: &'a Rrset,
     s: &mut Sections<'a>,
 ) {
     for rdata in ns.others() {
@@ -420,7 +419,7 @@ fn add_additional<'a>(
 fn add_glue<'a>(
     src: Source<'a>,
     zone: &'a Zone,
-    ns: &'a crate::zones::Rrset,
+    ns: &'a Rrset,
     s: &mut Sections<'a>,
 ) {
     for rdata in ns.others() {

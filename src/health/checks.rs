@@ -117,21 +117,8 @@ impl Checks {
     }
 
     fn add_target(&mut self, check: &Check, name: &Name, ip: IpAddr) -> TargetKey {
-        let mut host = check.probe.host.clone().unwrap_or_else(|| name.to_ascii());
-        if host.len() > 1 && host.ends_with('.') {
-            host.pop();
-        }
-        let key = TargetKey {
-            ip,
-            scheme: check.probe.scheme,
-            port: check.probe.port,
-            path: check.probe.path.clone(),
-            host,
-            expect_status: check.probe.expect_status.clone(),
-            expect_body: check.probe.expect_body.clone(),
-            tls_verify: check.probe.tls_verify,
-        };
         let owner = name.to_ascii();
+        let key = TargetKey::new(ip, &check.probe, &owner);
         self.specs
             .entry(key.clone())
             .and_modify(|spec| {

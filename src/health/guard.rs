@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 use tracing::{error, warn};
 
-use super::{Checks, TargetKey, Targets, Verdicts};
+use super::{Checks, TargetKey, TargetSpec, Targets, Verdicts};
 use crate::config::MassFailure;
 
 /// The guard's memory between health changes.
@@ -114,10 +114,11 @@ impl Guard {
 
 /// Why the guard should hold answers now, if it should.
 fn trigger(settings: &MassFailure, checks: &Checks, targets: &Targets) -> Option<String> {
-    if let Some(canary) = &settings.canary
-        && targets.get(&canary.key).is_some_and(|t| !t.is_healthy())
-    {
-        return Some(format!("canary {} is down", canary.key));
+    if let Some(canary) = &settings.canary {
+        let key = TargetSpec::canary(canary).key;
+        if targets.get(&key).is_some_and(|t| !t.is_healthy()) {
+            return Some(format!("canary {key} is down"));
+        }
     }
     let down = |key: &TargetKey| targets.get(key).is_some_and(|t| !t.is_healthy());
     let mut all = HashSet::new();

@@ -15,6 +15,7 @@
 
 // Config resolved against zones: names, addresses, targets.
 mod checks;
+mod target;
 // Probing and the verdict it feeds.
 mod probe;
 mod state;
@@ -22,20 +23,21 @@ mod state;
 mod guard;
 mod verdicts;
 
+pub use crate::config::{Schedule, Scheme};
 pub use checks::{Addresses, CheckedName, Checks};
 pub use guard::{Guard, GuardStatus};
+pub use target::{TargetKey, TargetSpec};
 pub use verdicts::Verdicts;
 
 use std::collections::HashMap;
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -55,85 +57,6 @@ const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Ceiling for any single wait, so absurd intervals cannot overflow an `Instant`.
 const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// How a target is reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheme {
-    /// Plain HTTP.
-    Http,
-    /// HTTP over TLS, with `host` as SNI.
-    Https,
-}
-
-impl fmt::Display for Scheme {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        })
-    }
-}
-
-/// Everything that decides a probe's outcome; two checks sharing a key share one prober.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TargetKey {
-    /// The address from the zone's A/AAAA record; probes connect here.
-    pub ip: IpAddr,
-    /// HTTP or HTTPS.
-    pub scheme: Scheme,
-    /// TCP port.
-    pub port: u16,
-    /// Request path, starting with '/'.
-    pub path: String,
-    /// Host header and TLS SNI, no trailing dot.
-    pub host: String,
-    /// Accepted statuses; `None` means any 2xx.
-    pub expect_status: Option<Vec<u16>>,
-    /// Substring required in the first 64 KiB of the body.
-    pub expect_body: Option<String>,
-    /// For https: verify the certificate against `host`.
-    pub tls_verify: bool,
-}
-
-impl fmt::Display for TargetKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}://{}{} (host {})",
-            self.scheme,
-            SocketAddr::new(self.ip, self.port),
-            self.path,
-            self.host
-        )
-    }
-}
-
-/// When and how strictly a target is probed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Schedule {
-    /// Time between probe starts (jittered by ±10%).
-    pub interval: Duration,
-    /// Limit for a whole probe: connect, TLS, headers and body.
-    pub timeout: Duration,
-    /// Consecutive passes to become healthy.
-    pub rise: u32,
-    /// Consecutive failures to become unhealthy.
-    pub fall: u32,
-    /// Flap damping's half-life; `None`: off.
-    pub flap_half_life: Option<Duration>,
-}
-
-/// One target as the configuration wants it.
-#[derive(Clone, Debug)]
-pub struct TargetSpec {
-    /// What to probe.
-    pub key: TargetKey,
-    /// How often and how strictly.
-    pub schedule: Schedule,
-    /// Owner names whose records point at this target, for logs and /status.
-    pub names: Vec<String>,
-}
 
 /// Every running target by key. Replaced whole on reconcile, never mutated.
 pub type Targets = Arc<HashMap<TargetKey, Arc<Target>>>;
@@ -531,6 +454,9 @@ async fn run(
 
 #[cfg(test)]
 mod tests {
+    use std::fmt;
+    use std::net::SocketAddr;
+
     use super::probe::test_server::{Reply, Server};
     use super::*;
 

@@ -25,7 +25,7 @@ use tracing::{error, info};
 use super::ReloadError;
 
 use super::State;
-use crate::health::{GuardStatus, TargetKey, TargetStatus};
+use crate::health::{GuardStatus, TargetKey, TargetSpec, TargetStatus};
 
 /// The `/status` document.
 #[derive(Serialize)]
@@ -118,7 +118,7 @@ pub fn status(state: &State) -> Status {
         .mass_failure
         .canary
         .as_ref()
-        .map(|spec| entry(&spec.key));
+        .map(|canary| entry(&TargetSpec::canary(canary).key));
     Status {
         version: env!("CARGO_PKG_VERSION"),
         zones,

@@ -242,10 +242,11 @@ pub(super) fn notify_unless_allowed(config: &crate::config::Config) {
 /// Every target to probe: the checks' and the mass-failure canary.
 pub(super) fn target_specs(loaded: &Loaded) -> Vec<TargetSpec> {
     let mut specs = loaded.checks.target_specs();
-    if let Some(canary) = &loaded.config.mass_failure.canary
-        && !specs.iter().any(|s| s.key == canary.key)
-    {
-        specs.push(canary.clone());
+    if let Some(canary) = &loaded.config.mass_failure.canary {
+        let canary = TargetSpec::canary(canary);
+        if !specs.iter().any(|s| s.key == canary.key) {
+            specs.push(canary);
+        }
     }
     specs
 }

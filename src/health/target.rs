@@ -1,0 +1,85 @@
+//! Owns the identity of a target: everything that decides a probe's
+//! outcome ([`TargetKey`]), so that names sharing one are probed once, and
+//! what the config asks of it ([`TargetSpec`]).
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::{Canary, Probe, Schedule, Scheme};
+
+/// Everything that decides a probe's outcome; two checks sharing a key share one prober.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TargetKey {
+    /// The address from the zone's A/AAAA record; probes connect here.
+    pub ip: IpAddr,
+    /// HTTP or HTTPS.
+    pub scheme: Scheme,
+    /// TCP port.
+    pub port: u16,
+    /// Request path, starting with '/'.
+    pub path: String,
+    /// Host header and TLS SNI, no trailing dot.
+    pub host: String,
+    /// Accepted statuses; `None` means any 2xx.
+    pub expect_status: Option<Vec<u16>>,
+    /// Substring required in the first 64 KiB of the body.
+    pub expect_body: Option<String>,
+    /// For https: verify the certificate against `host`.
+    pub tls_verify: bool,
+}
+
+impl fmt::Display for TargetKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}://{}{} (host {})",
+            self.scheme,
+            SocketAddr::new(self.ip, self.port),
+            self.path,
+            self.host
+        )
+    }
+}
+
+/// One target as the configuration wants it.
+#[derive(Clone, Debug)]
+pub struct TargetSpec {
+    /// What to probe.
+    pub key: TargetKey,
+    /// How often and how strictly.
+    pub schedule: Schedule,
+    /// Owner names whose records point at this target, for logs and /status.
+    pub names: Vec<String>,
+}
+
+impl TargetKey {
+    /// The target probing `ip` as `probe` says; `owner` (the checked name)
+    /// is the Host header and SNI unless the probe names one.
+    pub fn new(ip: IpAddr, probe: &Probe, owner: &str) -> TargetKey {
+        let mut host = probe.host.clone().unwrap_or_else(|| owner.to_string());
+        if host.len() > 1 && host.ends_with('.') {
+            host.pop();
+        }
+        TargetKey {
+            ip,
+            scheme: probe.scheme,
+            port: probe.port,
+            path: probe.path.clone(),
+            host,
+            expect_status: probe.expect_status.clone(),
+            expect_body: probe.expect_body.clone(),
+            tls_verify: probe.tls_verify,
+        }
+    }
+}
+
+impl TargetSpec {
+    /// The mass-failure canary's target.
+    pub fn canary(canary: &Canary) -> TargetSpec {
+        TargetSpec {
+            key: TargetKey::new(canary.ip, &canary.probe, ""),
+            schedule: canary.schedule.clone(),
+            names: vec!["(mass-failure canary)".into()],
+        }
+    }
+}
