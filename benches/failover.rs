@@ -4,7 +4,7 @@
 //! queries it over UDP in a tight loop from another thread, then makes one
 //! backend answer 503 (with `fall = 1`) and back. It prints the time from the
 //! backend sending the response that decides the change to the first DNS
-//! answer that shows it, plus every query's fate while the new view is
+//! answer that shows it, plus every query's fate while the new snapshot is
 //! published (none may be lost or slow).
 //!
 //! Run with: `cargo bench --bench failover` (loopback only, about 10 s).

@@ -1,5 +1,5 @@
 //! The query path: raw bytes in, response bytes out, over UDP and TCP, for
-//! two views of one realistic zone set (every target healthy, and some down).
+//! two snapshots of one realistic zone set (every target healthy, and some down).
 //!
 //! Invariants, for every input:
 //! - no panic (and no hang: libFuzzer's `-timeout`);

@@ -416,12 +416,7 @@ fn add_additional<'a>(
 }
 
 /// Glue for a referral: addresses of name servers inside this zone's data.
-fn add_glue<'a>(
-    src: Source<'a>,
-    zone: &'a Zone,
-    ns: &'a Rrset,
-    s: &mut Sections<'a>,
-) {
+fn add_glue<'a>(src: Source<'a>, zone: &'a Zone, ns: &'a Rrset, s: &mut Sections<'a>) {
     for rdata in ns.others() {
         if let RData::NS(target) = rdata {
             add_addresses(src, zone, &target.0, false, s);

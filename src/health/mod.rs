@@ -263,11 +263,11 @@ fn up_down(healthy: bool) -> &'static str {
 #[derive(Clone)]
 pub struct Health {
     /// State shared by all clones.
-    inner: Arc<Shared>,
+    inner: Arc<Probers>,
 }
 
 /// What all clones of [`Health`] share.
-struct Shared {
+struct Probers {
     /// Built once; every per-target client clones from it.
     tls: TlsConfigs,
     /// Bounds probes in flight across all targets.
@@ -282,9 +282,9 @@ struct Shared {
     reconciling: Mutex<()>,
 }
 
-impl Drop for Shared {
+impl Drop for Probers {
     fn drop(&mut self) {
-        // Probers hold no reference back to `Shared`, so without this they
+        // Prober tasks hold no reference back to `Probers`, so without this they
         // would outlive the last `Health` handle.
         self.root.cancel();
     }
@@ -296,7 +296,7 @@ impl Health {
     pub fn new(changes: watch::Sender<u64>) -> Result<Self, HealthError> {
         let tls = TlsConfigs::new()?;
         Ok(Self {
-            inner: Arc::new(Shared {
+            inner: Arc::new(Probers {
                 tls,
                 permits: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
                 root: CancellationToken::new(),

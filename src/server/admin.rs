@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-// axum's `State` extractor, renamed: `State` here is the server's.
-use axum::extract::State as Shared;
+use axum::extract;
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
@@ -59,7 +58,7 @@ pub struct ZoneStatus {
     /// File it was loaded from.
     pub file: String,
     /// The SOA serial served: the file's, or one that follows health when
-    /// the zone goes to secondaries (see `crate::serial`).
+    /// the zone goes to secondaries (see `crate::dns::serial`).
     pub serial: u32,
 }
 
@@ -149,7 +148,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, token: Cancellation
 }
 
 /// `POST /reload`: the same reload as SIGHUP, with its outcome in the reply.
-async fn reload(Shared(state): Shared<Arc<State>>) -> (StatusCode, String) {
+async fn reload(extract::State(state): extract::State<Arc<State>>) -> (StatusCode, String) {
     info!("admin: reloading");
     match state.reload().await {
         Ok(()) => (StatusCode::OK, "reloaded\n".into()),
@@ -158,11 +157,13 @@ async fn reload(Shared(state): Shared<Arc<State>>) -> (StatusCode, String) {
     }
 }
 
-async fn status_json(Shared(state): Shared<Arc<State>>) -> Json<Status> {
+async fn status_json(extract::State(state): extract::State<Arc<State>>) -> Json<Status> {
     Json(status(&state))
 }
 
-async fn metrics(Shared(state): Shared<Arc<State>>) -> impl axum::response::IntoResponse {
+async fn metrics(
+    extract::State(state): extract::State<Arc<State>>,
+) -> impl axum::response::IntoResponse {
     let targets = state.health().targets();
     let body = state.metrics().render(
         targets.values().map(|t| {
@@ -196,7 +197,7 @@ async fn metrics(Shared(state): Shared<Arc<State>>) -> impl axum::response::Into
     )
 }
 
-async fn index(Shared(state): Shared<Arc<State>>) -> Html<String> {
+async fn index(extract::State(state): extract::State<Arc<State>>) -> Html<String> {
     let s = status(&state);
     let mut html = String::from(
         "<!doctype html><meta charset=utf-8><title>hale</title>\

@@ -250,3 +250,83 @@ pub(super) fn target_specs(loaded: &Loaded) -> Vec<TargetSpec> {
     }
     specs
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData, RecordType};
+
+    use super::*;
+
+    /// Issue #5 (one reload path): a reload whose loading panics is an
+    /// error, not a success and not the end of the server; the old config
+    /// keeps answering, the failure is counted, and a later good reload
+    /// still takes (the `loaded` lock the panic may have poisoned is fine).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_reload_is_an_error_and_the_old_config_serves() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zone = "$TTL 300\n@ SOA ns1 h 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n\
+                    www A 192.0.2.2\n";
+        std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone");
+        let config = dir.path().join("hale.toml");
+        std::fs::write(
+            &config,
+            "[server]\nlisten = [\"127.0.0.1:0\"]\nzones = \"example.com.zone\"\n",
+        )
+        .expect("config");
+        let loaded = Loaded::load(&config).expect("loads");
+        let running = crate::server::start(loaded, config.clone())
+            .await
+            .expect("starts");
+        let dns = running.dns_addrs()[0];
+        let state = running.state().clone();
+
+        let outcome = state.reload_with(|_| panic!("a bug in loading")).await;
+        match outcome {
+            Err(ReloadError::Panicked(text)) => assert!(text.contains("a bug in loading")),
+            other => panic!("a panicking reload gave {other:?}"),
+        }
+        assert_eq!(www(dns), Some("192.0.2.2".parse().unwrap()));
+        let metrics = state.metrics().render(std::iter::empty(), &[]);
+        assert!(
+            metrics.contains("hale_reloads_total{result=\"error\"} 1"),
+            "{metrics}"
+        );
+
+        std::fs::write(
+            dir.path().join("example.com.zone"),
+            zone.replace("192.0.2.2", "192.0.2.3"),
+        )
+        .expect("zone");
+        running
+            .reload()
+            .await
+            .expect("a good reload after the panic");
+        assert_eq!(www(dns), Some("192.0.2.3".parse().unwrap()));
+        running.shutdown().await;
+    }
+
+    /// www.example.com's first A record, asked over UDP at `dns`.
+    fn www(dns: std::net::SocketAddr) -> Option<std::net::Ipv4Addr> {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let name = Name::from_ascii("www.example.com.").expect("name");
+        let mut query = Message::query();
+        query.add_query(Query::query(name, RecordType::A));
+        socket
+            .send_to(&query.to_vec().expect("encode"), dns)
+            .expect("send");
+        let mut buf = [0u8; 512];
+        let n = socket.recv(&mut buf).expect("an answer");
+        let response = Message::from_vec(&buf[..n]).expect("parses");
+        response.answers.iter().find_map(|r| match &r.data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+    }
+}

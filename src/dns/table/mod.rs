@@ -224,7 +224,7 @@ impl Table {
         qtype: u16,
         rotation: usize,
     ) -> Option<Answer<'t>> {
-        // No table (a view built without one): everything is the general path's.
+        // An empty table (zones past 4 GiB of answers): the general path answers.
         if self.is_empty() {
             return None;
         }
