@@ -11,9 +11,15 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use hickory_proto::ProtoError;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordSet, RecordType, RrKey};
-use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, Restrict};
-use hickory_proto::serialize::txt::Parser;
+use hickory_proto::serialize::binary::{
+    BinDecoder, BinEncodable, BinEncoder, DecodeError, Restrict,
+};
+use hickory_proto::serialize::txt::{ParseError, Parser};
+
+pub use rewrite::SyntaxError;
+pub use scan::IncludeError;
 
 /// Largest TTL RFC 2181 §8 allows.
 const MAX_TTL: u32 = (1 << 31) - 1;
@@ -30,14 +36,15 @@ pub enum ZoneError {
         source: std::io::Error,
     },
     /// The file is malformed or its content is not a valid zone.
-    #[error("{}:{line}: {msg}", path.display())]
+    #[error("{}:{line}: {problem}", path.display())]
     Invalid {
         /// The zone file.
         path: PathBuf,
         /// 1-based line; for whole-zone problems (no SOA) line 1.
         line: usize,
-        /// What is wrong.
-        msg: String,
+        /// What is wrong (boxed: every layer above carries this error).
+        #[source]
+        problem: Box<ZoneProblem>,
     },
     /// Two files define the same zone.
     #[error("{}: zone {origin} is already loaded from {}", path.display(), first.display())]
@@ -48,6 +55,167 @@ pub enum ZoneError {
         origin: String,
         /// The first file.
         first: PathBuf,
+    },
+}
+
+/// What is wrong in a zone file, without the file and line that
+/// [`ZoneError::Invalid`] puts before it. The Display text is what operators
+/// read after `file:line:`, and tests match on it: keep it stable.
+///
+/// Names are boxed: a `Name` takes 80 bytes, and the check of every record
+/// returns this.
+#[derive(thiserror::Error, Debug)]
+pub enum ZoneProblem {
+    /// hickory's parser rejected the text; `message` is its own, said
+    /// plainly where it misleads and cut short.
+    #[error("{message}")]
+    Parser {
+        /// What the parser said, as operators read it.
+        message: String,
+        /// The parser's error.
+        source: ParseError,
+    },
+    /// hickory's parser panicked.
+    #[error("the zone parser failed on this record")]
+    ParserPanic,
+    /// One record is wrong whatever the zone.
+    #[error("{name} {rtype}: {problem}")]
+    Record {
+        /// Its owner.
+        name: Box<Name>,
+        /// Its type.
+        rtype: RecordType,
+        /// What is wrong with it.
+        #[source]
+        problem: RecordError,
+    },
+    /// A record is neither at nor below the zone's apex.
+    #[error("{name} is outside the zone {origin}")]
+    OutsideZone {
+        /// The record's owner.
+        name: Box<Name>,
+        /// The zone's apex.
+        origin: Box<Name>,
+    },
+    /// An SOA below the apex.
+    #[error("second SOA at {name}: the zone's SOA is at {origin}")]
+    SecondSoa {
+        /// The second SOA's owner.
+        name: Box<Name>,
+        /// The zone's apex.
+        origin: Box<Name>,
+    },
+    /// Two SOAs at different names: two zones in one file.
+    #[error("two SOA records, at {first} and {second}: one zone per file")]
+    TwoSoas {
+        /// The first SOA's owner.
+        first: Box<Name>,
+        /// The second's.
+        second: Box<Name>,
+    },
+    /// No SOA, so no apex.
+    #[error("zone has no SOA record")]
+    NoSoa,
+    /// The apex has no NS records.
+    #[error("zone {origin} has no NS record at its apex")]
+    NoApexNs {
+        /// The zone's apex.
+        origin: Box<Name>,
+    },
+    /// A second CNAME at one name, with another target.
+    #[error("{name} has two CNAME records ({first} and {second}): an alias has one target")]
+    TwoCnames {
+        /// The alias.
+        name: Box<Name>,
+        /// The first target.
+        first: Box<Name>,
+        /// The other.
+        second: Box<Name>,
+    },
+    /// A CNAME and other data at one name (RFC 1034 §3.6.2).
+    #[error("{name} has a CNAME and other data ({other})")]
+    CnameAndOther {
+        /// The name.
+        name: Box<Name>,
+        /// The type of one of the other records.
+        other: RecordType,
+    },
+    /// Text the rewrite before parsing cannot write as NSD would read it.
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    /// A line longer than any record needs.
+    #[error(
+        "line of {bytes} bytes; lines may have at most {} (no record needs more)",
+        scan::MAX_LINE
+    )]
+    LongLine {
+        /// Its length.
+        bytes: usize,
+    },
+    /// Bytes that are not UTF-8.
+    #[error("not UTF-8 text (write other octets as \\DDD)")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    /// RFC 3597 generic data, which hickory's parser misreads.
+    #[error(
+        "RFC 3597 generic data (\\#) is not supported: write the record in its type's own syntax"
+    )]
+    Generic,
+    /// An `$INCLUDE` hale will not follow.
+    #[error(transparent)]
+    Include(#[from] IncludeError),
+    /// An `$INCLUDE`d file cannot be read.
+    #[error("$INCLUDE {written}: cannot read {}: {source}", target.display())]
+    IncludeRead {
+        /// The path as written.
+        written: String,
+        /// The file it names.
+        target: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A problem in an `$INCLUDE`d file, with the line that included it.
+    #[error("{problem} (included from {}:{line})", from.display())]
+    Included {
+        /// The problem in the included file.
+        #[source]
+        problem: Box<ZoneProblem>,
+        /// The including file.
+        from: PathBuf,
+        /// The `$INCLUDE`'s line in it.
+        line: usize,
+    },
+}
+
+/// What is wrong with one record whatever the zone ([`ZoneProblem::Record`]
+/// names it).
+#[derive(thiserror::Error, Debug)]
+pub enum RecordError {
+    /// A class other than IN.
+    #[error("class {class} is not supported, only IN")]
+    Class {
+        /// The record's class.
+        class: DNSClass,
+    },
+    /// A TTL past RFC 2181's limit.
+    #[error("TTL {ttl} exceeds {} (RFC 2181)", MAX_TTL)]
+    Ttl {
+        /// The record's TTL.
+        ttl: u32,
+    },
+    /// The data cannot be written in wire format.
+    #[error("cannot be sent: {source}")]
+    CannotSend {
+        /// hickory's encoder error.
+        source: ProtoError,
+    },
+    /// The data is written as nothing.
+    #[error("has no data")]
+    NoData,
+    /// The data is written in a form no reader takes back.
+    #[error("data the wire cannot carry: {source}")]
+    Wire {
+        /// hickory's decoder error on reading it back.
+        source: DecodeError,
     },
 }
 
@@ -149,7 +317,7 @@ struct Builder {
     /// A second CNAME at one name with another target: where it starts and
     /// the error (NSD's too). hickory, parsing a whole file, would keep the
     /// last one silently.
-    conflict: Option<(usize, String)>,
+    conflict: Option<(usize, ZoneProblem)>,
     /// The first record outside the zone: where it starts, and its owner.
     /// The zone is the first SOA's; records before it wait in `unplaced`.
     outside: Option<(usize, Name)>,
@@ -222,11 +390,12 @@ impl Builder {
                 if let Some(first) = self.cname_at(&r.name, r.hash)
                     && *first != target.0
                 {
-                    let msg = format!(
-                        "{} has two CNAME records ({first} and {}): an alias has one target",
-                        r.name, target.0
-                    );
-                    self.conflict = Some((r.at, msg));
+                    let problem = ZoneProblem::TwoCnames {
+                        name: Box::new(r.name.clone()),
+                        first: Box::new(first.clone()),
+                        second: Box::new(target.0.clone()),
+                    };
+                    self.conflict = Some((r.at, problem));
                     return false;
                 }
             }
@@ -601,7 +770,7 @@ fn origin_from_file_name(path: &Path) -> Option<Name> {
 /// The parsed records of one file, flattened, in no particular order.
 type Parsed = Vec<(Name, RecordType, DNSClass, u32, RData)>;
 
-fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, String> {
+fn parse(text: &str, path: &Path, hint: Option<Name>) -> Result<Parsed, ZoneProblem> {
     hickory_parse(text, Some(path.to_path_buf()), hint).map(flatten)
 }
 
@@ -612,13 +781,16 @@ fn hickory_parse(
     text: &str,
     path: Option<PathBuf>,
     origin: Option<Name>,
-) -> Result<BTreeMap<RrKey, RecordSet>, String> {
+) -> Result<BTreeMap<RrKey, RecordSet>, ZoneProblem> {
     let parsed =
         std::panic::catch_unwind(AssertUnwindSafe(|| Parser::new(text, path, origin).parse()));
     match parsed {
         Ok(Ok((_, sets))) => Ok(sets),
-        Ok(Err(e)) => Err(explain(e.to_string())),
-        Err(_) => Err("the zone parser failed on this record".into()),
+        Ok(Err(source)) => Err(ZoneProblem::Parser {
+            message: explain(source.to_string()),
+            source,
+        }),
+        Err(_) => Err(ZoneProblem::ParserPanic),
     }
 }
 
@@ -637,7 +809,7 @@ fn flatten(sets: BTreeMap<RrKey, RecordSet>) -> Parsed {
 
 /// The error a text that `parsed` as this gives: the parser's, or the first
 /// record check that fails (with the zone's `origin`, the in-zone checks too).
-fn first_error(parsed: Result<Parsed, String>, origin: Option<&Name>) -> Option<String> {
+fn first_error(parsed: Result<Parsed, ZoneProblem>, origin: Option<&Name>) -> Option<ZoneProblem> {
     match parsed {
         Ok(records) => check_records(&records, origin).err(),
         Err(e) => Some(e),
@@ -867,7 +1039,7 @@ fn split_points(text: &str, target: usize) -> Option<Vec<(usize, String)>> {
 
 /// Record-level checks that can be pinned to a line: [`check_record`] on
 /// each, and with the zone's `origin`, [`check_in_zone`].
-fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), String> {
+fn check_records(records: &Parsed, origin: Option<&Name>) -> Result<(), ZoneProblem> {
     let mut scratch = Vec::new();
     for (name, rtype, class, ttl, rdata) in records {
         check_record(name, *rtype, *class, *ttl, rdata, &mut scratch)?;
@@ -889,21 +1061,22 @@ fn check_record(
     ttl: u32,
     rdata: &RData,
     scratch: &mut Vec<u8>,
-) -> Result<(), String> {
+) -> Result<(), ZoneProblem> {
+    let record = |problem| ZoneProblem::Record {
+        name: Box::new(name.clone()),
+        rtype,
+        problem,
+    };
     // An address always makes the round trip below: skip it for the bulk
     // of big zones.
     if !matches!(rdata, RData::A(_) | RData::AAAA(_)) {
-        round_trip(name, rtype, rdata, scratch)?;
+        round_trip(rtype, rdata, scratch).map_err(record)?;
     }
     if class != DNSClass::IN {
-        return Err(format!(
-            "{name} {rtype}: class {class} is not supported, only IN"
-        ));
+        return Err(record(RecordError::Class { class }));
     }
     if ttl > MAX_TTL {
-        return Err(format!(
-            "{name} {rtype}: TTL {ttl} exceeds {MAX_TTL} (RFC 2181)"
-        ));
+        return Err(record(RecordError::Ttl { ttl }));
     }
     Ok(())
 }
@@ -913,35 +1086,33 @@ fn check_record(
 /// TXT, a CAA tag with characters RFC 8659 forbids: found by fuzzing), so
 /// resolvers would reject every answer holding it: find it now rather than
 /// fail every answer later.
-fn round_trip(
-    name: &Name,
-    rtype: RecordType,
-    rdata: &RData,
-    scratch: &mut Vec<u8>,
-) -> Result<(), String> {
+fn round_trip(rtype: RecordType, rdata: &RData, scratch: &mut Vec<u8>) -> Result<(), RecordError> {
     scratch.clear();
-    if let Err(e) = rdata.emit(&mut BinEncoder::new(scratch)) {
-        return Err(format!("{name} {rtype}: cannot be sent: {e}"));
-    }
+    rdata
+        .emit(&mut BinEncoder::new(scratch))
+        .map_err(|source| RecordError::CannotSend { source })?;
     if scratch.is_empty() {
-        return Err(format!("{name} {rtype}: has no data"));
+        return Err(RecordError::NoData);
     }
     let length = Restrict::new(scratch.len() as u16);
-    if let Err(e) = RData::read(&mut BinDecoder::new(scratch), rtype, length) {
-        return Err(format!("{name} {rtype}: data the wire cannot carry: {e}"));
-    }
+    RData::read(&mut BinDecoder::new(scratch), rtype, length)
+        .map_err(|source| RecordError::Wire { source })?;
     Ok(())
 }
 
 /// A record of the zone at `origin` is at or below it, and its only SOA is there.
-fn check_in_zone(name: &Name, rtype: RecordType, origin: &Name) -> Result<(), String> {
+fn check_in_zone(name: &Name, rtype: RecordType, origin: &Name) -> Result<(), ZoneProblem> {
     if !within(name, origin) {
-        return Err(format!("{name} is outside the zone {origin}"));
+        return Err(ZoneProblem::OutsideZone {
+            name: Box::new(name.clone()),
+            origin: Box::new(origin.clone()),
+        });
     }
     if rtype == RecordType::SOA && name != origin {
-        return Err(format!(
-            "second SOA at {name}: the zone's SOA is at {origin}"
-        ));
+        return Err(ZoneProblem::SecondSoa {
+            name: Box::new(name.clone()),
+            origin: Box::new(origin.clone()),
+        });
     }
     Ok(())
 }
@@ -952,7 +1123,16 @@ fn check_in_zone(name: &Name, rtype: RecordType, origin: &Name) -> Result<(), St
 /// records only: one cut inside a record's parentheses or quotes fails by
 /// itself ("unclosed list"), which may be the very message searched for
 /// (an unclosed parenthesis on line 12 was reported at the SOA's on line 3).
-fn error_line(text: &str, msg: &str, fails_with: impl Fn(&str) -> Option<String>) -> usize {
+///
+/// Errors are told apart by their text: a prefix fails "the same way" when
+/// operators would read the same message, and hickory's `ParseError` has no
+/// equality to compare by.
+fn error_line(
+    text: &str,
+    msg: &ZoneProblem,
+    fails_with: impl Fn(&str) -> Option<ZoneProblem>,
+) -> usize {
+    let msg = msg.to_string();
     let mut ends = scan::record_ends(text);
     if ends.last() != Some(&text.len()) {
         ends.push(text.len());
@@ -961,7 +1141,7 @@ fn error_line(text: &str, msg: &str, fails_with: impl Fn(&str) -> Option<String>
     let (mut lo, mut hi) = (0usize, ends.len() - 1);
     while lo < hi {
         let mid = (lo + hi) / 2;
-        if fails_with(&text[..ends[mid]]).as_deref() == Some(msg) {
+        if fails_with(&text[..ends[mid]]).is_some_and(|e| e.to_string() == msg) {
             hi = mid;
         } else {
             lo = mid + 1;
@@ -984,7 +1164,14 @@ const LOCATE_MIN: usize = 4 * LOCATE_PIECE;
 /// two far-apart lines), the whole file is.
 ///
 /// `from` is an offset the error is known not to precede.
-fn find_line(text: &str, msg: &str, from: usize, fails: &impl Fn(&str) -> Option<String>) -> usize {
+fn find_line(
+    text: &str,
+    msg: &ZoneProblem,
+    from: usize,
+    fails: &impl Fn(&str) -> Option<ZoneProblem>,
+) -> usize {
+    // Compared by text, as in `error_line`.
+    let wanted = msg.to_string();
     if text.len() >= LOCATE_MIN
         && let Some(pieces) = pieces(text, LOCATE_PIECE)
         && pieces.len() > 1
@@ -994,7 +1181,7 @@ fn find_line(text: &str, msg: &str, from: usize, fails: &impl Fn(&str) -> Option
                 continue;
             }
             let in_piece = |p: &str| fails(&format!("{}{p}", piece.prefix));
-            if in_piece(piece.text).as_deref() == Some(msg) {
+            if in_piece(piece.text).is_some_and(|e| e.to_string() == wanted) {
                 let before = lines_before(text, piece.start);
                 return before + error_line(piece.text, msg, in_piece);
             }
@@ -1009,15 +1196,15 @@ fn find_line(text: &str, msg: &str, from: usize, fails: &impl Fn(&str) -> Option
 fn locate(
     path: &Path,
     text: &str,
-    msg: String,
+    msg: ZoneProblem,
     from: usize,
-    fails: impl Fn(&str) -> Option<String>,
+    fails: impl Fn(&str) -> Option<ZoneProblem>,
 ) -> ZoneError {
     let line = find_line(text, &msg, from, &fails);
-    let invalid = |path: &Path, line: usize, msg: String| ZoneError::Invalid {
+    let invalid = |path: &Path, line: usize, problem: ZoneProblem| ZoneError::Invalid {
         path: path.to_path_buf(),
         line,
-        msg,
+        problem: Box::new(problem),
     };
     let before: String = text.split_inclusive('\n').take(line - 1).collect();
     let Some(include) = text
@@ -1035,7 +1222,11 @@ fn locate(
     let inner = error_line(&included, &msg, |prefix| {
         fails(&format!("{before}{prefix}\n"))
     });
-    let context = format!("{msg} (included from {}:{line})", path.display());
+    let context = ZoneProblem::Included {
+        problem: Box::new(msg),
+        from: path.to_path_buf(),
+        line,
+    };
     invalid(&file, inner, context)
 }
 
@@ -1048,11 +1239,14 @@ type Seen = Vec<(Name, RecordType)>;
 /// parsed once, in pieces on every core; then only the piece where `done`
 /// turns true is searched line by line. (Searching the whole file parses a
 /// prefix per step: at 200,000 records that took minutes.)
+///
+/// `problem` makes the error afresh each time a search step needs it: a
+/// `ZoneProblem` cannot be cloned (hickory's `ParseError` cannot).
 fn locate_pair(
     path: &Path,
     text: &str,
     hint: &Option<Name>,
-    msg: String,
+    problem: impl Fn() -> ZoneProblem,
     relevant: impl Fn(&Name, RecordType) -> bool + Sync,
     done: impl Fn(&Seen) -> bool,
 ) -> ZoneError {
@@ -1099,15 +1293,16 @@ fn locate_pair(
             seen.truncate(before);
             let piece = &pieces[i];
             let lines_before = lines_before(text, piece.start);
+            let msg = problem();
             let line = error_line(piece.text, &msg, |p| {
                 let mut all = seen.clone();
                 all.extend(keep(&format!("{}{p}", piece.prefix))?);
-                done(&all).then(|| msg.clone())
+                done(&all).then(&problem)
             });
             return ZoneError::Invalid {
                 path: path.to_path_buf(),
                 line: lines_before + line,
-                msg,
+                problem: Box::new(msg),
             };
         }
     }
@@ -1118,11 +1313,11 @@ fn locate_pair(
                 .filter(|r| relevant(&r.0, r.1))
                 .map(|r| (r.0, r.1))
                 .collect();
-            done(&seen).then(|| msg.clone())
+            done(&seen).then(&problem)
         }
         Err(e) => Some(e),
     };
-    locate(path, text, msg.clone(), 0, fails)
+    locate(path, text, problem(), 0, fails)
 }
 
 fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
@@ -1133,10 +1328,10 @@ fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
 /// core from `parallel_min` bytes, in batches of `batch` (`by_record`);
 /// else (`None`) with one parse of the whole file.
 fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone, ZoneError> {
-    let invalid = |line: usize, msg: String| ZoneError::Invalid {
+    let invalid = |line: usize, problem: ZoneProblem| ZoneError::Invalid {
         path: path.to_path_buf(),
         line,
-        msg,
+        problem: Box::new(problem),
     };
     let hint = origin_from_file_name(path);
     let text = scan::read_text(path)?;
@@ -1145,7 +1340,7 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     let text = match rewrite::rewrite(&text, hint.as_ref()) {
         Ok(Some(rewritten)) => rewritten,
         Ok(None) => text,
-        Err((at, msg)) => return Err(invalid(1 + lines_before(&text, at), msg)),
+        Err((at, problem)) => return Err(invalid(1 + lines_before(&text, at), problem.into())),
     };
     // Before hickory follows any `$INCLUDE` or misreads `\#` data.
     scan::check(path, &text)?;
@@ -1168,12 +1363,12 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     let line_of = |at: usize| 1 + lines_before(&text, at);
     // Read a record at a time, each record's offset is known; parsed whole,
     // errors are searched for by parsing prefixes.
-    if let Some((at, msg)) = build.conflict.take() {
-        return Err(invalid(line_of(at), msg));
+    if let Some((at, problem)) = build.conflict.take() {
+        return Err(invalid(line_of(at), problem));
     }
     let whole = match read {
         Some(Ok(())) => false,
-        Some(Err((at, line, msg))) => return Err(invalid(line_of(at) + line - 1, msg)),
+        Some(Err((at, line, problem))) => return Err(invalid(line_of(at) + line - 1, problem)),
         None => {
             // Give back the first builder's room before taking it again.
             drop(build);
@@ -1195,8 +1390,8 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
                 );
                 Ok(())
             });
-            if let Err(msg) = read {
-                return Err(locate(path, &text, msg, 0, fails));
+            if let Err(problem) = read {
+                return Err(locate(path, &text, problem, 0, fails));
             }
             true
         }
@@ -1213,15 +1408,18 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     // apex would be whichever came first, and the error would fall on every
     // record of the other zone. Name both, at the line of the second.
     if let [a, b, ..] = &soas[..] {
-        let msg = format!("two SOA records, at {} and {}: one zone per file", a.0, b.0);
+        let problem = || ZoneProblem::TwoSoas {
+            first: Box::new(a.0.clone()),
+            second: Box::new(b.0.clone()),
+        };
         let is_soa = |_: &Name, t: RecordType| t == RecordType::SOA;
-        return Err(locate_pair(path, &text, &hint, msg, is_soa, |seen| {
+        return Err(locate_pair(path, &text, &hint, problem, is_soa, |seen| {
             seen.len() > 1
         }));
     }
     // The apex is where the SOA is.
     let Some((origin, soa_ttl, soa_rdata)) = soas.into_iter().next() else {
-        return Err(invalid(1, "zone has no SOA record".into()));
+        return Err(invalid(1, ZoneProblem::NoSoa));
     };
     let negative_ttl = match &soa_rdata {
         RData::SOA(s) => soa_ttl.min(s.minimum),
@@ -1231,12 +1429,15 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
 
     let t1 = tokio::time::Instant::now();
     if let Some((at, name)) = outside {
-        let msg = format!("{name} is outside the zone {origin}");
+        let problem = ZoneProblem::OutsideZone {
+            name: Box::new(name),
+            origin: Box::new(origin.clone()),
+        };
         if !whole {
-            return Err(invalid(line_of(at), msg));
+            return Err(invalid(line_of(at), problem));
         }
         let fails = |prefix: &str| first_error(parse(prefix, path, hint.clone()), Some(&origin));
-        return Err(locate(path, &text, msg, 0, fails));
+        return Err(locate(path, &text, problem, 0, fails));
     }
     if nodes
         .get(&origin)
@@ -1245,7 +1446,9 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
     {
         return Err(invalid(
             1,
-            format!("zone {origin} has no NS record at its apex"),
+            ZoneProblem::NoApexNs {
+                origin: Box::new(origin),
+            },
         ));
     }
     tracing::debug!(ms = t1.elapsed().as_millis() as u64, "records checked");
@@ -1276,13 +1479,16 @@ fn load_zone_read(path: &Path, by_record: Option<(usize, usize)>) -> Result<Zone
         if node.get(RecordType::CNAME).is_some()
             && let Some(other) = node.rrsets.iter().find(|s| s.rtype != RecordType::CNAME)
         {
-            let msg = format!("{name} has a CNAME and other data ({})", other.rtype);
+            let problem = || ZoneProblem::CnameAndOther {
+                name: Box::new(name.clone()),
+                other: other.rtype,
+            };
             let here = |n: &Name, _: RecordType| same_name(n, name);
             let both = |seen: &Seen| {
                 seen.iter().any(|r| r.1 == RecordType::CNAME)
                     && seen.iter().any(|r| r.1 != RecordType::CNAME)
             };
-            return Err(locate_pair(path, &text, &hint, msg, here, both));
+            return Err(locate_pair(path, &text, &hint, problem, here, both));
         }
     }
 

@@ -18,7 +18,8 @@ use hickory_proto::rr::{Name, RData, RecordSet, RecordType, RrKey};
 use hickory_proto::serialize::txt::Parser;
 
 use super::{
-    Directives, check_record, error_line, first_error, flatten, hickory_parse, record_starts,
+    Directives, ZoneProblem, check_record, error_line, first_error, flatten, hickory_parse,
+    record_starts,
 };
 
 /// One record as read, its data compact: a bare address for A and AAAA,
@@ -70,7 +71,7 @@ pub(super) struct Starts {
 
 /// Where the first failing record is: the offset of its record start (an
 /// owner line), the line in it (1-based), and why.
-pub(super) type Failure = (usize, usize, String);
+pub(super) type Failure = (usize, usize, ZoneProblem);
 
 /// Records read per batch handed to the caller: small enough that the
 /// caller files one while the next are read, big enough that handing them
@@ -202,17 +203,17 @@ fn read_records(
         // the file otherwise.
         let sets = match parse_piece(&mut piece, starts, origins, i, lines) {
             Ok(sets) => sets,
-            Err(msg) => return Err(failing_line(starts, origins, i, lines, msg)),
+            Err(problem) => return Err(failing_line(starts, origins, i, lines, problem)),
         };
         for (key, set) in sets {
             let name = Name::from(key.name);
             let hash = hasher.hash_one(&name);
             for r in set.into_parts().records {
                 let rtype = r.record_type();
-                if let Err(msg) =
+                if let Err(problem) =
                     check_record(&name, rtype, r.dns_class, r.ttl, &r.data, &mut scratch)
                 {
-                    return Err(failing_line(starts, origins, i, lines, msg));
+                    return Err(failing_line(starts, origins, i, lines, problem));
                 }
                 out.push(Rec {
                     name: name.clone(),
@@ -237,7 +238,7 @@ fn parse_piece(
     origins: &[Option<Name>],
     i: usize,
     lines: &str,
-) -> Result<BTreeMap<RrKey, RecordSet>, String> {
+) -> Result<BTreeMap<RrKey, RecordSet>, ZoneProblem> {
     let d = starts[i].1 as usize;
     piece.clear();
     if let Some(ttl) = &directives[d].ttl {
@@ -257,7 +258,7 @@ fn failing_line(
     origins: &[Option<Name>],
     i: usize,
     lines: &str,
-    msg: String,
+    msg: ZoneProblem,
 ) -> Failure {
     let start = starts.starts[i].0;
     let fails = |prefix: &str| {

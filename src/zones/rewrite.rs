@@ -51,7 +51,35 @@ const NAME_TYPES: [&str; 9] = [
 ];
 
 /// An error in the text: its offset and what is wrong.
-pub(super) type Error = (usize, String);
+pub(super) type Error = (usize, SyntaxError);
+
+/// Text the rewrite cannot write so that hickory's parser reads it as NSD
+/// does.
+#[derive(thiserror::Error, Debug)]
+pub enum SyntaxError {
+    /// A line whose first token is a `(`.
+    #[error("a record line cannot start with `(`")]
+    ParenthesisFirst,
+    /// A `(` without its `)`: written on one line, the record would read
+    /// as closed.
+    #[error("a `(` is never closed by its `)`")]
+    Unclosed,
+    /// A directive after `$TTL`'s or `$ORIGIN`'s value on its line.
+    #[error("one directive per line, please")]
+    TwoDirectives,
+    /// `\010` in text: a line end would move every later line.
+    #[error("\\010 (a line end) in text is not supported")]
+    LineEnd,
+    /// A `\DDD` escape past 255.
+    #[error("\\{value}: an escaped byte is at most \\255")]
+    ByteTooBig {
+        /// The escape's value.
+        value: u32,
+    },
+    /// `\DDD` escapes above 127 that do not spell UTF-8 text.
+    #[error("\\DDD bytes above 127 that are not UTF-8 text are not supported")]
+    NotUtf8(#[source] std::str::Utf8Error),
+}
 
 /// `text` rewritten where hickory's parser would read it otherwise than NSD
 /// (see the module comment), with `origin` in force until an `$ORIGIN`;
@@ -239,7 +267,7 @@ impl Walk<'_> {
                             at = end;
                             S::Line
                         }
-                        b'(' => return Err((at, "a record line cannot start with `(`".into())),
+                        b'(' => return Err((at, SyntaxError::ParenthesisFirst)),
                         // A record continuing the last owner: NSD, like hickory,
                         // takes the included file's last owner after an
                         // `$INCLUDE`; the origin is set again at the next owner.
@@ -342,7 +370,7 @@ impl Walk<'_> {
         } = state
         {
             // Flattened, the record would read as closed.
-            return Err((open, "a `(` is never closed by its `)`".into()));
+            return Err((open, SyntaxError::Unclosed));
         }
         for _ in 0..std::mem::take(&mut self.pending) {
             self.out.push('\n');
@@ -398,7 +426,7 @@ impl Walk<'_> {
                 self.origin = None;
             }
             Some(next) if next.starts_with('$') => {
-                return Err((at, "one directive per line, please".into()));
+                return Err((at, SyntaxError::TwoDirectives));
             }
             _ => {}
         }
@@ -452,9 +480,9 @@ impl Walk<'_> {
             34 => self.out.push_str("\\\""),
             92 => self.out.push_str("\\\\"),
             // A line end in the text would move every later line.
-            10 => return Err((at, "\\010 (a line end) in text is not supported".into())),
+            10 => return Err((at, SyntaxError::LineEnd)),
             0..=127 => self.out.push(char::from(value as u8)),
-            256.. => return Err((at, format!("\\{value}: an escaped byte is at most \\255"))),
+            256.. => return Err((at, SyntaxError::ByteTooBig { value })),
             _ => {
                 // A run of bytes above 127: UTF-8 text written out byte by byte.
                 let mut run = Vec::new();
@@ -463,12 +491,7 @@ impl Walk<'_> {
                     run.push(b as u8);
                     i += 4;
                 }
-                let Ok(text) = std::str::from_utf8(&run) else {
-                    return Err((
-                        at,
-                        "\\DDD bytes above 127 that are not UTF-8 text are not supported".into(),
-                    ));
-                };
+                let text = std::str::from_utf8(&run).map_err(|e| (at, SyntaxError::NotUtf8(e)))?;
                 self.out.push_str(text);
                 return Ok(i);
             }
@@ -634,7 +657,8 @@ mod tests {
 
     fn error(text: &str) -> (usize, String) {
         let origin = Name::from_ascii("example.com.").unwrap();
-        rewrite(text, Some(&origin)).unwrap_err()
+        let (at, e) = rewrite(text, Some(&origin)).unwrap_err();
+        (at, e.to_string())
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
-use super::ZoneError;
+use super::{ZoneError, ZoneProblem};
 
 /// Most `$INCLUDE`s one zone may follow, counting every time a file is
 /// included: bounds a file that includes another twice, which includes
@@ -21,8 +21,44 @@ const MAX_INCLUDES: usize = 10_000;
 /// Deepest `$INCLUDE` nesting (NSD allows 10).
 const MAX_DEPTH: usize = 32;
 
-const GENERIC: &str =
-    "RFC 3597 generic data (\\#) is not supported: write the record in its type's own syntax";
+/// Why hale will not follow an `$INCLUDE`. Clone: a file's scan is kept
+/// and checked again each time the file is included, so its errors are
+/// handed out more than once.
+#[derive(thiserror::Error, Debug, Clone)]
+pub enum IncludeError {
+    /// A quoted path with a backslash escape.
+    #[error("$INCLUDE \"{path}\": escapes in an $INCLUDE path are not supported")]
+    Escapes {
+        /// The path as written.
+        path: String,
+    },
+    /// An absolute path, or one that climbs above the zone folder.
+    #[error(
+        "$INCLUDE {written}: only files inside the zone folder {} may be \
+         included (no absolute path, no .. above it)",
+        root.display()
+    )]
+    Outside {
+        /// The path as written.
+        written: String,
+        /// The zone file's folder.
+        root: PathBuf,
+    },
+    /// More than `MAX_INCLUDES` followed in one zone.
+    #[error("more than {} $INCLUDEs in one zone", MAX_INCLUDES)]
+    TooMany,
+    /// Nested more than `MAX_DEPTH` deep.
+    #[error("$INCLUDE nested more than {} deep", MAX_DEPTH)]
+    TooDeep,
+    /// A file that includes itself, directly or through others.
+    #[error("$INCLUDE {written}: {} is already being read (an include loop)", target.display())]
+    Loop {
+        /// The path as written.
+        written: String,
+        /// The file it names.
+        target: PathBuf,
+    },
+}
 
 /// One `$INCLUDE` directive.
 #[derive(Debug)]
@@ -30,7 +66,7 @@ struct Include {
     /// 1-based line of the directive.
     line: usize,
     /// The path as written, or why hale will not follow it.
-    path: Result<String, String>,
+    path: Result<String, IncludeError>,
 }
 
 /// What one file holds that is checked before parsing.
@@ -95,7 +131,7 @@ pub(super) fn record_ends_on(text: &str, threads: usize) -> Vec<usize> {
 /// octets, four characters each as `\DDD`), and hickory's lexer takes a
 /// 50 MB line character by character into one token, in seconds and
 /// several copies of memory, only to reject it.
-const MAX_LINE: usize = 1 << 20;
+pub(super) const MAX_LINE: usize = 1 << 20;
 
 /// Reads a zone file; bytes that are not UTF-8 and lines over [`MAX_LINE`]
 /// are errors at their line (hickory's parser reads text; write other
@@ -115,10 +151,7 @@ pub(super) fn read_text(path: &Path) -> Result<String, ZoneError> {
             return Err(ZoneError::Invalid {
                 path: path.to_path_buf(),
                 line: i + 1,
-                msg: format!(
-                    "line of {} bytes; lines may have at most {MAX_LINE} (no record needs more)",
-                    end - from
-                ),
+                problem: Box::new(ZoneProblem::LongLine { bytes: end - from }),
             });
         }
         from = end + 1;
@@ -128,7 +161,7 @@ pub(super) fn read_text(path: &Path) -> Result<String, ZoneError> {
         ZoneError::Invalid {
             path: path.to_path_buf(),
             line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
-            msg: "not UTF-8 text (write other octets as \\DDD)".into(),
+            problem: Box::new(ZoneProblem::NotUtf8(e.utf8_error())),
         }
     })
 }
@@ -165,81 +198,86 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Checks one file: `dir` is its folder relative to the root, `from`
-    /// where it was included (`file:line`).
+    /// where it was included (file and line).
     fn file(
         &mut self,
         path: &Path,
         dir: &Path,
         scan: &Scan,
-        from: Option<&str>,
+        from: Option<(&Path, usize)>,
     ) -> Result<(), ZoneError> {
-        let at = |line: usize, msg: String| ZoneError::Invalid {
+        let at = |line: usize, problem: ZoneProblem| ZoneError::Invalid {
             path: path.to_path_buf(),
             line,
-            msg: match from {
-                Some(from) => format!("{msg} (included from {from})"),
-                None => msg,
-            },
+            problem: Box::new(match from {
+                Some((from, from_line)) => ZoneProblem::Included {
+                    problem: Box::new(problem),
+                    from: from.to_path_buf(),
+                    line: from_line,
+                },
+                None => problem,
+            }),
         };
         for include in &scan.includes {
             if let Some(line) = scan.generic
                 && line < include.line
             {
-                return Err(at(line, GENERIC.into()));
+                return Err(at(line, ZoneProblem::Generic));
             }
             let line = include.line;
-            let written = include.path.as_ref().map_err(|msg| at(line, msg.clone()))?;
+            let written = include
+                .path
+                .as_ref()
+                .map_err(|e| at(line, e.clone().into()))?;
             let Some(relative) = inside(dir, Path::new(written)) else {
-                return Err(at(
-                    line,
-                    format!(
-                        "$INCLUDE {written}: only files inside the zone folder {} may be \
-                         included (no absolute path, no .. above it)",
-                        self.root.display()
-                    ),
-                ));
+                let outside = IncludeError::Outside {
+                    written: written.clone(),
+                    root: self.root.to_path_buf(),
+                };
+                return Err(at(line, outside.into()));
             };
             self.count += 1;
             if self.count > MAX_INCLUDES {
-                return Err(at(
-                    line,
-                    format!("more than {MAX_INCLUDES} $INCLUDEs in one zone"),
-                ));
+                return Err(at(line, IncludeError::TooMany.into()));
             }
             if self.stack.len() > MAX_DEPTH {
-                return Err(at(
-                    line,
-                    format!("$INCLUDE nested more than {MAX_DEPTH} deep"),
-                ));
+                return Err(at(line, IncludeError::TooDeep.into()));
             }
             // Where hickory reads it: relative to the including file.
             let target = path.parent().unwrap_or(Path::new("")).join(written);
             let id = identity(&target);
             if self.stack.contains(&id) {
-                return Err(at(
-                    line,
-                    format!(
-                        "$INCLUDE {written}: {} is already being read (an include loop)",
-                        target.display()
-                    ),
-                ));
+                let looped = IncludeError::Loop {
+                    written: written.clone(),
+                    target,
+                };
+                return Err(at(line, looped.into()));
             }
-            let here = format!("{}:{line}", path.display());
+            let here = (path, line);
             let inner = match self.seen.get(&id) {
                 Some(scan) => scan.clone(),
                 None => {
                     let text = read_text(&target).map_err(|e| match e {
                         ZoneError::Read { source, .. } => at(
                             line,
-                            format!(
-                                "$INCLUDE {written}: cannot read {}: {source}",
-                                target.display()
-                            ),
+                            ZoneProblem::IncludeRead {
+                                written: written.clone(),
+                                target: target.clone(),
+                                source,
+                            },
                         ),
-                        ZoneError::Invalid { path, line, msg } => ZoneError::Invalid {
-                            path,
-                            line,
-                            msg: format!("{msg} (included from {here})"),
+                        ZoneError::Invalid {
+                            path: inner_path,
+                            line: inner_line,
+                            problem,
+                        } => ZoneError::Invalid {
+                            path: inner_path,
+                            line: inner_line,
+                            problem: Box::new(ZoneProblem::Included {
+                                problem,
+                                from: path.to_path_buf(),
+                                line,
+                            }),
                         },
                         other => other,
                     })?;
@@ -250,11 +288,11 @@ impl Walk<'_> {
             };
             let inner_dir = relative.parent().unwrap_or(Path::new("")).to_path_buf();
             self.stack.push(id);
-            self.file(&target, &inner_dir, &inner, Some(&here))?;
+            self.file(&target, &inner_dir, &inner, Some(here))?;
             self.stack.pop();
         }
         match scan.generic {
-            Some(line) => Err(at(line, GENERIC.into())),
+            Some(line) => Err(at(line, ZoneProblem::Generic)),
             None => Ok(()),
         }
     }
@@ -549,14 +587,14 @@ fn plain_line(bytes: &[u8]) -> Option<usize> {
 
 /// The path of a `$INCLUDE` whose text after the keyword is `rest`; `None`
 /// when there is none (the parser rejects that line itself).
-fn include_path(rest: &str) -> Option<Result<String, String>> {
+fn include_path(rest: &str) -> Option<Result<String, IncludeError>> {
     let rest = rest.trim_start_matches(|c: char| c.is_whitespace() && c != '\r' && c != '\n');
     if let Some(quoted) = rest.strip_prefix('"') {
         let path = &quoted[..quoted.find('"')?];
         if path.contains('\\') {
-            return Some(Err(format!(
-                "$INCLUDE \"{path}\": escapes in an $INCLUDE path are not supported"
-            )));
+            return Some(Err(IncludeError::Escapes {
+                path: path.to_string(),
+            }));
         }
         return Some(Ok(path.to_string()));
     }
