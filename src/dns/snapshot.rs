@@ -84,11 +84,6 @@ impl Snapshot {
         (snapshot, stamped.changed)
     }
 
-    /// Every zone served.
-    pub fn zones(&self) -> &ZoneSet {
-        &self.zones
-    }
-
     /// The SOA serial `zone` is served with: the file's, or one that
     /// follows health when zones go to secondaries.
     pub fn serial_of(&self, zone: &Zone) -> u32 {
