@@ -22,6 +22,7 @@
 //! - [`server`]: sockets, signals, reloads and shutdown; publishes a new
 //!   snapshot on every health change and reload; the admin listener, rate
 //!   limiting and NOTIFY.
+//! - [`ctl`]: `hale ctl`, the operator's client of the admin listener.
 //! - `parallel`: the parts of one load run on every core.
 //!
 //! A query: `server::udp`/`tcp` ─► [`dns::respond`] ─► the snapshot's answer
@@ -30,6 +31,7 @@
 //! `server::State::rebuild` ─► [`dns::Snapshot::build`] ─► swapped in.
 
 pub mod config;
+pub mod ctl;
 pub mod dns;
 pub mod health;
 pub mod metrics;

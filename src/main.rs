@@ -1,18 +1,24 @@
 //! The `hale` command: parses the command line, sets up logging, and calls the library.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hale::ctl::{Admin, Command as CtlCall};
 use hale::dns::Loaded;
+use hale::health::OverrideKind;
+
+/// Where `hale` looks for its config without `--config`, in this order.
+const CONFIG_CANDIDATES: [&str; 2] = ["config/hale.toml", "/etc/hale/hale.toml"];
 
 /// Authoritative DNS that answers only with healthy servers.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Config file (TOML).
-    #[arg(long, short, global = true, default_value = "config/hale.toml")]
-    config: PathBuf,
+    /// Config file (TOML); default: ./config/hale.toml, else /etc/hale/hale.toml.
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
     /// Log format on stderr; `RUST_LOG` sets the filter (default `info`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -26,6 +32,59 @@ enum Command {
     Serve,
     /// Validate config and every zone file, print a summary, and exit.
     Check,
+    /// Steer a running hale through its admin listener.
+    Ctl(CtlArgs),
+}
+
+#[derive(Args)]
+struct CtlArgs {
+    /// The admin listener (default: the config's [admin] listen).
+    #[arg(long, global = true)]
+    admin: Option<SocketAddr>,
+    /// File holding the admin token (default: the config's [admin] token_file).
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: CtlCommand,
+}
+
+#[derive(Subcommand)]
+enum CtlCommand {
+    /// Every checked name: each address, its verdict, override, and whether it is in the answer.
+    Status,
+    /// Take ADDRESS out of answers whatever its probes say (probes go on).
+    Drain(OverrideArgs),
+    /// Keep ADDRESS in answers whatever its probes say.
+    ForceUp(OverrideArgs),
+    /// Remove the overrides of ADDRESS.
+    #[command(alias = "undrain")]
+    Clear {
+        /// The address, as the zone has it.
+        address: IpAddr,
+        /// Only the override for this name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Reload config and zones, as SIGHUP does; exit 2 with the error if rejected.
+    Reload,
+}
+
+#[derive(Args)]
+struct OverrideArgs {
+    /// The address, as the zone has it.
+    address: IpAddr,
+    /// Only for this name (default: every name that has the address).
+    #[arg(long)]
+    name: Option<String>,
+    /// How long, e.g. 30m or 2h (default: until cleared).
+    #[arg(long = "for")]
+    duration: Option<String>,
+    /// Why, shown wherever the override is.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Drain even when it leaves a name with no healthy address.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -37,9 +96,64 @@ enum LogFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    let config = match cli.config {
+        Some(path) => path,
+        None => match find_config() {
+            Ok(path) => path,
+            Err(code) => return code,
+        },
+    };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Check => check(&cli.config),
-        Command::Serve => serve(&cli.config),
+        Command::Check => check(&config),
+        Command::Serve => serve(&config),
+        Command::Ctl(args) => ctl(&config, args),
+    }
+}
+
+/// The first of [`CONFIG_CANDIDATES`] that exists; else says which were tried.
+fn find_config() -> Result<PathBuf, ExitCode> {
+    if let Some(found) = CONFIG_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    {
+        return Ok(found);
+    }
+    eprintln!(
+        "error: no config found: tried {} (pass --config PATH)",
+        CONFIG_CANDIDATES.join(" and ")
+    );
+    Err(ExitCode::from(EXIT_BAD_INPUT))
+}
+
+/// `hale ctl`: one command to the admin listener.
+fn ctl(config: &Path, args: CtlArgs) -> ExitCode {
+    let call = match args.command {
+        CtlCommand::Status => CtlCall::Status,
+        CtlCommand::Drain(o) => set(OverrideKind::Drain, o),
+        CtlCommand::ForceUp(o) => set(OverrideKind::ForceUp, o),
+        CtlCommand::Clear { address, name } => CtlCall::Clear { address, name },
+        CtlCommand::Reload => CtlCall::Reload,
+    };
+    let result = Admin::find(config, args.admin, args.token_file.as_deref())
+        .and_then(|admin| admin.run(call, &mut std::io::stdout()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn set(kind: OverrideKind, o: OverrideArgs) -> CtlCall {
+    CtlCall::Set {
+        kind,
+        address: o.address,
+        name: o.name,
+        duration: o.duration,
+        reason: o.reason,
+        force: o.force,
     }
 }
 

@@ -368,16 +368,16 @@ async fn one_probe_per_distinct_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_count_as_healthy_until_their_first_result() {
-    // Nothing listens and the first probe is up to an hour away: a restart
-    // must still answer every address, even with when_all_down = "none".
+    // Both first probes hang for their hour-long timeout: a start must
+    // still answer every address, even with when_all_down = "none".
     let b = backends(2).await;
     for backend in &b {
-        backend.set_mode(Mode::Closed).await;
+        backend.set_mode(Mode::Hang).await;
     }
     let config = config(
         &["www.example.com."],
         b[0].port(),
-        "interval = \"1h\"\nwhen_all_down = \"none\"",
+        "interval = \"2h\"\ntimeout = \"1h\"\nwhen_all_down = \"none\"",
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone("www", &b))]).await;
     assert_eq!(

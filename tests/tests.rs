@@ -34,3 +34,5 @@ mod listen;
 mod wire;
 // Hostile zone files at start-up and on reload: rejected with file and line, or served right.
 mod zone_hardening;
+// Steering: first verdicts, reload probation, drain / force-up / clear through `hale ctl`.
+mod steering;

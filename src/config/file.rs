@@ -104,6 +104,8 @@ pub(super) enum RawZones {
 pub(super) struct RawAdmin {
     #[serde(default = "default_admin_listen")]
     pub(super) listen: Spanned<SocketAddr>,
+    #[serde(default)]
+    pub(super) token_file: Option<Spanned<String>>,
 }
 
 /// A humantime duration (`"5s"`, `"1m 30s"`) in a form `Spanned` can hold,

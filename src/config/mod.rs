@@ -73,6 +73,65 @@ pub struct Canary {
     pub schedule: Schedule,
 }
 
+/// The admin listener's bearer token, read from `[admin] token_file`. Its
+/// `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(…)")
+    }
+}
+
+/// Why a token file could not be used.
+#[derive(thiserror::Error, Debug)]
+pub enum TokenError {
+    /// Unreadable.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Nothing in it.
+    #[error("{} is empty: write a secret in it (for example the output of `openssl rand -hex 32`)", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl AdminToken {
+    /// The token in `path`: its content without surrounding white space.
+    pub fn read(path: &Path) -> Result<AdminToken, TokenError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(TokenError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(AdminToken(token.to_string()))
+    }
+
+    /// The secret, for the `Authorization` header.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is the secret, compared in time independent of
+    /// where they differ.
+    pub fn matches(&self, presented: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
 /// A validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -86,6 +145,8 @@ pub struct Config {
     pub zone_files: Vec<PathBuf>,
     /// Admin HTTP listener, if enabled.
     pub admin: Option<SocketAddr>,
+    /// The secret state-changing admin requests must carry, if configured.
+    pub admin_token: Option<AdminToken>,
     /// Health checks, in file order.
     pub checks: Vec<Check>,
     /// Limits on DNS over TCP.
@@ -278,7 +339,7 @@ impl Config {
         // them, and the same one from release to release.
         let zone_files = validate::zone_files(&src, &raw.server.zones)?;
         let listen = validate::listen(&src, &raw.server.listen)?;
-        let admin = validate::admin(&src, raw.admin.as_ref(), &raw.server.listen)?;
+        let (admin, admin_token) = validate::admin(&src, raw.admin.as_ref(), &raw.server.listen)?;
         validate::defaults(&src, &raw.defaults)?;
         let checks = validate::checks(&src, &raw.defaults, &raw.check)?;
         let workers = validate::workers(&src, raw.server.workers.as_ref())?;
@@ -294,6 +355,7 @@ impl Config {
             workers,
             zone_files,
             admin,
+            admin_token,
             checks,
             tcp,
             rrl,

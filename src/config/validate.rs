@@ -17,8 +17,8 @@ use toml::Spanned;
 
 use super::file::{RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawZones};
 use super::{
-    Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source, TcpLimits,
-    WhenAllDown,
+    AdminToken, Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source,
+    TcpLimits, WhenAllDown,
 };
 
 /// Probe schedule defaults, for checks and the canary alike.
@@ -83,9 +83,9 @@ pub(super) fn admin(
     src: &Source,
     admin: Option<&RawAdmin>,
     listen: &Spanned<Vec<SocketAddr>>,
-) -> Result<Option<SocketAddr>, ConfigError> {
+) -> Result<(Option<SocketAddr>, Option<AdminToken>), ConfigError> {
     let Some(admin) = admin else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let addr = admin.listen.get_ref();
     if let Some(dns) = listen.get_ref().iter().find(|d| overlap(d, addr)) {
@@ -99,7 +99,31 @@ pub(super) fn admin(
             format!("[admin] listen {addr} takes the TCP port of DNS on {dns}"),
         ));
     }
-    Ok(Some(*addr))
+    let token = match &admin.token_file {
+        Some(file) => {
+            let path = src
+                .path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(file.get_ref());
+            let token = AdminToken::read(&path)
+                .map_err(|e| src.err(file.span().start, format!("[admin] token_file: {e}")))?;
+            Some(token)
+        }
+        // Anyone who reaches it could drain every address: off loopback,
+        // a token is required.
+        None if !addr.ip().is_loopback() => {
+            return Err(src.err(
+                admin.listen.span().start,
+                format!(
+                    "[admin] listen {addr} is not a loopback address: set token_file = \"/etc/hale/admin.token\" \
+                     (a file holding a secret that POST requests send as \"Authorization: Bearer SECRET\")"
+                ),
+            ));
+        }
+        None => None,
+    };
+    Ok((Some(*addr), token))
 }
 
 /// `[defaults]`, every value checked at its own line whether or not a check

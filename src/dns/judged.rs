@@ -4,11 +4,12 @@
 //! transfers all read them through [`Judged::filter`].
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::config::WhenAllDown;
-use crate::health::{Addresses, Checks, Verdicts};
+use crate::health::{Addresses, Checks, OverrideKind, Verdicts};
 
 /// Every checked name's answers under one set of verdicts.
 #[derive(Debug, Default)]
@@ -52,25 +53,14 @@ pub(super) enum Filter<'a> {
 impl Judged {
     /// The answers of every name of `checks` under `verdicts`.
     pub(super) fn new(checks: &Checks, verdicts: &Verdicts) -> Judged {
-        let filter = |set: &Option<Addresses>| {
-            set.as_ref().map(|set| Filtered {
-                ttl: set.ttl,
-                healthy: set
-                    .targets
-                    .iter()
-                    .filter(|(_, key)| verdicts.is_healthy(key))
-                    .map(|(rdata, _)| rdata.clone())
-                    .collect(),
-                all: set.targets.iter().map(|(rdata, _)| rdata.clone()).collect(),
-            })
-        };
         let names = checks
             .names()
             .iter()
             .map(|spec| {
+                let owner = spec.name.to_ascii();
                 let judged = JudgedName {
-                    a: filter(&spec.a),
-                    aaaa: filter(&spec.aaaa),
+                    a: spec.a.as_ref().map(|set| judge(set, &owner, verdicts)),
+                    aaaa: spec.aaaa.as_ref().map(|set| judge(set, &owner, verdicts)),
                     when_all_down: spec.when_all_down,
                 };
                 (spec.name.clone(), judged)
@@ -87,6 +77,31 @@ impl Judged {
     /// Every checked name.
     pub(super) fn names(&self) -> impl Iterator<Item = &Name> {
         self.names.keys()
+    }
+
+    /// The addresses `name` answers with now, A then AAAA (fail-open ones
+    /// too), with the TTL served.
+    pub(super) fn served(&self, name: &Name) -> Vec<(IpAddr, u32)> {
+        let mut out = Vec::new();
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            if let Some(Filter::Records(ttl, rdatas)) = self.filter(name, rtype) {
+                out.extend(rdatas.iter().filter_map(RData::ip_addr).map(|ip| (ip, ttl)));
+            }
+        }
+        out
+    }
+
+    /// Whether `name` has a healthy address of `rtype` (not failing open).
+    pub(super) fn has_healthy(&self, name: &Name, rtype: RecordType) -> bool {
+        let Some(checked) = self.names.get(name) else {
+            return false;
+        };
+        let set = match rtype {
+            RecordType::A => checked.a.as_ref(),
+            RecordType::AAAA => checked.aaaa.as_ref(),
+            _ => None,
+        };
+        set.is_some_and(|set| !set.healthy.is_empty())
     }
 
     /// The health-filtered answer for (name, A/AAAA), if that name has a
@@ -109,10 +124,64 @@ impl Judged {
             Filter::Records(set.ttl, &set.healthy)
         } else {
             match checked.when_all_down {
-                WhenAllDown::All => Filter::Records(set.ttl, &set.all),
-                WhenAllDown::None => Filter::NoData,
+                WhenAllDown::All if !set.all.is_empty() => Filter::Records(set.ttl, &set.all),
+                // Every address drained: nothing to fail open to.
+                WhenAllDown::All | WhenAllDown::None => Filter::NoData,
                 WhenAllDown::Servfail => Filter::ServFail,
             }
         })
+    }
+}
+
+/// Where one address stands under a set of verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Forced up by the operator.
+    Forced,
+    /// Healthy (or not probed since the start).
+    Healthy,
+    /// Added by a reload, not probed yet.
+    Probation,
+    /// Judged down.
+    Down,
+    /// Drained by the operator.
+    Drained,
+}
+
+/// One checked RRset of the name `owner` under `verdicts`: in the answer,
+/// addresses forced up and healthy ones; failing those, the ones a reload
+/// added that wait for their first result; failing those too,
+/// `when_all_down` chooses among every address not drained.
+fn judge(set: &Addresses, owner: &str, verdicts: &Verdicts) -> Filtered {
+    let standings: Vec<(Standing, &RData)> = set
+        .targets
+        .iter()
+        .map(|(rdata, key)| {
+            let address = rdata.ip_addr().unwrap_or(key.ip);
+            let standing = match verdicts.override_for(address, owner).map(|o| o.kind) {
+                Some(OverrideKind::Drain) => Standing::Drained,
+                Some(OverrideKind::ForceUp) => Standing::Forced,
+                None if !verdicts.is_healthy(key) => Standing::Down,
+                None if verdicts.on_probation(key) => Standing::Probation,
+                None => Standing::Healthy,
+            };
+            (standing, rdata)
+        })
+        .collect();
+    let pick = |keep: &dyn Fn(Standing) -> bool| -> Vec<RData> {
+        standings
+            .iter()
+            .filter(|(s, _)| keep(*s))
+            .map(|(_, rdata)| (*rdata).clone())
+            .collect()
+    };
+    let mut healthy = pick(&|s| matches!(s, Standing::Forced | Standing::Healthy));
+    if healthy.is_empty() {
+        healthy = pick(&|s| s == Standing::Probation);
+    }
+    Filtered {
+        ttl: set.ttl,
+        healthy,
+        all: pick(&|s| s != Standing::Drained),
     }
 }

@@ -31,7 +31,7 @@ mod transfer;
 
 pub use load::{LoadError, Loaded};
 pub use serial::Serials;
-pub use snapshot::{Changed, Snapshot};
+pub use snapshot::{Changed, Snapshot, emptied};
 pub use table::Table;
 pub use transfer::Transfer;
 pub use wire::truncate;

@@ -10,10 +10,11 @@
 //! ```
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hickory_proto::rr::{Name, Record};
+use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::Loaded;
 use super::judged::Judged;
@@ -56,6 +57,24 @@ pub(super) struct Source<'a> {
     pub(super) served: &'a Served,
 }
 
+/// The checked names and types of `loaded` that have a healthy address
+/// under `before` and none under `after`: what a drain would empty.
+pub fn emptied(loaded: &Loaded, before: &Verdicts, after: &Verdicts) -> Vec<(Name, RecordType)> {
+    let (was, will) = (
+        Judged::new(&loaded.checks, before),
+        Judged::new(&loaded.checks, after),
+    );
+    let mut out = Vec::new();
+    for spec in loaded.checks.names() {
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            if was.has_healthy(&spec.name, rtype) && !will.has_healthy(&spec.name, rtype) {
+                out.push((spec.name.clone(), rtype));
+            }
+        }
+    }
+    out
+}
+
 impl Snapshot {
     /// The snapshot of `loaded` under `verdicts`, with the serials
     /// `serials` hands out (and remembers) for it; and the zones whose
@@ -88,6 +107,12 @@ impl Snapshot {
     /// follows health when zones go to secondaries.
     pub fn serial_of(&self, zone: &Zone) -> u32 {
         super::serial::serial(self.served.soa(zone))
+    }
+
+    /// The addresses the checked name `name` answers with now (A, then
+    /// AAAA; fail-open ones too), each with the TTL served.
+    pub fn serving(&self, name: &Name) -> Vec<(IpAddr, u32)> {
+        self.judged.served(name)
     }
 
     /// What the general path reads.

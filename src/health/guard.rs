@@ -48,8 +48,11 @@ impl Guard {
     /// a failure of hale's own network, when the guard holds the ones from
     /// before the wave.
     pub fn verdicts(&self, settings: &MassFailure, checks: &Checks, targets: &Targets) -> Verdicts {
-        self.judge(settings, checks, targets)
-            .unwrap_or_else(|| Verdicts::of(targets))
+        let own = Verdicts::of(targets);
+        match self.judge(settings, checks, targets) {
+            Some(held) => held.with_probation_of(own),
+            None => own,
+        }
     }
 
     /// Judges the targets' current verdicts; returns the verdicts answers

@@ -19,19 +19,23 @@ mod target;
 // Probing and the verdict it feeds.
 mod probe;
 mod state;
-// What answers follow: the verdicts, or the guard's held ones.
+// What answers follow: the verdicts, or the guard's held ones, and the
+// operator's overrides.
 mod guard;
+mod overrides;
 mod verdicts;
 
 pub use crate::config::{Schedule, Scheme};
 pub use checks::{Addresses, CheckedName, Checks};
 pub use guard::{Guard, GuardStatus};
+pub use overrides::{Override, OverrideKind, Overrides, override_name};
 pub use target::{TargetKey, TargetSpec};
 pub use verdicts::Verdicts;
 
 use std::collections::HashMap;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -69,11 +73,46 @@ pub enum HealthError {
     Tls(#[from] rustls::Error),
 }
 
+/// What hale has concluded of a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No probe result yet (and no saved verdict): probed at once, and
+    /// counted as healthy meanwhile unless it came with a reload.
+    Unknown,
+    /// Passing (after `rise` passes, or its first result).
+    Up,
+    /// Failing (after `fall` failures, or its first result), or held down
+    /// by flap damping.
+    Down,
+}
+
+impl Verdict {
+    /// As the log and `/status` say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Unknown => "unknown",
+            Verdict::Up => "up",
+            Verdict::Down => "down",
+        }
+    }
+
+    fn from_u8(v: u8) -> Verdict {
+        match v {
+            1 => Verdict::Up,
+            2 => Verdict::Down,
+            _ => Verdict::Unknown,
+        }
+    }
+}
+
 /// Snapshot of one target for the admin /status page.
 #[derive(Clone, Debug, Serialize)]
 pub struct TargetStatus {
-    /// The current verdict.
+    /// Whether answers count it as healthy (true until its first result).
     pub healthy: bool,
+    /// The verdict itself: `unknown` until the first result.
+    pub verdict: Verdict,
     /// When the verdict last changed (or the target was created), RFC 3339 UTC.
     #[serde(serialize_with = "probe::serialize_time")]
     pub since: SystemTime,
@@ -96,8 +135,11 @@ pub struct TargetStatus {
 pub struct Target {
     /// Identity; never changes for the life of the target.
     key: TargetKey,
-    /// Mirror of the hysteresis verdict, readable without the lock.
-    healthy: AtomicBool,
+    /// Mirror of the verdict ([`Verdict`] as u8), readable without the lock.
+    verdict: AtomicU8,
+    /// Added by a reload: until its first result it enters no answer that
+    /// has a healthy address without it.
+    probation: bool,
     /// Everything else, touched once per probe and by /status.
     state: Mutex<TargetState>,
     /// Wakes the prober when a reload changed the schedule.
@@ -125,11 +167,12 @@ struct TargetState {
 }
 
 impl Target {
-    fn new(spec: TargetSpec, cancel: CancellationToken) -> Self {
+    fn new(spec: TargetSpec, probation: bool, cancel: CancellationToken) -> Self {
         let schedule = spec.schedule;
         Self {
             key: spec.key,
-            healthy: AtomicBool::new(true),
+            verdict: AtomicU8::new(Verdict::Unknown as u8),
+            probation,
             state: Mutex::new(TargetState {
                 hysteresis: Hysteresis::new(schedule.rise, schedule.fall),
                 damping: Damping::default(),
@@ -149,9 +192,19 @@ impl Target {
         &self.key
     }
 
-    /// The current verdict; healthy until `fall` failures have been seen.
+    /// Whether answers count it as healthy: up, or not yet probed.
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Acquire)
+        self.verdict() != Verdict::Down
+    }
+
+    /// The current verdict.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::from_u8(self.verdict.load(Ordering::Acquire))
+    }
+
+    /// Added by a reload and not probed yet.
+    pub fn on_probation(&self) -> bool {
+        self.probation && self.verdict() == Verdict::Unknown
     }
 
     /// When the verdict last changed (or the target was created).
@@ -163,7 +216,8 @@ impl Target {
     pub fn status(&self) -> TargetStatus {
         let st = self.lock();
         TargetStatus {
-            healthy: st.hysteresis.is_healthy() && !st.damping.held(),
+            healthy: self.is_healthy(),
+            verdict: self.verdict(),
             since: st.since,
             names: st.names.clone(),
             last: st.last.clone(),
@@ -209,7 +263,15 @@ impl Target {
             "probe"
         );
         let mut st = self.lock();
-        let transition = st.hysteresis.record(result.ok);
+        let old = self.verdict();
+        let transition = match old {
+            // Nothing was known: the first result is the verdict.
+            Verdict::Unknown => {
+                st.hysteresis.first(result.ok);
+                None
+            }
+            _ => st.hysteresis.record(result.ok),
+        };
         let mut reason = result.reason.clone();
         st.last = Some(result);
         let was_held = st.damping.held();
@@ -223,8 +285,10 @@ impl Target {
                 false
             }
         };
-        let old = self.healthy.load(Ordering::Acquire);
-        let new = st.hysteresis.is_healthy() && !held;
+        let new = match st.hysteresis.is_healthy() && !held {
+            true => Verdict::Up,
+            false => Verdict::Down,
+        };
         if old == new {
             if held && !was_held {
                 info!(target = %self.key, penalty = st.damping.penalty(), "flap damping: held down");
@@ -238,25 +302,21 @@ impl Target {
             };
         }
         st.since = SystemTime::now();
-        self.healthy.store(new, Ordering::Release);
+        self.verdict.store(new as u8, Ordering::Release);
         let names = st.names.clone();
         drop(st);
         info!(
             target = %self.key,
             names = ?names,
-            old = up_down(old),
-            new = up_down(new),
+            old = old.as_str(),
+            new = new.as_str(),
             // The same change at a glance for people reading the log.
-            change = if new { "down → up" } else { "up → down" },
+            change = format!("{} → {}", old.as_str(), new.as_str()),
             reason = %reason,
             "health changed"
         );
         changes.send_modify(|generation| *generation = generation.wrapping_add(1));
     }
-}
-
-fn up_down(healthy: bool) -> &'static str {
-    if healthy { "up" } else { "down" }
 }
 
 /// Owns every prober. Cheap to clone; all clones drive the same set.
@@ -278,8 +338,11 @@ struct Probers {
     changes: Arc<watch::Sender<u64>>,
     /// The current map, readable without a lock.
     targets: ArcSwap<HashMap<TargetKey, Arc<Target>>>,
-    /// Serialises reconciles so two reloads cannot interleave.
-    reconciling: Mutex<()>,
+    /// The operator's overrides.
+    overrides: Overrides,
+    /// Serialises reconciles so two reloads cannot interleave; true once
+    /// the first (the start's) is done: targets added later are on probation.
+    reconciling: Mutex<bool>,
 }
 
 impl Drop for Probers {
@@ -302,22 +365,25 @@ impl Health {
                 root: CancellationToken::new(),
                 changes: Arc::new(changes),
                 targets: ArcSwap::from_pointee(HashMap::new()),
-                reconciling: Mutex::new(()),
+                overrides: Overrides::default(),
+                reconciling: Mutex::new(false),
             }),
         })
     }
 
     /// Makes the running probers match `specs`: keys already running keep
     /// their `Arc<Target>` and state (names and schedule are updated), new keys
-    /// get a fresh target (healthy until its first results) and a prober, and
-    /// keys no longer present have their prober stopped. Must be called from
+    /// get a fresh target with no verdict (on probation after the first
+    /// reconcile) and a prober that probes it at once, and keys no longer
+    /// present have their prober stopped. Must be called from
     /// within a tokio runtime; returns the new map.
     pub fn reconcile(&self, specs: Vec<TargetSpec>) -> Targets {
-        let _guard = self
+        let mut started = self
             .inner
             .reconciling
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        let probation = std::mem::replace(&mut *started, true);
         let old = self.inner.targets.load_full();
         let runtime = tokio::runtime::Handle::try_current();
         let mut new: HashMap<TargetKey, Arc<Target>> = HashMap::with_capacity(specs.len());
@@ -340,7 +406,7 @@ impl Health {
                 new.insert(spec.key, existing.clone());
                 continue;
             }
-            let target = Arc::new(Target::new(spec, self.inner.root.child_token()));
+            let target = Arc::new(Target::new(spec, probation, self.inner.root.child_token()));
             match &runtime {
                 Ok(handle) => {
                     let prober = Prober::new(target.key(), &self.inner.tls);
@@ -371,6 +437,76 @@ impl Health {
     /// The current map.
     pub fn targets(&self) -> Targets {
         self.inner.targets.load_full()
+    }
+
+    /// The operator's overrides.
+    pub fn overrides(&self) -> &Overrides {
+        &self.inner.overrides
+    }
+
+    /// Sets an override and moves answers to it at once; one with an
+    /// expiry moves them again when it ends. Must be called from within a
+    /// tokio runtime for the expiry to be kept.
+    pub fn set_override(&self, o: Override) {
+        info!(
+            address = %o.address,
+            name = o.name.as_deref().unwrap_or("(every name)"),
+            kind = o.kind.as_str(),
+            reason = o.reason.as_deref().unwrap_or(""),
+            until = ?o.until.map(humantime::format_rfc3339_seconds),
+            "override set"
+        );
+        self.expire_later(&o);
+        self.inner.overrides.set(o);
+        self.signal();
+    }
+
+    /// Removes the overrides of `address` (for `name`, or every one);
+    /// returns those removed.
+    pub fn clear_override(&self, address: IpAddr, name: Option<&str>) -> Vec<Override> {
+        let gone = self.inner.overrides.clear(address, name);
+        for o in &gone {
+            info!(
+                address = %o.address,
+                name = o.name.as_deref().unwrap_or("(every name)"),
+                kind = o.kind.as_str(),
+                "override cleared"
+            );
+        }
+        if !gone.is_empty() {
+            self.signal();
+        }
+        gone
+    }
+
+    /// Moves answers again when `o` expires.
+    fn expire_later(&self, o: &Override) {
+        let Some(until) = o.until else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let wait = until
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .min(MAX_WAIT);
+        let (health, stop) = (self.clone(), self.inner.root.clone());
+        let (address, kind) = (o.address, o.kind.as_str());
+        runtime.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(wait) => {
+                    info!(%address, kind, "override expired");
+                    health.signal();
+                }
+            }
+        });
+    }
+
+    /// Tells the snapshot builder that what answers follow changed.
+    fn signal(&self) {
+        self.inner
+            .changes
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
     /// Stops every prober (on shutdown). Verdicts stay readable.
@@ -412,7 +548,14 @@ async fn run(
 ) {
     let cancel = target.cancel.clone();
     let interval = target.schedule().interval.max(MIN_INTERVAL);
-    let mut next = after(Instant::now(), initial_delay(interval));
+    // Without a verdict, at once: answers count it as healthy (or keep a
+    // reload's new address out) only until its first result. Otherwise
+    // spread over one interval, so a start does not probe all at once.
+    let first = match target.verdict() {
+        Verdict::Unknown => Duration::ZERO,
+        _ => initial_delay(interval),
+    };
+    let mut next = after(Instant::now(), first);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -508,7 +651,10 @@ mod tests {
         assert!(target.is_healthy(), "healthy before any result");
         assert!(eventually(Duration::from_secs(5), || server.hits() >= 2).await);
         assert!(target.is_healthy());
-        assert_eq!(*rx.borrow_and_update(), 0, "passes alone do not signal");
+        assert_eq!(target.verdict(), Verdict::Up);
+        assert_eq!(*rx.borrow_and_update(), 1, "the first result is a verdict");
+        assert!(eventually(Duration::from_secs(5), || server.hits() >= 4).await);
+        assert!(!rx.has_changed().unwrap(), "passes alone do not signal");
 
         // A reload with the same key keeps the target and its state.
         let mut s2 = s.clone();
@@ -520,7 +666,7 @@ mod tests {
         server.set(Reply::status(503, "down"));
         assert!(eventually(Duration::from_secs(5), || !target.is_healthy()).await);
         assert!(rx.has_changed().unwrap());
-        assert_eq!(*rx.borrow_and_update(), 1);
+        assert_eq!(*rx.borrow_and_update(), 2);
         let status = target.status();
         assert!(!status.healthy);
         assert!(status.consecutive_failures >= 2);
@@ -533,7 +679,7 @@ mod tests {
 
         server.set(Reply::status(200, "ok"));
         assert!(eventually(Duration::from_secs(5), || target.is_healthy()).await);
-        assert_eq!(*rx.borrow_and_update(), 2);
+        assert_eq!(*rx.borrow_and_update(), 3);
 
         // Removing the spec stops the prober: the request count settles.
         let targets = health.reconcile(Vec::new());
@@ -625,9 +771,12 @@ mod tests {
         let addr = SocketAddr::from(([192, 0, 2, 1], 8080));
         let target = Target::new(
             spec(addr, &["www.example.test."], 50),
+            false,
             CancellationToken::new(),
         );
         tracing::subscriber::with_default(subscriber, || {
+            // The first result is the verdict at once (rise and fall
+            // are for changes of a verdict).
             target.record(result(false, "status 503"), &tx);
             target.record(result(false, "status 503"), &tx);
             target.record(result(false, "connection refused"), &tx);
@@ -651,7 +800,8 @@ mod tests {
             "http://192.0.2.1:8080/healthz (host www.example.test)"
         );
         assert_eq!(down["names"], r#"["www.example.test."]"#);
-        assert_eq!(down["old"], "up");
+        // Never probed before: not "up" (issue #14).
+        assert_eq!(down["old"], "unknown");
         assert_eq!(down["new"], "down");
         assert_eq!(down["reason"], "status 503");
         assert_eq!(infos[1]["old"], "down");

@@ -41,6 +41,14 @@ impl Hysteresis {
         }
     }
 
+    /// Takes a target's first result as its verdict at once: nothing was
+    /// known before, so there is no hysteresis to honour.
+    pub fn first(&mut self, pass: bool) {
+        self.healthy = pass;
+        self.passes = u32::from(pass);
+        self.failures = u32::from(!pass);
+    }
+
     /// Changes the thresholds without touching the counters, so a reload keeps
     /// what was learned; the new thresholds apply from the next result on.
     pub fn set_thresholds(&mut self, rise: u32, fall: u32) {

@@ -4,15 +4,22 @@
 //! one of these and nothing else about health.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 
-use super::{TargetKey, Targets};
+use super::{Override, TargetKey, Targets};
 
-/// The targets answers leave out; every other target counts as healthy,
-/// including one with no verdict yet.
+/// The targets answers leave out, and those a reload added that are not
+/// probed yet; every other target counts as healthy, including one with
+/// no verdict since the start.
 #[derive(Clone, Debug, Default)]
 pub struct Verdicts {
     /// Targets judged down.
     down: HashSet<TargetKey>,
+    /// Targets a reload added, not probed yet: in an answer only when
+    /// nothing else of its name and type is healthy.
+    probation: HashSet<TargetKey>,
+    /// The operator's overrides in force; they outrank every verdict.
+    overrides: Vec<Override>,
 }
 
 impl Verdicts {
@@ -23,16 +30,57 @@ impl Verdicts {
 
     /// The targets' own verdicts.
     pub fn of(targets: &Targets) -> Verdicts {
-        targets
-            .values()
-            .filter(|t| !t.is_healthy())
-            .map(|t| t.key().clone())
-            .collect()
+        let mut verdicts = Verdicts::default();
+        for target in targets.values() {
+            if !target.is_healthy() {
+                verdicts.down.insert(target.key().clone());
+            } else if target.on_probation() {
+                verdicts.probation.insert(target.key().clone());
+            }
+        }
+        verdicts
+    }
+
+    /// These verdicts with the probation of `current` (the guard holds
+    /// verdicts, not what is still unprobed).
+    pub fn with_probation_of(mut self, current: Verdicts) -> Verdicts {
+        self.probation = current.probation;
+        self
+    }
+
+    /// These verdicts under the operator's `overrides`.
+    pub fn with_overrides(mut self, overrides: Vec<Override>) -> Verdicts {
+        self.overrides = overrides;
+        self
+    }
+
+    /// The override of `address` at `name` (lower case, final dot): one
+    /// for that name, else one for every name.
+    pub fn override_for(&self, address: IpAddr, name: &str) -> Option<&Override> {
+        if self.overrides.is_empty() {
+            return None;
+        }
+        let mut any_name = None;
+        for o in &self.overrides {
+            if o.address == address {
+                match o.name.as_deref() {
+                    Some(n) if n == name => return Some(o),
+                    Some(_) => {}
+                    None => any_name = Some(o),
+                }
+            }
+        }
+        any_name
     }
 
     /// Whether answers include the addresses `key` judges.
     pub fn is_healthy(&self, key: &TargetKey) -> bool {
         self.down.is_empty() || !self.down.contains(key)
+    }
+
+    /// Whether `key` came with a reload and has no result yet.
+    pub fn on_probation(&self, key: &TargetKey) -> bool {
+        !self.probation.is_empty() && self.probation.contains(key)
     }
 }
 
@@ -41,6 +89,8 @@ impl FromIterator<TargetKey> for Verdicts {
     fn from_iter<I: IntoIterator<Item = TargetKey>>(down: I) -> Verdicts {
         Verdicts {
             down: down.into_iter().collect(),
+            probation: HashSet::new(),
+            overrides: Vec::new(),
         }
     }
 }

@@ -21,6 +21,8 @@ use tracing::{info, warn};
 
 // Shared state and the one way a snapshot is published.
 mod state;
+// What an operator changes at run time: overrides.
+pub mod control;
 // DNS sockets.
 mod pktinfo;
 mod prefix;
@@ -150,6 +152,9 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     // Every zone's serial, announced once it is served.
     let (state, initial) = State::new(loaded, parts);
     let state = Arc::new(state);
+    // Before any rebuild can announce a newer serial (probes without a
+    // verdict report at once): the notifier follows the last one it is given.
+    state.notifier.send(&state.loaded().config, initial);
 
     // Health changes become a new snapshot as soon as they are reported.
     {
@@ -186,7 +191,6 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     if let Some(addr) = admin_addr {
         info!(%addr, "serving admin HTTP");
     }
-    state.notifier.send(&state.loaded().config, initial);
     Ok(Running {
         state,
         dns_addrs,

@@ -8,8 +8,11 @@
 //!                                                             └─► NOTIFY to secondaries
 //! ```
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use tracing::{error, info, warn};
@@ -18,8 +21,9 @@ use super::notify::Notifier;
 use super::rrl::Limiter;
 use super::tcp::Connections;
 use crate::dns::{Changed, LoadError, Loaded, Serials, Snapshot};
-use crate::health::{Guard, Health, TargetSpec, Targets};
+use crate::health::{Guard, Health, TargetSpec, Targets, Verdicts};
 use crate::metrics::Metrics;
+use hickory_proto::rr::Name;
 
 /// Why a reload kept the old config.
 #[derive(thiserror::Error, Debug)]
@@ -54,6 +58,9 @@ pub struct State {
     pub(super) rrl: Limiter,
     /// Tells secondaries of new serials.
     pub(super) notifier: Notifier,
+    /// When each address last left a checked name's answers (no query
+    /// after that got it); removed while it is in them.
+    left: Mutex<HashMap<(Name, IpAddr), SystemTime>>,
 }
 
 /// What [`State::new`] starts from, besides the loaded config.
@@ -76,7 +83,9 @@ impl State {
         let targets = parts.health.targets();
         let guard = Guard::default();
         let mut serials = Serials::default();
-        let verdicts = guard.verdicts(&loaded.config.mass_failure, &loaded.checks, &targets);
+        let verdicts = guard
+            .verdicts(&loaded.config.mass_failure, &loaded.checks, &targets)
+            .with_overrides(parts.health.overrides().active(SystemTime::now()));
         let (snapshot, changed) = Snapshot::build(&loaded, &verdicts, &mut serials);
         log_serials(&changed);
         let state = State {
@@ -93,6 +102,7 @@ impl State {
             metrics: parts.metrics,
             config_path: parts.config_path,
             notifier: parts.notifier,
+            left: Mutex::new(HashMap::new()),
         };
         (state, changed)
     }
@@ -132,19 +142,52 @@ impl State {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The verdicts answers follow for `loaded` now: the targets' own (or
+    /// the guard's held ones) under the operator's overrides.
+    pub(super) fn verdicts(&self, loaded: &Loaded, targets: &Targets) -> Verdicts {
+        self.guard
+            .verdicts(&loaded.config.mass_failure, &loaded.checks, targets)
+            .with_overrides(self.health.overrides().active(SystemTime::now()))
+    }
+
+    /// When `address` last left the answers of `name`; `None` while it is
+    /// in them (or never was since the start).
+    pub fn left_answers_at(&self, name: &Name, address: IpAddr) -> Option<SystemTime> {
+        let left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        left.get(&(name.clone(), address)).copied()
+    }
+
     /// Builds and publishes the snapshot of `loaded` under the targets'
     /// current verdicts (or the guard's); the caller holds the `loaded` lock.
     fn publish(&self, loaded: &Loaded, targets: &Targets) {
-        let verdicts = self
-            .guard
-            .verdicts(&loaded.config.mass_failure, &loaded.checks, targets);
+        let verdicts = self.verdicts(loaded, targets);
         let mut serials = self.serials.lock().unwrap_or_else(|e| e.into_inner());
         let (snapshot, changed) = Snapshot::build(loaded, &verdicts, &mut serials);
         drop(serials);
         log_serials(&changed);
-        self.snapshot.store(Arc::new(snapshot));
+        let before = self.snapshot.swap(Arc::new(snapshot));
+        self.note_departures(loaded, &before);
         // After the store: secondaries ask for the new serial at once.
         self.notifier.send(&loaded.config, changed);
+    }
+
+    /// Notes when addresses left the answers, `before` the snapshot just
+    /// published.
+    fn note_departures(&self, loaded: &Loaded, before: &Snapshot) {
+        let now = SystemTime::now();
+        let after = self.snapshot();
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        for spec in loaded.checks.names() {
+            let serving = after.serving(&spec.name);
+            for (address, _) in before.serving(&spec.name) {
+                if !serving.iter().any(|(ip, _)| *ip == address) {
+                    left.entry((spec.name.clone(), address)).or_insert(now);
+                }
+            }
+            for (address, _) in serving {
+                left.remove(&(spec.name.clone(), address));
+            }
+        }
     }
 
     /// A target's verdict changed: a new snapshot from the current bundle.

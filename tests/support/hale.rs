@@ -183,6 +183,27 @@ impl Hale {
         socket
     }
 
+    /// Runs `hale ctl ARGS` (the compiled binary) against this hale, with
+    /// its config: exit code, stdout and stderr.
+    pub async fn ctl(&self, args: &[&str]) -> (i32, String, String) {
+        let admin = self.admin.expect("config has an [admin] listener");
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .arg("ctl")
+            .arg("--admin")
+            .arg(admin.to_string())
+            .args(args)
+            .output()
+            .await
+            .expect("run hale ctl");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// GET `path` on the admin listener; returns status and body.
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
         self.admin_request(reqwest::Method::GET, path).await

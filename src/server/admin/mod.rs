@@ -1,0 +1,148 @@
+//! Owns the admin HTTP listener. Routes:
+//!
+//! - `GET /healthz`: `ok` while hale runs (liveness).
+//! - `GET /status`: JSON: zones, and every checked name with each target's
+//!   state, since when, and the last probe's result and latency.
+//! - `GET /metrics`: Prometheus/OpenMetrics text (see [`crate::metrics`]).
+//! - `GET /`: the same as a small HTML page for people.
+//! - `POST /reload`: reloads config and zones as SIGHUP does; 200, or 422
+//!   with the error (file, line, problem) while the old config keeps serving.
+//! - `POST /api/overrides`, `DELETE /api/overrides`: drain, force-up and
+//!   clear an address (see `overrides`).
+//!
+//! With `[admin] token_file`, every request but GET and HEAD must carry
+//! `Authorization: Bearer SECRET`; others get 401, and are logged.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{self, Request};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::{ReloadError, State};
+
+// The documents and pages it serves, and the overrides API.
+mod overrides;
+mod page;
+mod status;
+
+pub use status::{
+    Departure, MassFailureStatus, NameStatus, Status, TargetEntry, ZoneStatus, status,
+};
+
+/// Serves the admin routes until `token` is cancelled.
+pub async fn serve(listener: TcpListener, state: Arc<State>, token: CancellationToken) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/status", get(status_json))
+        .route("/metrics", get(metrics))
+        .route("/", get(page::index))
+        .route("/reload", post(reload))
+        .route(
+            "/api/overrides",
+            post(overrides::set).delete(overrides::clear),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .with_state(state);
+    let shutdown = async move { token.cancelled().await };
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        error!(error = %e, "admin listener failed");
+    }
+}
+
+/// Lets a request that changes something through only with the bearer
+/// token, when the config has one (read per request: a reload may change it).
+async fn authorize(
+    extract::State(state): extract::State<Arc<State>>,
+    extract::ConnectInfo(peer): extract::ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let Some(token) = state.loaded().config.admin_token.clone() else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|p| token.matches(p.trim())) {
+        return next.run(request).await;
+    }
+    warn!(
+        %peer,
+        method = %request.method(),
+        path = request.uri().path(),
+        presented = presented.is_some(),
+        "admin: request without the right token refused"
+    );
+    let body = Json(serde_json::json!({
+        "error": "this request needs \"Authorization: Bearer SECRET\" with the secret of [admin] token_file"
+    }));
+    (StatusCode::UNAUTHORIZED, body).into_response()
+}
+
+/// `POST /reload`: the same reload as SIGHUP, with its outcome in the reply.
+async fn reload(extract::State(state): extract::State<Arc<State>>) -> (StatusCode, String) {
+    info!("admin: reloading");
+    match state.reload().await {
+        Ok(()) => (StatusCode::OK, "reloaded\n".into()),
+        Err(e @ ReloadError::Load(_)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
+        Err(e @ ReloadError::Panicked(_)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+    }
+}
+
+async fn status_json(extract::State(state): extract::State<Arc<State>>) -> Json<Status> {
+    Json(status(&state))
+}
+
+async fn metrics(
+    extract::State(state): extract::State<Arc<State>>,
+) -> impl axum::response::IntoResponse {
+    let targets = state.health().targets();
+    let body = state.metrics().render(
+        targets.values().map(|t| {
+            let status = t.status();
+            (
+                t.key().to_string(),
+                t.key().ip.to_string(),
+                status.healthy,
+                status.last.map(|l| l.latency_ms / 1000.0),
+            )
+        }),
+        &[
+            (
+                "tcp_connections",
+                "TCP connections open",
+                state.tcp_connections() as i64,
+            ),
+            (
+                "mass_failure",
+                "1 while the mass-failure guard holds answers",
+                i64::from(state.guard().engaged()),
+            ),
+        ],
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}

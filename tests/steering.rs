@@ -1,0 +1,275 @@
+//! Steering hale (issue #14): targets without a verdict are probed at once
+//! and their first result is their verdict; an address a reload adds waits
+//! for its first pass; `hale ctl` drains, forces up and clears addresses
+//! (safely, with expiry and reasons) through the admin listener, whose
+//! state-changing requests need the token when one is configured.
+
+use std::net::Ipv4Addr;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use crate::support::{
+    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, backends, eventually, v4_sorted,
+};
+
+/// A config checking `www.example.com.` on `port`, with `defaults` keys.
+fn config(port: u16, defaults: &str) -> String {
+    format!(
+        "{SERVER}\n[defaults]\n{defaults}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {port}\npath = \"/healthz\"\n"
+    )
+}
+
+/// `example.com.` with `www` on `backends`.
+fn zone(backends: &[&Backend]) -> String {
+    let mut zone = EXAMPLE_ZONE_HEAD.to_string();
+    for b in backends {
+        zone.push_str(&format!("www IN A {}\n", b.ip()));
+    }
+    zone
+}
+
+async fn answered(hale: &Hale) -> Vec<Ipv4Addr> {
+    let msg = hale.udp("www.example.com", RecordType::A).await;
+    assert_eq!(msg.metadata.response_code, ResponseCode::NoError, "{msg:?}");
+    let mut addrs = a_addrs(&msg);
+    addrs.sort();
+    addrs
+}
+
+async fn verdict(hale: &Hale, b: &Backend) -> String {
+    let t = hale.target_status("www.example.com.", &b.ip()).await;
+    t["verdict"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_a_verdict_is_probed_at_once_and_its_first_result_decides() {
+    // An hour between probes and fall = 3: only a probe at start, taken
+    // as the verdict at once, can take the dead address out this soon.
+    let b = backends(2).await;
+    b[1].set_mode(Mode::Closed).await;
+    let config = config(b[0].port(), "interval = \"1h\"\nfall = 3\nrise = 3");
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&[&b[0], &b[1]]))]).await;
+    let h = &hale;
+    let live = v4_sorted(&[&b[0]]);
+    eventually("the dead address leaves after one probe", || {
+        let live = live.clone();
+        async move { answered(h).await == live }
+    })
+    .await;
+    assert_eq!(verdict(&hale, &b[1]).await, "down");
+    assert_eq!(verdict(&hale, &b[0]).await, "up");
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_result_a_target_counts_as_healthy_and_says_unknown() {
+    // The first probe hangs for its whole (hour-long) timeout.
+    let b = backends(2).await;
+    b[1].set_mode(Mode::Hang).await;
+    let config = config(b[0].port(), "interval = \"2h\"\ntimeout = \"1h\"");
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&[&b[0], &b[1]]))]).await;
+    let h = &hale;
+    let b0 = &b[0];
+    eventually("the live one is probed", || async move {
+        verdict(h, b0).await == "up"
+    })
+    .await;
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[0], &b[1]]));
+    let t = hale.target_status("www.example.com.", &b[1].ip()).await;
+    assert_eq!(t["verdict"], "unknown", "{t:#}");
+    assert_eq!(t["healthy"], true, "{t:#}");
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_added_by_a_reload_waits_for_its_first_pass() {
+    let b = backends(3).await;
+    // Its first probe hangs until the timeout: a window in which a new
+    // address that counted as healthy would be served.
+    b[1].set_mode(Mode::Hang).await;
+    let fast = "interval = \"200ms\"\ntimeout = \"1s\"\nrise = 3\nfall = 3";
+    let config = config(b[0].port(), fast);
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&[&b[0]]))]).await;
+    let h = &hale;
+    let b0 = &b[0];
+    eventually("the first address is probed", || async move {
+        verdict(h, b0).await == "up"
+    })
+    .await;
+    // A dead address arrives by reload: no answer may carry it, before or
+    // after its first probe, however soon the query follows the reload.
+    hale.rewrite_zone("example.com.zone", &zone(&[&b[0], &b[1]]));
+    hale.reload().await.expect("reload");
+    let dead: Ipv4Addr = b[1].ip().parse().expect("ip");
+    for _ in 0..200 {
+        assert!(
+            !answered(&hale).await.contains(&dead),
+            "a dead new address was served"
+        );
+    }
+    let b1 = &b[1];
+    eventually("its first probe fails", || async move {
+        verdict(h, b1).await == "down"
+    })
+    .await;
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[0]]));
+    // A live one enters on its first pass, not after rise = 3.
+    hale.rewrite_zone("example.com.zone", &zone(&[&b[0], &b[1], &b[2]]));
+    hale.reload().await.expect("reload");
+    let want = v4_sorted(&[&b[0], &b[2]]);
+    eventually("the live new address enters", || {
+        let want = want.clone();
+        async move { answered(h).await == want }
+    })
+    .await;
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_force_up_and_clear_through_ctl() {
+    let b = backends(3).await;
+    let fast = "interval = \"100ms\"\ntimeout = \"300ms\"\nrise = 1\nfall = 1\nttl = 1";
+    let config = config(b[0].port(), fast);
+    let all = [&b[0], &b[1], &b[2]];
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&all))]).await;
+    let h = &hale;
+    let everyone = v4_sorted(&all);
+    eventually("all three up", || {
+        let everyone = everyone.clone();
+        async move { answered(h).await == everyone }
+    })
+    .await;
+
+    // Drain one, for every name that has it, with a reason.
+    let (code, out, err) = hale
+        .ctl(&["drain", &b[0].ip(), "--reason", "kernel upgrade"])
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("DRAIN") && out.contains("kernel upgrade"),
+        "{out}"
+    );
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[1], &b[2]]));
+    let t = hale.target_status("www.example.com.", &b[0].ip()).await;
+    assert_eq!(t["override"]["kind"], "drain", "{t:#}");
+    assert_eq!(t["override"]["reason"], "kernel upgrade", "{t:#}");
+    assert_eq!(t["in_answer"], false, "{t:#}");
+    assert_eq!(t["verdict"], "up", "probes go on: {t:#}");
+    // Served with TTL 1: resolvers have dropped it a second after it left.
+    let b0 = &b[0];
+    eventually("the drain completes", || async move {
+        let t = h.target_status("www.example.com.", &b0.ip()).await;
+        t["left_answers"]["complete"] == true
+    })
+    .await;
+    let (code, out, _) = hale.ctl(&["status"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("drain complete"), "{out}");
+    assert!(out.contains("kernel upgrade"), "{out}");
+
+    // Draining a second leaves one: allowed. The last healthy one: refused,
+    // naming the name, unless forced.
+    let (code, _, err) = hale.ctl(&["drain", &b[1].ip()]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = hale
+        .ctl(&["drain", &b[2].ip(), "--name", "www.example.com"])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("www.example.com. A"), "{err}");
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[2]]));
+
+    // Unknown addresses and names are refused too.
+    let (code, _, err) = hale.ctl(&["drain", "192.0.2.99"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("192.0.2.99"), "{err}");
+    let (code, _, err) = hale
+        .ctl(&["drain", &b[2].ip(), "--name", "mail.example.com"])
+        .await;
+    assert_eq!(code, 2);
+    assert!(err.contains("mail.example.com"), "{err}");
+
+    // Force-up keeps a failing address in; clear (and its alias undrain) end overrides.
+    b[2].set_mode(Mode::Status(503)).await;
+    let (code, _, err) = hale
+        .ctl(&["force-up", &b[2].ip(), "--reason", "known false alarm"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let b2 = &b[2];
+    eventually("b2's probes fail", || async move {
+        verdict(h, b2).await == "down"
+    })
+    .await;
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[2]]));
+    let (code, _, err) = hale.ctl(&["undrain", &b[0].ip()]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = hale.ctl(&["clear", &b[1].ip()]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = hale.ctl(&["clear", &b[2].ip()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[0], &b[1]]));
+    let (code, _, err) = hale.ctl(&["clear", &b[2].ip()]).await;
+    assert_eq!(code, 2, "nothing left to clear: {err}");
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_override_for_a_while_ends_by_itself() {
+    let b = backends(2).await;
+    let config = config(b[0].port(), "interval = \"100ms\"\nrise = 1\nfall = 1");
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&[&b[0], &b[1]]))]).await;
+    let h = &hale;
+    let (code, _, err) = hale.ctl(&["drain", &b[0].ip(), "--for", "1s"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[1]]));
+    let t = hale.target_status("www.example.com.", &b[0].ip()).await;
+    assert!(t["override"]["until"].is_string(), "{t:#}");
+    let both = v4_sorted(&[&b[0], &b[1]]);
+    eventually("the drain expires", || {
+        let both = both.clone();
+        async move { answered(h).await == both }
+    })
+    .await;
+    let (code, _, err) = hale.ctl(&["drain", &b[0].ip(), "--for", "soon"]).await;
+    assert_eq!(code, 2, "a bad duration is refused");
+    assert!(err.contains("30m"), "says what to write: {err}");
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_changes_need_it() {
+    let b = backends(1).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("admin.token");
+    std::fs::write(&token, "s3cret\n").expect("token");
+    let config = config(b[0].port(), "").replace(
+        "[admin]\nlisten = \"127.0.0.1:0\"",
+        &format!(
+            "[admin]\nlisten = \"127.0.0.1:0\"\ntoken_file = \"{}\"",
+            token.display()
+        ),
+    );
+    assert!(config.contains("token_file"), "{config}");
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&[&b[0]]))]).await;
+    let (code, _) = hale.admin_post("/reload").await;
+    assert_eq!(code, 401, "a POST without the token");
+    let (code, _) = hale.admin_get("/status").await;
+    assert_eq!(code, 200, "reading needs no token");
+    // ctl finds the token through the config, or takes --token-file.
+    let (code, _, err) = hale.ctl(&["reload"]).await;
+    assert_eq!(code, 0, "{err}");
+    let wrong = dir.path().join("wrong.token");
+    std::fs::write(&wrong, "guess").expect("token");
+    let (code, _, err) = hale
+        .ctl(&[
+            "--token-file",
+            &wrong.display().to_string(),
+            "drain",
+            &b[0].ip(),
+            "--force",
+        ])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("token"), "{err}");
+    hale.shutdown().await;
+}
