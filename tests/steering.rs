@@ -273,3 +273,108 @@ async fn with_a_token_changes_need_it() {
     assert!(err.contains("token"), "{err}");
     hale.shutdown().await;
 }
+
+/// [`config`] with `[state] file = "state.json"` (beside the config).
+fn with_state(port: u16, defaults: &str) -> String {
+    format!(
+        "{}\n[state]\nfile = \"state.json\"\n",
+        config(port, defaults)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_restart_keeps_verdicts_and_overrides() {
+    let b = backends(3).await;
+    b[0].set_mode(Mode::Status(503)).await;
+    // First probes at once, then an hour apart: after the restart only the
+    // state file can know b0 is down.
+    let config = with_state(b[0].port(), "interval = \"1h\"\ntimeout = \"30m\"");
+    let all = [&b[0], &b[1], &b[2]];
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&all))]).await;
+    let h = &hale;
+    let live = v4_sorted(&[&b[1], &b[2]]);
+    eventually("b0 found down", || {
+        let live = live.clone();
+        async move { answered(h).await == live }
+    })
+    .await;
+    let (code, _, err) = hale
+        .ctl(&["drain", &b[2].ip(), "--reason", "rack move"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[1]]));
+    let file = hale.dir().join("state.json");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("state file written"))
+            .expect("state file is JSON");
+    assert_eq!(saved["overrides"][0]["reason"], "rack move", "{saved:#}");
+
+    // Were b0's verdict lost, its first probe would now hang for half an
+    // hour while it counted as healthy.
+    b[0].set_mode(Mode::Hang).await;
+    let hale = hale.restart().await;
+    for _ in 0..200 {
+        assert_eq!(
+            answered(&hale).await,
+            v4_sorted(&[&b[1]]),
+            "right after the restart"
+        );
+    }
+    let t = hale.target_status("www.example.com.", &b[2].ip()).await;
+    assert_eq!(t["override"]["reason"], "rack move", "{t:#}");
+    let t = hale.target_status("www.example.com.", &b[0].ip()).await;
+    assert_eq!(t["verdict"], "down", "{t:#}");
+    assert!(t["restored_from_state_file"].is_string(), "{t:#}");
+    // A reload keeps the override too.
+    hale.reload().await.expect("reload");
+    assert_eq!(answered(&hale).await, v4_sorted(&[&b[1]]));
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_saved_verdicts_and_a_corrupt_state_file_are_ignored() {
+    let b = backends(2).await;
+    let config = with_state(b[0].port(), "interval = \"1h\"\ntimeout = \"30m\"").replace(
+        "file = \"state.json\"",
+        "file = \"state.json\"\nmax_age = \"1ms\"",
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&[&b[0], &b[1]]))]).await;
+    let h = &hale;
+    let b1 = &b[1];
+    eventually("b1 up", || async move { verdict(h, b1).await == "up" }).await;
+    // Older than max_age by the restart: b1 starts without a verdict (its
+    // probe hangs now), as if there were no file.
+    b[1].set_mode(Mode::Hang).await;
+    let hale = hale.restart().await;
+    let t = hale.target_status("www.example.com.", &b[1].ip()).await;
+    assert_eq!(t["verdict"], "unknown", "{t:#}");
+    assert!(t.get("restored_from_state_file").is_none(), "{t:#}");
+
+    let file = hale.dir().join("state.json");
+    std::fs::write(&file, "{ this is not a state file").expect("corrupt it");
+    b[1].set_mode(Mode::Healthy).await;
+    // It starts all the same, probes afresh, and writes a good file again.
+    let hale = hale.restart().await;
+    let h = &hale;
+    eventually(
+        "b1 up again",
+        || async move { verdict(h, b1).await == "up" },
+    )
+    .await;
+    let (code, _, err) = hale.ctl(&["drain", &b[0].ip()]).await;
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&file).expect("state file");
+    let saved: serde_json::Value = serde_json::from_str(&text).expect("rewritten whole");
+    assert_eq!(
+        saved["overrides"].as_array().map(Vec::len),
+        Some(1),
+        "{saved:#}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(hale.dir())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    hale.shutdown().await;
+}

@@ -19,6 +19,7 @@ pub(super) struct RawConfig {
     pub(super) rrl: Option<Spanned<RawRrl>>,
     pub(super) mass_failure: Option<Spanned<RawMassFailure>>,
     pub(super) transfer: Option<RawTransfer>,
+    pub(super) state: Option<RawState>,
     #[serde(default)]
     pub(super) defaults: RawSettings,
     #[serde(default)]
@@ -97,6 +98,14 @@ fn default_ipv6_prefix() -> u8 {
 pub(super) enum RawZones {
     Folder(String),
     Files(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub(super) file: Spanned<String>,
+    #[serde(default)]
+    pub(super) max_age: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]

@@ -159,6 +159,18 @@ pub struct Config {
     pub transfer_allow: Vec<ipnet::IpNet>,
     /// Secondaries told by NOTIFY (RFC 1996) whenever a zone's serial changes.
     pub notify: Vec<SocketAddr>,
+    /// Where verdicts and overrides are kept across restarts, if anywhere.
+    pub state: Option<StateSettings>,
+}
+
+/// `[state]`: verdicts and overrides kept across restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateSettings {
+    /// The state file.
+    pub file: PathBuf,
+    /// Saved verdicts older than this are ignored at start (overrides never
+    /// expire by age).
+    pub max_age: Duration,
 }
 
 impl Config {
@@ -349,6 +361,7 @@ impl Config {
         let transfer = raw.transfer.unwrap_or_default();
         let transfer_allow = validate::transfer_allow(&src, &transfer.allow)?;
         let notify = validate::notify(&src, &transfer.notify)?;
+        let state = validate::state(&src, raw.state.as_ref())?;
         Ok(Config {
             path: path.to_path_buf(),
             listen,
@@ -362,6 +375,7 @@ impl Config {
             mass_failure,
             transfer_allow,
             notify,
+            state,
         })
     }
 

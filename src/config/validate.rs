@@ -15,10 +15,10 @@ use hickory_proto::rr::Name;
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::file::{RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawZones};
+use super::file::{RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones};
 use super::{
     AdminToken, Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source,
-    TcpLimits, WhenAllDown,
+    StateSettings, TcpLimits, WhenAllDown,
 };
 
 /// Probe schedule defaults, for checks and the canary alike.
@@ -301,6 +301,34 @@ fn probe_settings(src: &Source, s: &RawSettings) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+/// `[state]`: the state file (relative to the config's folder) and how
+/// old its verdicts may be to count at start.
+pub(super) fn state(
+    src: &Source,
+    state: Option<&RawState>,
+) -> Result<Option<StateSettings>, ConfigError> {
+    let Some(state) = state else {
+        return Ok(None);
+    };
+    if state.file.get_ref().is_empty() {
+        return Err(src.err(
+            state.file.span().start,
+            "[state] file is empty: write a path such as \"/var/lib/hale/state.json\"".into(),
+        ));
+    }
+    let base = src.path.parent().unwrap_or(Path::new("."));
+    Ok(Some(StateSettings {
+        file: base.join(state.file.get_ref()),
+        max_age: state
+            .max_age
+            .as_ref()
+            .map_or(DEFAULT_MAX_AGE, |d| d.get_ref().0),
+    }))
+}
+
+/// How old saved verdicts may be to count at start, unless set.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// `[server] workers`: UDP worker threads, one per core unless set.
 pub(super) fn workers(

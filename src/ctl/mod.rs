@@ -22,8 +22,6 @@ pub struct Admin {
     pub addr: SocketAddr,
     /// The bearer token, when hale wants one.
     pub token: Option<AdminToken>,
-    /// Whether overrides outlive hale (`[state] file`); `ctl` says so when not.
-    pub persistent: bool,
 }
 
 /// One command.
@@ -114,11 +112,7 @@ impl Admin {
             (None, None) => return Err(CtlError::NoAdmin(config.to_path_buf())),
         };
         let token = token.or_else(|| loaded.as_ref().and_then(|c| c.admin_token.clone()));
-        Ok(Admin {
-            addr,
-            token,
-            persistent: false,
-        })
+        Ok(Admin { addr, token })
     }
 
     /// Runs `command`, printing what people need to `out`.

@@ -102,6 +102,12 @@ pub(super) fn override_set(reply: &Value, out: &mut dyn Write) {
         out,
         &format!("{}: {} for {scope}", text(&o["address"]), override_text(o)),
     );
+    if reply["persistent"].as_bool() == Some(false) {
+        line(
+            out,
+            "note: hale has no [state] file: this override ends when hale stops",
+        );
+    }
 }
 
 /// After `clear`.

@@ -23,12 +23,15 @@ mod state;
 // operator's overrides.
 mod guard;
 mod overrides;
+// The state file: verdicts and overrides across restarts.
+mod persist;
 mod verdicts;
 
 pub use crate::config::{Schedule, Scheme};
 pub use checks::{Addresses, CheckedName, Checks};
 pub use guard::{Guard, GuardStatus};
 pub use overrides::{Override, OverrideKind, Overrides, override_name};
+pub use persist::{Saved, SavedVerdict, StateError};
 pub use target::{TargetKey, TargetSpec};
 pub use verdicts::Verdicts;
 
@@ -129,6 +132,14 @@ pub struct TargetStatus {
     /// Flap damping's penalty (0 without damping): 1 per flip, halved every
     /// half-life; held at 2.5, released below 0.75.
     pub flap_penalty: f64,
+    /// The verdict came from the state file, last confirmed then; absent
+    /// once probed here.
+    #[serde(
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none",
+        rename = "restored_from_state_file"
+    )]
+    pub restored: Option<SystemTime>,
 }
 
 /// One probed (ip, scheme, port, path, host, expectations) and its state.
@@ -164,23 +175,41 @@ struct TargetState {
     since: SystemTime,
     /// The latest probe result.
     last: Option<ProbeResult>,
+    /// When the saved verdict it started with was last confirmed, until its
+    /// first probe here.
+    restored: Option<SystemTime>,
 }
 
 impl Target {
-    fn new(spec: TargetSpec, probation: bool, cancel: CancellationToken) -> Self {
+    /// A target with no verdict, or the one `saved` (a warm restart).
+    fn new(
+        spec: TargetSpec,
+        probation: bool,
+        saved: Option<&SavedVerdict>,
+        cancel: CancellationToken,
+    ) -> Self {
         let schedule = spec.schedule;
+        let mut hysteresis = Hysteresis::new(schedule.rise, schedule.fall);
+        let verdict = match saved {
+            Some(saved) => {
+                hysteresis.first(saved.up);
+                if saved.up { Verdict::Up } else { Verdict::Down }
+            }
+            None => Verdict::Unknown,
+        };
         Self {
             key: spec.key,
-            verdict: AtomicU8::new(Verdict::Unknown as u8),
+            verdict: AtomicU8::new(verdict as u8),
             probation,
             state: Mutex::new(TargetState {
-                hysteresis: Hysteresis::new(schedule.rise, schedule.fall),
+                hysteresis,
                 damping: Damping::default(),
                 epoch: tokio::time::Instant::now(),
                 schedule,
                 names: spec.names,
-                since: SystemTime::now(),
+                since: saved.map_or_else(SystemTime::now, |s| s.since),
                 last: None,
+                restored: saved.map(|s| s.at),
             }),
             schedule_changed: Notify::new(),
             cancel,
@@ -225,7 +254,28 @@ impl Target {
             consecutive_failures: st.hysteresis.consecutive_failures(),
             flap_held: st.damping.held(),
             flap_penalty: (st.damping.penalty() * 100.0).round() / 100.0,
+            restored: st.restored,
         }
+    }
+
+    /// Its verdict for the state file, if it has one.
+    fn saved(&self) -> Option<SavedVerdict> {
+        let up = match self.verdict() {
+            Verdict::Unknown => return None,
+            verdict => verdict == Verdict::Up,
+        };
+        let st = self.lock();
+        Some(SavedVerdict {
+            target: self.key.clone(),
+            up,
+            since: st.since,
+            at: st
+                .last
+                .as_ref()
+                .map(|l| l.at)
+                .or(st.restored)
+                .unwrap_or(st.since),
+        })
     }
 
     /// The state lock; a panic elsewhere while holding it leaves plain data
@@ -263,6 +313,7 @@ impl Target {
             "probe"
         );
         let mut st = self.lock();
+        st.restored = None;
         let old = self.verdict();
         let transition = match old {
             // Nothing was known: the first result is the verdict.
@@ -340,6 +391,8 @@ struct Probers {
     targets: ArcSwap<HashMap<TargetKey, Arc<Target>>>,
     /// The operator's overrides.
     overrides: Overrides,
+    /// Verdicts from the state file, for the targets of the first reconcile.
+    saved: Mutex<HashMap<TargetKey, SavedVerdict>>,
     /// Serialises reconciles so two reloads cannot interleave; true once
     /// the first (the start's) is done: targets added later are on probation.
     reconciling: Mutex<bool>,
@@ -366,6 +419,7 @@ impl Health {
                 changes: Arc::new(changes),
                 targets: ArcSwap::from_pointee(HashMap::new()),
                 overrides: Overrides::default(),
+                saved: Mutex::new(HashMap::new()),
                 reconciling: Mutex::new(false),
             }),
         })
@@ -384,6 +438,9 @@ impl Health {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let probation = std::mem::replace(&mut *started, true);
+        // Saved verdicts count for the start's targets only.
+        let saved =
+            std::mem::take(&mut *self.inner.saved.lock().unwrap_or_else(|e| e.into_inner()));
         let old = self.inner.targets.load_full();
         let runtime = tokio::runtime::Handle::try_current();
         let mut new: HashMap<TargetKey, Arc<Target>> = HashMap::with_capacity(specs.len());
@@ -406,7 +463,13 @@ impl Health {
                 new.insert(spec.key, existing.clone());
                 continue;
             }
-            let target = Arc::new(Target::new(spec, probation, self.inner.root.child_token()));
+            let restored = saved.get(&spec.key);
+            let target = Arc::new(Target::new(
+                spec,
+                probation,
+                restored,
+                self.inner.root.child_token(),
+            ));
             match &runtime {
                 Ok(handle) => {
                     let prober = Prober::new(target.key(), &self.inner.tls);
@@ -442,6 +505,43 @@ impl Health {
     /// The operator's overrides.
     pub fn overrides(&self) -> &Overrides {
         &self.inner.overrides
+    }
+
+    /// Takes what a state file kept: its overrides at once, and its verdicts
+    /// no older than `max_age` for the targets the first reconcile creates
+    /// (the rest start without a verdict). Call before that reconcile.
+    pub fn restore(&self, saved: Saved, max_age: Duration) {
+        let now = SystemTime::now();
+        let fresh: HashMap<TargetKey, SavedVerdict> = saved
+            .verdicts
+            .into_iter()
+            .filter(|v| now.duration_since(v.at).is_ok_and(|age| age <= max_age))
+            .map(|v| (v.target.clone(), v))
+            .collect();
+        let overrides = Overrides::from_list(saved.overrides, now).active(now);
+        info!(
+            verdicts = fresh.len(),
+            overrides = overrides.len(),
+            "state file restored"
+        );
+        for o in overrides {
+            self.expire_later(&o);
+            self.inner.overrides.set(o);
+        }
+        *self.inner.saved.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+    }
+
+    /// What the state file should hold now.
+    pub fn save(&self) -> Saved {
+        let targets = self.targets();
+        let verdicts = targets.values().filter_map(|t| t.saved()).collect();
+        Saved::new(verdicts, self.inner.overrides.active(SystemTime::now()))
+    }
+
+    /// A receiver of the signal that moves whenever a verdict or an
+    /// override changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
     }
 
     /// Sets an override and moves answers to it at once; one with an
@@ -772,6 +872,7 @@ mod tests {
         let target = Target::new(
             spec(addr, &["www.example.test."], 50),
             false,
+            None,
             CancellationToken::new(),
         );
         tracing::subscriber::with_default(subscriber, || {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::config::{Canary, Probe, Schedule, Scheme};
 
 /// Everything that decides a probe's outcome; two checks sharing a key share one prober.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TargetKey {
     /// The address from the zone's A/AAAA record; probes connect here.
     pub ip: IpAddr,

@@ -31,6 +31,8 @@ mod tcp;
 mod udp;
 // Telling secondaries.
 mod notify;
+// The state file.
+mod keeper;
 // The admin HTTP listener.
 pub mod admin;
 
@@ -68,6 +70,8 @@ pub enum ServerError {
 pub struct Running {
     /// Shared state.
     state: Arc<State>,
+    /// The state file in use, written once more at shutdown.
+    state_file: Option<PathBuf>,
     /// Bound DNS addresses (UDP and TCP share each).
     dns_addrs: Vec<SocketAddr>,
     /// Bound admin address.
@@ -112,6 +116,10 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
 
     let (changes_tx, mut changes_rx) = tokio::sync::watch::channel(0u64);
     let health = Health::new(changes_tx)?;
+    let state_file = loaded.config.state.clone();
+    if let Some(settings) = &state_file {
+        keeper::restore(&health, settings);
+    }
     let specs = target_specs(&loaded);
     let hold = match loaded.config.notify.is_empty() {
         true => Duration::ZERO,
@@ -156,6 +164,14 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     // verdict report at once): the notifier follows the last one it is given.
     state.notifier.send(&state.loaded().config, initial);
 
+    if let Some(settings) = &state_file {
+        keeper::spawn(
+            state.health.clone(),
+            settings.file.clone(),
+            token.clone(),
+            &tracker,
+        );
+    }
     // Health changes become a new snapshot as soon as they are reported.
     {
         let state = state.clone();
@@ -193,6 +209,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     }
     Ok(Running {
         state,
+        state_file: state_file.map(|s| s.file),
         dns_addrs,
         admin_addr,
         token,
@@ -291,6 +308,9 @@ impl Running {
             warn!("shutdown grace period over; abandoning remaining connections");
         }
         let _ = joined.await;
+        if let Some(file) = &self.state_file {
+            keeper::write(&self.state.health, file).await;
+        }
     }
 
     /// Serves until SIGTERM or SIGINT, reloading on SIGHUP.

@@ -110,6 +110,23 @@ impl Hale {
         self.running().reload().await
     }
 
+    /// Stops hale and starts it again from the same files (new ports).
+    pub async fn restart(mut self) -> Hale {
+        if let Some(running) = self.running.take() {
+            tokio::time::timeout(Duration::from_secs(30), running.shutdown())
+                .await
+                .expect("shutdown finished in time");
+        }
+        let loaded = Loaded::load(&self.config_path).unwrap_or_else(|e| panic!("load failed: {e}"));
+        let running = start(loaded, self.config_path.clone())
+            .await
+            .unwrap_or_else(|e| panic!("start failed: {e}"));
+        self.dns = *running.dns_addrs().first().expect("a DNS address");
+        self.admin = running.admin_addr();
+        self.running = Some(running);
+        self
+    }
+
     /// Stops the server and waits for it to drain.
     pub async fn shutdown(mut self) {
         if let Some(running) = self.running.take() {

@@ -112,7 +112,13 @@ pub(super) async fn set(
         Err(reply) => return reply,
     };
     match state.set_override(request) {
-        Ok(o) => (StatusCode::OK, Json(json!({ "override": o }))),
+        Ok(o) => {
+            let persistent = state.loaded().config.state.is_some();
+            (
+                StatusCode::OK,
+                Json(json!({ "override": o, "persistent": persistent })),
+            )
+        }
         Err(e) => control_error(e),
     }
 }
