@@ -142,3 +142,84 @@ async fn check_serve_sighup_and_sigterm() {
     let log = std::fs::read_to_string(good.path().join("hale.log")).unwrap_or_default();
     assert_eq!(status.code(), Some(0), "log:\n{log}");
 }
+
+/// The next datagram on the notify socket, as text (panics after 20 s).
+async fn next_notification(socket: &tokio::net::UnixDatagram) -> String {
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(20), socket.recv(&mut buf))
+        .await
+        .expect("a notification in time")
+        .expect("receive");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Under systemd (issue #14): READY=1 once every target has a verdict,
+/// RELOADING=1 with MONOTONIC_USEC and READY=1 around a SIGHUP reload,
+/// STOPPING=1 at SIGTERM; and GET /ready goes 503 → 200 with readiness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sd_notify_ready_reloading_stopping() {
+    let backend = crate::support::backends(1).await.remove(0);
+    // Its first probe answers only after a while: hale is not ready until then.
+    backend
+        .set_mode(crate::support::Mode::Slow(Duration::from_millis(800)))
+        .await;
+    let port = free_dns_port();
+    let admin = crate::support::free_tcp_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[defaults]\ninterval = \"1h\"\ntimeout = \"5s\"\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n",
+        config(port),
+        backend.port()
+    );
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A {}\n", backend.ip());
+    let cfg = write_files(dir.path(), &config, &[("example.com.zone", &zone)]);
+    let notify_path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&notify_path).expect("bind notify socket");
+    let log = std::fs::File::create(dir.path().join("hale.log")).unwrap();
+    let mut cmd = hale(&["serve"], &cfg);
+    cmd.env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::null())
+        .stderr(log);
+    let mut child = cmd.spawn().expect("start hale serve");
+
+    let url = format!("http://127.0.0.1:{admin}/ready");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let ready_code = || async {
+        match http.get(&url).send().await {
+            Ok(r) => Some(r.status().as_u16()),
+            Err(_) => None,
+        }
+    };
+    let mut saw_503 = false;
+    for _ in 0..200 {
+        match ready_code().await {
+            Some(503) => {
+                saw_503 = true;
+                break;
+            }
+            Some(200) => break,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    assert!(saw_503, "/ready said 503 while the first probe was out");
+    assert_eq!(next_notification(&socket).await, "READY=1\n");
+    assert_eq!(ready_code().await, Some(200));
+
+    signal(&child, "-HUP");
+    let reloading = next_notification(&socket).await;
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading:?}"
+    );
+    assert_eq!(next_notification(&socket).await, "READY=1\n");
+
+    signal(&child, "-TERM");
+    assert_eq!(next_notification(&socket).await, "STOPPING=1\n");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("hale exited after SIGTERM")
+        .expect("wait for hale");
+    let log = std::fs::read_to_string(dir.path().join("hale.log")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "log:\n{log}");
+}

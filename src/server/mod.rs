@@ -33,6 +33,8 @@ mod udp;
 mod notify;
 // The state file.
 mod keeper;
+// sd_notify.
+mod systemd;
 // The admin HTTP listener.
 pub mod admin;
 
@@ -172,6 +174,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
             &tracker,
         );
     }
+    systemd::spawn_ready(state.clone(), token.clone(), &tracker);
     // Health changes become a new snapshot as soon as they are reported.
     {
         let state = state.clone();
@@ -296,6 +299,7 @@ impl Running {
 
     /// Stops accepting, lets in-flight work finish (bounded by a grace period), stops probing.
     pub async fn shutdown(self) {
+        systemd::stopping();
         self.token.cancel();
         self.state.health.shutdown();
         let udp = self.udp;

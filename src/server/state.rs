@@ -132,6 +132,15 @@ impl State {
         &self.metrics
     }
 
+    /// Whether hale is ready: zones loaded (they are, once there is a
+    /// state) and every target has a verdict (saved, or a first result).
+    pub fn ready(&self) -> bool {
+        self.health
+            .targets()
+            .values()
+            .all(|t| t.verdict() != crate::health::Verdict::Unknown)
+    }
+
     /// TCP connections open right now.
     pub fn tcp_connections(&self) -> usize {
         self.tcp.open()
@@ -210,6 +219,7 @@ impl State {
         load: fn(&std::path::Path) -> Result<Loaded, LoadError>,
     ) -> Result<(), ReloadError> {
         let state = self.clone();
+        super::systemd::reloading();
         // Parsing large zones must not stall the runtime's workers.
         let outcome = tokio::task::spawn_blocking(move || {
             let new = load(&state.config_path)?;
@@ -219,6 +229,7 @@ impl State {
         .await
         .unwrap_or_else(|e| Err(ReloadError::Panicked(panic_text(e))));
         self.metrics.reload(outcome.is_ok());
+        super::systemd::reloaded();
         match &outcome {
             Ok(()) => {}
             Err(e) => error!(error = %e, "reload rejected; still serving the previous config"),

@@ -1,6 +1,8 @@
 //! Owns the admin HTTP listener. Routes:
 //!
 //! - `GET /healthz`: `ok` while hale runs (liveness).
+//! - `GET /ready`: 200 once every target has a verdict (saved, or a first
+//!   probe result), 503 before.
 //! - `GET /status`: JSON: zones, and every checked name with each target's
 //!   state, since when, and the last probe's result and latency.
 //! - `GET /metrics`: Prometheus/OpenMetrics text (see [`crate::metrics`]).
@@ -42,6 +44,7 @@ pub use status::{
 pub async fn serve(listener: TcpListener, state: Arc<State>, token: CancellationToken) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
         .route("/status", get(status_json))
         .route("/metrics", get(metrics))
         .route("/", get(page::index))
@@ -95,6 +98,17 @@ async fn authorize(
         "error": "this request needs \"Authorization: Bearer SECRET\" with the secret of [admin] token_file"
     }));
     (StatusCode::UNAUTHORIZED, body).into_response()
+}
+
+/// `GET /ready`: 200 once every target has a verdict, 503 before.
+async fn ready(extract::State(state): extract::State<Arc<State>>) -> (StatusCode, &'static str) {
+    match state.ready() {
+        true => (StatusCode::OK, "ready\n"),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: targets without a verdict yet\n",
+        ),
+    }
 }
 
 /// `POST /reload`: the same reload as SIGHUP, with its outcome in the reply.
