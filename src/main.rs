@@ -194,6 +194,9 @@ fn check(path: &Path) -> ExitCode {
                 loaded.checks.len(),
                 loaded.checks.target_specs().len()
             );
+            for check in &loaded.config.checks {
+                print_worst_case(&loaded, check);
+            }
             for to in loaded.config.notify_not_allowed() {
                 eprintln!(
                     "warning: [transfer] notify names {to}, which [transfer] allow does not: its transfers will be REFUSED"
@@ -205,6 +208,37 @@ fn check(path: &Path) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
+    }
+}
+
+/// One check's worst case, and a warning when its timeout is not below its interval.
+#[allow(clippy::print_stdout)]
+fn print_worst_case(loaded: &Loaded, check: &hale::config::Check) {
+    let worst = loaded.checks.worst_case(check);
+    let s = &check.schedule;
+    let names: Vec<String> = check.names.iter().map(|(n, _)| n.to_ascii()).collect();
+    let d = |d| humantime::format_duration(d).to_string();
+    println!(
+        "  check at line {} ({}): a failing backend leaves hale's answers within {} \
+         (fall {} x interval {} + timeout {}) and resolvers within {} (+ TTL {}s)",
+        check.line,
+        names.join(", "),
+        d(worst.leaves),
+        s.fall,
+        d(s.interval),
+        d(s.timeout),
+        d(worst.resolvers),
+        worst.ttl
+    );
+    if s.timeout >= s.interval {
+        eprintln!(
+            "warning: {}:{}: timeout {} is not below interval {}: a slow probe delays the next one; \
+             set timeout below interval",
+            loaded.config.path.display(),
+            check.line,
+            d(s.timeout),
+            d(s.interval)
+        );
     }
 }
 

@@ -223,3 +223,31 @@ async fn sd_notify_ready_reloading_stopping() {
     let log = std::fs::read_to_string(dir.path().join("hale.log")).unwrap_or_default();
     assert_eq!(status.code(), Some(0), "log:\n{log}");
 }
+
+/// Issue #14: `hale check` says, per check, how long a failing backend can
+/// stay in answers and with resolvers, and warns of a timeout not below the
+/// interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_prints_each_checks_worst_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
+    let cfg = format!(
+        "{}[defaults]\ninterval = \"5s\"\ntimeout = \"2s\"\nfall = 3\nttl = 30\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = 8080\n\
+         [[check]]\nnames = [\"ns1.example.com.\"]\nport = 8080\ntimeout = \"5s\"\n",
+        config(free_dns_port())
+    );
+    let cfg = write_files(dir.path(), &cfg, &[("example.com.zone", &zone)]);
+    let (status, stdout, stderr) = run(hale(&["check"], &cfg)).await;
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "line 9 (www.example.com.): a failing backend leaves hale's answers within 17s"
+        ) && stdout.contains("resolvers within 47s (+ TTL 30s)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("hale.toml:12: timeout 5s is not below interval 5s"),
+        "{stderr}"
+    );
+}

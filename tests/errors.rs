@@ -158,3 +158,18 @@ fn errors_in_included_files_name_a_file_and_line() {
         "{msg:?}"
     );
 }
+
+/// Issue #14: an admin listener others can reach needs a token; a token
+/// file that cannot be used is named.
+#[test]
+fn a_reachable_admin_listener_needs_a_token() {
+    let zones = [("example.com.zone", good_zone())];
+    let zones: Vec<(&str, &str)> = zones.iter().map(|(f, z)| (*f, z.as_str())).collect();
+    let msg = load_error(&config("[admin]\nlisten = \"0.0.0.0:8053\"\n"), &zones);
+    assert_error(&msg, "hale.toml", 5, &["not a loopback", "token_file"]);
+    let msg = load_error(
+        &config("[admin]\nlisten = \"0.0.0.0:8053\"\ntoken_file = \"missing.token\"\n"),
+        &zones,
+    );
+    assert_error(&msg, "hale.toml", 6, &["token_file", "missing.token"]);
+}

@@ -21,6 +21,19 @@ pub struct Checks {
     specs: HashMap<TargetKey, TargetSpec>,
 }
 
+/// The worst case of one check: from a backend failing to its address
+/// leaving hale's answers (`fall` × `interval` + `timeout`), and to
+/// resolvers dropping it (plus the TTL served).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorstCase {
+    /// Until hale's answers leave it out.
+    pub leaves: std::time::Duration,
+    /// The largest TTL its names are served with.
+    pub ttl: u32,
+    /// Until every resolver has dropped it.
+    pub resolvers: std::time::Duration,
+}
+
 /// One health-checked name and the targets behind its addresses.
 #[derive(Debug)]
 pub struct CheckedName {
@@ -155,6 +168,26 @@ impl Checks {
     /// Every checked name, in config order.
     pub fn names(&self) -> &[CheckedName] {
         &self.names
+    }
+
+    /// How long a failing backend of `check` (one of the config's) can
+    /// stay in answers at worst, and stay with resolvers, for `hale check`.
+    pub fn worst_case(&self, check: &Check) -> WorstCase {
+        let s = &check.schedule;
+        let leaves = s.interval.saturating_mul(s.fall.max(1)) + s.timeout;
+        let ttl = self
+            .names
+            .iter()
+            .filter(|n| check.names.iter().any(|(name, _)| *name == n.name))
+            .flat_map(|n| n.a.iter().chain(n.aaaa.iter()))
+            .map(|set| set.ttl)
+            .max()
+            .unwrap_or(check.ttl);
+        WorstCase {
+            leaves,
+            ttl,
+            resolvers: leaves + std::time::Duration::from_secs(u64::from(ttl)),
+        }
     }
 
     /// Number of checked names.
