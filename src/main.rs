@@ -67,6 +67,17 @@ enum CtlCommand {
     },
     /// Reload config and zones, as SIGHUP does; exit 2 with the error if rejected.
     Reload,
+    /// Why each address of NAME is in or out of the answer, and when that can change.
+    Explain {
+        /// The health-checked name.
+        name: String,
+        /// A or AAAA (default: both).
+        #[arg(value_name = "TYPE")]
+        rtype: Option<String>,
+        /// Also show the answer if this address went down.
+        #[arg(long)]
+        if_down: Option<IpAddr>,
+    },
 }
 
 #[derive(Args)]
@@ -134,6 +145,15 @@ fn ctl(config: &Path, args: CtlArgs) -> ExitCode {
         CtlCommand::ForceUp(o) => set(OverrideKind::ForceUp, o),
         CtlCommand::Clear { address, name } => CtlCall::Clear { address, name },
         CtlCommand::Reload => CtlCall::Reload,
+        CtlCommand::Explain {
+            name,
+            rtype,
+            if_down,
+        } => CtlCall::Explain {
+            name,
+            rtype,
+            if_down,
+        },
     };
     let result = Admin::find(config, args.admin, args.token_file.as_deref())
         .and_then(|admin| admin.run(call, &mut std::io::stdout()));

@@ -16,6 +16,8 @@
 //! | `hale_zones` | gauge | zones loaded |
 //! | `hale_target_up` | gauge | `target`, `address`: 1 healthy, 0 not |
 //! | `hale_target_probe_latency_seconds` | gauge | `target`, `address`: last probe's latency |
+//! | `hale_target_stale` | gauge | `target`, `address`: 1 when its prober gave no result for 3 intervals |
+//! | `hale_target_verdict_age_seconds` | gauge | `target`, `address`: time since its last result |
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -98,6 +100,22 @@ impl TcpClose {
 struct TargetLabels {
     target: String,
     address: String,
+}
+
+/// One target's gauges at a scrape.
+pub struct TargetSample {
+    /// What is probed.
+    pub target: String,
+    /// The record's address.
+    pub address: String,
+    /// Counted as healthy.
+    pub healthy: bool,
+    /// The last probe's latency.
+    pub latency_seconds: Option<f64>,
+    /// Its prober has been silent too long.
+    pub stale: bool,
+    /// Time since its last result.
+    pub age_seconds: f64,
 }
 
 /// The registry and the handles the hot path bumps.
@@ -301,12 +319,11 @@ impl Metrics {
         self.zones.set(n as i64);
     }
 
-    /// Renders the OpenMetrics text, with target gauges from `targets`
-    /// (target, address, healthy, last latency in seconds) and `gauges`
-    /// (name, help, value) read at scrape time.
+    /// Renders the OpenMetrics text, with target gauges from `targets` and
+    /// `gauges` (name, help, value) read at scrape time.
     pub fn render(
         &self,
-        targets: impl Iterator<Item = (String, String, bool, Option<f64>)>,
+        targets: impl Iterator<Item = TargetSample>,
         gauges: &[(&'static str, &'static str, i64)],
     ) -> String {
         let mut scrape = Registry::with_prefix("hale");
@@ -317,13 +334,30 @@ impl Metrics {
         }
         let up = Family::<TargetLabels, Gauge>::default();
         let latency = Family::<TargetLabels, Gauge<f64, AtomicU64>>::default();
-        for (target, address, healthy, last) in targets {
-            let labels = TargetLabels { target, address };
-            up.get_or_create(&labels).set(i64::from(healthy));
-            if let Some(seconds) = last {
+        let stale = Family::<TargetLabels, Gauge>::default();
+        let age = Family::<TargetLabels, Gauge<f64, AtomicU64>>::default();
+        for t in targets {
+            let labels = TargetLabels {
+                target: t.target,
+                address: t.address,
+            };
+            up.get_or_create(&labels).set(i64::from(t.healthy));
+            if let Some(seconds) = t.latency_seconds {
                 latency.get_or_create(&labels).set(seconds);
             }
+            stale.get_or_create(&labels).set(i64::from(t.stale));
+            age.get_or_create(&labels).set(t.age_seconds);
         }
+        scrape.register(
+            "target_stale",
+            "1 when the target's prober gave no result for 3 intervals",
+            stale,
+        );
+        scrape.register(
+            "target_verdict_age_seconds",
+            "Time since the target's last probe result",
+            age,
+        );
         scrape.register("target_up", "1 if the target is healthy", up);
         scrape.register(
             "target_probe_latency_seconds",

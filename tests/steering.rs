@@ -378,3 +378,112 @@ async fn old_saved_verdicts_and_a_corrupt_state_file_are_ignored() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     hale.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_says_why_each_address_is_in_or_out_and_when_that_can_change() {
+    let b = backends(3).await;
+    b[1].set_mode(Mode::Status(503)).await;
+    let config = config(b[0].port(), "interval = \"1h\"\nrise = 2\nfall = 3");
+    let all = [&b[0], &b[1], &b[2]];
+    let hale = Hale::start(&config, &[("example.com.zone", &zone(&all))]).await;
+    let h = &hale;
+    let b1 = &b[1];
+    eventually("b1 down", || async move { verdict(h, b1).await == "down" }).await;
+    let (code, _, err) = hale
+        .ctl(&["drain", &b[2].ip(), "--reason", "maintenance"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = hale
+        .ctl(&["explain", "www.example.com", "A", "--if-down", &b[0].ip()])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let line_of = |ip: String| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{ip} ")))
+            .unwrap_or_else(|| panic!("no line for {ip}:\n{out}"))
+            .to_string()
+    };
+    assert!(
+        out.contains(&format!(
+            "answer {} (the healthy addresses), TTL 30",
+            b[0].ip()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("can change at"), "{out}");
+    let l0 = line_of(b[0].ip());
+    assert!(
+        l0.contains(" in ") && l0.contains("3 more failure(s)"),
+        "{l0}"
+    );
+    let l1 = line_of(b[1].ip());
+    assert!(
+        l1.contains("out") && l1.contains("2 more pass(es)") && l1.contains("status 503"),
+        "{l1}"
+    );
+    let l2 = line_of(b[2].ip());
+    assert!(
+        l2.contains("out") && l2.contains("drained by the operator (maintenance)"),
+        "{l2}"
+    );
+    // With b0 down too nothing is healthy: when_all_down = "all" serves
+    // what is not drained.
+    let what_if = out
+        .lines()
+        .find(|l| l.contains("went down"))
+        .unwrap_or_default();
+    assert!(
+        what_if.contains(&b[0].ip())
+            && what_if.contains(&b[1].ip())
+            && what_if.contains("when_all_down"),
+        "{what_if}\n{out}"
+    );
+    assert!(!what_if.contains(&b[2].ip()), "{what_if}");
+
+    let (code, _, err) = hale.ctl(&["explain", "mail.example.com"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("not a health-checked name"), "{err}");
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prober_that_gets_no_results_makes_its_verdict_stale() {
+    // 256 targets whose probes hang hold every probe permit: the 257th, a
+    // healthy one probed every 100 ms, gets no result for long.
+    let hang = backends(1).await.remove(0);
+    hang.set_mode(Mode::Hang).await;
+    let live = backends(1).await.remove(0);
+    let mut config = format!(
+        "{SERVER}\n[mass_failure]\nenabled = false\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\ntimeout = \"200ms\"\n",
+        live.port()
+    );
+    let mut zone = format!("{EXAMPLE_ZONE_HEAD}www IN A {}\n", live.ip());
+    for i in 0..256 {
+        config.push_str(&format!(
+            "[[check]]\nnames = [\"h{i}.example.com.\"]\nport = {}\npath = \"/h{i}\"\ninterval = \"1h\"\ntimeout = \"1h\"\n",
+            hang.port()
+        ));
+        zone.push_str(&format!("h{i} IN A {}\n", hang.ip()));
+    }
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let h = &hale;
+    let ip = live.ip();
+    let ip = &ip;
+    eventually("the starved target goes stale", || async move {
+        h.target_status("www.example.com.", ip).await["stale"] == true
+    })
+    .await;
+    let series = format!(
+        "hale_target_stale{{target=\"http://{}:{}/healthz (host www.example.com)\",address=\"{}\"}}",
+        live.ip(),
+        live.port(),
+        live.ip()
+    );
+    assert_eq!(hale.metric(&series).await, 1.0);
+    let (_, out, _) = hale.ctl(&["explain", "www.example.com"]).await;
+    assert!(out.contains("stale"), "{out}");
+    hale.shutdown().await;
+}

@@ -53,6 +53,15 @@ pub enum Command {
     },
     /// Reload config and zones.
     Reload,
+    /// Why each address of a checked name is in or out of its answer.
+    Explain {
+        /// The checked name.
+        name: String,
+        /// A or AAAA (both when `None`).
+        rtype: Option<String>,
+        /// Also show the answer this address going down would give.
+        if_down: Option<IpAddr>,
+    },
 }
 
 /// Why a command did not succeed.
@@ -162,6 +171,21 @@ impl Admin {
                 }
                 let reply = self.json(Method::DELETE, &path, None).await?;
                 print::cleared(&reply, out);
+            }
+            Command::Explain {
+                name,
+                rtype,
+                if_down,
+            } => {
+                let mut path = format!("/api/explain?name={}", encode(&name));
+                if let Some(rtype) = &rtype {
+                    path.push_str(&format!("&type={}", encode(rtype)));
+                }
+                if let Some(ip) = if_down {
+                    path.push_str(&format!("&if_down={}", encode(&ip.to_string())));
+                }
+                let reply = self.json(Method::GET, &path, None).await?;
+                print::explain(&reply, out);
             }
             Command::Reload => {
                 let (code, body) =

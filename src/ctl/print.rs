@@ -91,6 +91,93 @@ fn override_text(o: &Value) -> String {
     s
 }
 
+/// `ctl explain`: per set, the answer, its rule and TTL, then each address.
+pub(super) fn explain(reply: &Value, out: &mut dyn Write) {
+    let name = text(&reply["name"]);
+    for set in reply["sets"].as_array().into_iter().flatten() {
+        let answer = addresses(&set["answer"]);
+        let change = match set["can_change_at"].as_str() {
+            Some(at) => format!("; it can change at {at} at the earliest"),
+            None => "; it changes only by an operator (or flap damping's decay)".to_string(),
+        };
+        line(
+            out,
+            &format!(
+                "{name} {}: answer {answer} ({}), TTL {}{change}",
+                text(&set["type"]),
+                rule(&set["rule"]),
+                text(&set["ttl"])
+            ),
+        );
+        if set["guard_engaged"].as_bool() == Some(true) {
+            line(
+                out,
+                "  the mass-failure guard holds answers: verdicts from before the wave count",
+            );
+        }
+        for a in set["addresses"].as_array().into_iter().flatten() {
+            let place = match a["in_answer"].as_bool() {
+                Some(true) => "in ",
+                _ => "out",
+            };
+            line(
+                out,
+                &format!("  {:<15} {place}  {}", text(&a["address"]), text(&a["why"])),
+            );
+            let recent: String = a["recent"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    if r["ok"].as_bool() == Some(true) {
+                        '+'
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            if !recent.is_empty() {
+                line(
+                    out,
+                    &format!("  {:<15}      recent results, oldest first: {recent}", ""),
+                );
+            }
+        }
+        if let Some(what_if) = set.get("if_down").filter(|w| w.is_object()) {
+            line(
+                out,
+                &format!(
+                    "  if {} went down: answer {} ({})",
+                    text(&what_if["address"]),
+                    addresses(&what_if["answer"]),
+                    rule(&what_if["rule"])
+                ),
+            );
+        }
+    }
+}
+
+/// A list of addresses, or what an empty answer is.
+fn addresses(list: &Value) -> String {
+    let list: Vec<String> = list.as_array().into_iter().flatten().map(text).collect();
+    match list.is_empty() {
+        true => "empty".to_string(),
+        false => list.join(", "),
+    }
+}
+
+/// The rule that chose an answer, in words.
+fn rule(rule: &Value) -> &'static str {
+    match rule.as_str() {
+        Some("healthy") => "the healthy addresses",
+        Some("unprobed") => "none healthy: the unprobed ones a reload added",
+        Some("fail-open") => "none healthy: when_all_down = \"all\" answers them all",
+        Some("no-data") => "none healthy: NODATA",
+        Some("serv-fail") => "none healthy: SERVFAIL",
+        _ => "?",
+    }
+}
+
 /// After `drain` or `force-up`.
 pub(super) fn override_set(reply: &Value, out: &mut dyn Write) {
     let o = &reply["override"];

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::config::WhenAllDown;
-use crate::health::{Addresses, Checks, OverrideKind, Verdicts};
+use crate::health::{Addresses, Checks, OverrideKind, TargetKey, Verdicts};
 
 /// Every checked name's answers under one set of verdicts.
 #[derive(Debug, Default)]
@@ -134,8 +134,9 @@ impl Judged {
 }
 
 /// Where one address stands under a set of verdicts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Standing {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
     /// Forced up by the operator.
     Forced,
     /// Healthy (or not probed since the start).
@@ -156,17 +157,7 @@ fn judge(set: &Addresses, owner: &str, verdicts: &Verdicts) -> Filtered {
     let standings: Vec<(Standing, &RData)> = set
         .targets
         .iter()
-        .map(|(rdata, key)| {
-            let address = rdata.ip_addr().unwrap_or(key.ip);
-            let standing = match verdicts.override_for(address, owner).map(|o| o.kind) {
-                Some(OverrideKind::Drain) => Standing::Drained,
-                Some(OverrideKind::ForceUp) => Standing::Forced,
-                None if !verdicts.is_healthy(key) => Standing::Down,
-                None if verdicts.on_probation(key) => Standing::Probation,
-                None => Standing::Healthy,
-            };
-            (standing, rdata)
-        })
+        .map(|(rdata, key)| (standing(rdata, key, owner, verdicts), rdata))
         .collect();
     let pick = |keep: &dyn Fn(Standing) -> bool| -> Vec<RData> {
         standings
@@ -183,5 +174,23 @@ fn judge(set: &Addresses, owner: &str, verdicts: &Verdicts) -> Filtered {
         ttl: set.ttl,
         healthy,
         all: pick(&|s| s != Standing::Drained),
+    }
+}
+
+/// Where the address of `rdata`, probed as `key`, stands at the name
+/// `owner` under `verdicts`: overrides first, then the verdict.
+pub(super) fn standing(
+    rdata: &RData,
+    key: &TargetKey,
+    owner: &str,
+    verdicts: &Verdicts,
+) -> Standing {
+    let address = rdata.ip_addr().unwrap_or(key.ip);
+    match verdicts.override_for(address, owner).map(|o| o.kind) {
+        Some(OverrideKind::Drain) => Standing::Drained,
+        Some(OverrideKind::ForceUp) => Standing::Forced,
+        None if !verdicts.is_healthy(key) => Standing::Down,
+        None if verdicts.on_probation(key) => Standing::Probation,
+        None => Standing::Healthy,
     }
 }

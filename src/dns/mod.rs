@@ -28,6 +28,8 @@ mod slow;
 mod wire;
 // Zone transfers to secondaries.
 mod transfer;
+// Why a checked answer is what it is.
+pub mod explain;
 
 pub use load::{LoadError, Loaded};
 pub use serial::Serials;

@@ -147,6 +147,10 @@ impl Health {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let probation = std::mem::replace(&mut *started, true);
+        if !probation && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let probers = Arc::downgrade(&self.inner);
+            runtime.spawn(watch_stale(probers, self.inner.root.clone()));
+        }
         // Saved verdicts count for the start's targets only.
         let saved =
             std::mem::take(&mut *self.inner.saved.lock().unwrap_or_else(|e| e.into_inner()));
@@ -298,14 +302,14 @@ impl Health {
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .min(MAX_WAIT);
-        let (health, stop) = (self.clone(), self.inner.root.clone());
+        let (changes, stop) = (self.inner.changes.clone(), self.inner.root.clone());
         let (address, kind) = (o.address, o.kind.as_str());
         runtime.spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = tokio::time::sleep(wait) => {
                     info!(%address, kind, "override expired");
-                    health.signal();
+                    changes.send_modify(|generation| *generation = generation.wrapping_add(1));
                 }
             }
         });
@@ -365,6 +369,7 @@ async fn run(
         _ => initial_delay(interval),
     };
     let mut next = after(Instant::now(), first);
+    target.set_next_probe(wall_time(next));
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -401,6 +406,31 @@ async fn run(
         drop(permit);
         target.record(result, &changes);
         next = after(started, jittered(schedule.interval.max(MIN_INTERVAL)));
+        target.set_next_probe(wall_time(next));
+    }
+}
+
+/// The wall-clock time of `at`, for people.
+fn wall_time(at: Instant) -> SystemTime {
+    SystemTime::now() + at.saturating_duration_since(Instant::now())
+}
+
+/// Marks targets whose probers fell silent as stale, once a second, until
+/// `stop` is cancelled or the probers are gone (it holds them weakly, so
+/// that dropping the last [`Health`] still stops everything).
+async fn watch_stale(probers: std::sync::Weak<Probers>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let Some(probers) = probers.upgrade() else {
+            return;
+        };
+        let now = SystemTime::now();
+        for target in probers.targets.load().values() {
+            target.check_stale(now);
+        }
     }
 }
 

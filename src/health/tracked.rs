@@ -3,14 +3,15 @@
 //! last heard from, and what `/status` shows of it. Its prober task
 //! (`super::run`) feeds it one result at a time.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::{
     Damping, Hysteresis, ProbeResult, SavedVerdict, Schedule, TargetKey, TargetSpec, probe,
@@ -80,7 +81,30 @@ pub struct TargetStatus {
         rename = "restored_from_state_file"
     )]
     pub restored: Option<SystemTime>,
+    /// The last results, oldest first (at most [`RECENT`]).
+    pub recent: Vec<ProbeResult>,
+    /// When its next probe starts, as scheduled.
+    #[serde(with = "humantime_serde")]
+    pub next_probe: Option<SystemTime>,
+    /// Seconds since its last result (or since it was created, before one).
+    pub age_seconds: f64,
+    /// No result for [`STALE_INTERVALS`] intervals plus the timeout: its
+    /// prober is stuck, and its verdict may be out of date.
+    pub stale: bool,
+    /// Passes that change a down verdict.
+    pub rise: u32,
+    /// Failures that change an up verdict.
+    pub fall: u32,
+    /// Time between probes.
+    #[serde(with = "humantime_serde")]
+    pub interval: std::time::Duration,
 }
+
+/// Results each target keeps for `/status` and `explain`.
+pub const RECENT: usize = 20;
+
+/// Intervals without a result after which a verdict is stale.
+pub const STALE_INTERVALS: u32 = 3;
 
 /// One probed (ip, scheme, port, path, host, expectations) and its state.
 pub struct Target {
@@ -88,6 +112,8 @@ pub struct Target {
     key: TargetKey,
     /// Mirror of the verdict ([`Verdict`] as u8), readable without the lock.
     verdict: AtomicU8,
+    /// No result for too long (see [`STALE_INTERVALS`]).
+    stale: AtomicBool,
     /// Added by a reload: until its first result it enters no answer that
     /// has a healthy address without it.
     probation: bool,
@@ -118,6 +144,12 @@ pub(super) struct TargetState {
     /// When the saved verdict it started with was last confirmed, until its
     /// first probe here.
     restored: Option<SystemTime>,
+    /// The last results, oldest first.
+    recent: VecDeque<ProbeResult>,
+    /// When the next probe starts.
+    next_probe: Option<SystemTime>,
+    /// When it was created: its age before a first result.
+    created: SystemTime,
 }
 
 impl Target {
@@ -140,6 +172,7 @@ impl Target {
         Self {
             key: spec.key,
             verdict: AtomicU8::new(verdict as u8),
+            stale: AtomicBool::new(false),
             probation,
             state: Mutex::new(TargetState {
                 hysteresis,
@@ -150,6 +183,9 @@ impl Target {
                 since: saved.map_or_else(SystemTime::now, |s| s.since),
                 last: None,
                 restored: saved.map(|s| s.at),
+                recent: VecDeque::with_capacity(RECENT),
+                next_probe: None,
+                created: SystemTime::now(),
             }),
             schedule_changed: Notify::new(),
             cancel,
@@ -195,7 +231,48 @@ impl Target {
             flap_held: st.damping.held(),
             flap_penalty: (st.damping.penalty() * 100.0).round() / 100.0,
             restored: st.restored,
+            recent: st.recent.iter().cloned().collect(),
+            next_probe: st.next_probe,
+            age_seconds: SystemTime::now()
+                .duration_since(st.last.as_ref().map_or(st.created, |l| l.at))
+                .map_or(0.0, |d| (d.as_secs_f64() * 10.0).round() / 10.0),
+            stale: self.stale.load(Ordering::Relaxed),
+            rise: st.schedule.rise,
+            fall: st.schedule.fall,
+            interval: st.schedule.interval,
         }
+    }
+
+    /// Whether its prober has been silent too long.
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Relaxed)
+    }
+
+    /// When the prober will start its next probe.
+    pub(super) fn set_next_probe(&self, at: SystemTime) {
+        self.lock().next_probe = Some(at);
+    }
+
+    /// Marks it stale when no result came for [`STALE_INTERVALS`] intervals
+    /// plus the timeout; returns true when it just became so.
+    pub(super) fn check_stale(&self, now: SystemTime) -> bool {
+        if self.is_stale() {
+            return false;
+        }
+        let st = self.lock();
+        let heard = st.last.as_ref().map_or(st.created, |l| l.at);
+        let limit = st.schedule.interval.saturating_mul(STALE_INTERVALS) + st.schedule.timeout;
+        let stale = now.duration_since(heard).is_ok_and(|silent| silent > limit);
+        drop(st);
+        if stale {
+            self.stale.store(true, Ordering::Relaxed);
+            warn!(
+                target = %self.key,
+                silent_for = %humantime::format_duration(limit),
+                "no probe result for {STALE_INTERVALS} intervals: verdict is stale"
+            );
+        }
+        stale
     }
 
     /// Its verdict for the state file, if it has one.
@@ -252,8 +329,15 @@ impl Target {
             latency_ms = result.latency_ms,
             "probe"
         );
+        if self.stale.swap(false, Ordering::Relaxed) {
+            info!(target = %self.key, "probe results again: verdict no longer stale");
+        }
         let mut st = self.lock();
         st.restored = None;
+        if st.recent.len() == RECENT {
+            st.recent.pop_front();
+        }
+        st.recent.push_back(result.clone());
         let old = self.verdict();
         let transition = match old {
             // Nothing was known: the first result is the verdict.

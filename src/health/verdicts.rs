@@ -48,6 +48,15 @@ impl Verdicts {
         self
     }
 
+    /// These verdicts with `keys` down too (what-if questions).
+    pub fn with_down(mut self, keys: impl IntoIterator<Item = TargetKey>) -> Verdicts {
+        for key in keys {
+            self.probation.remove(&key);
+            self.down.insert(key);
+        }
+        self
+    }
+
     /// These verdicts under the operator's `overrides`.
     pub fn with_overrides(mut self, overrides: Vec<Override>) -> Verdicts {
         self.overrides = overrides;

@@ -11,6 +11,8 @@
 //!   with the error (file, line, problem) while the old config keeps serving.
 //! - `POST /api/overrides`, `DELETE /api/overrides`: drain, force-up and
 //!   clear an address (see `overrides`).
+//! - `GET /api/explain?name=…&type=…&if_down=…`: why each address is in or
+//!   out of a checked answer, and when that can change (see `explain`).
 //!
 //! With `[admin] token_file`, every request but GET and HEAD must carry
 //! `Authorization: Bearer SECRET`; others get 401, and are logged.
@@ -30,8 +32,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::{ReloadError, State};
+use crate::metrics::TargetSample;
 
-// The documents and pages it serves, and the overrides API.
+// The documents and pages it serves, and the operator's API.
+mod explain;
 mod overrides;
 mod page;
 mod status;
@@ -53,6 +57,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, token: Cancellation
             "/api/overrides",
             post(overrides::set).delete(overrides::clear),
         )
+        .route("/api/explain", get(explain::handle))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .with_state(state);
     let shutdown = async move { token.cancelled().await };
@@ -132,12 +137,14 @@ async fn metrics(
     let body = state.metrics().render(
         targets.values().map(|t| {
             let status = t.status();
-            (
-                t.key().to_string(),
-                t.key().ip.to_string(),
-                status.healthy,
-                status.last.map(|l| l.latency_ms / 1000.0),
-            )
+            TargetSample {
+                target: t.key().to_string(),
+                address: t.key().ip.to_string(),
+                healthy: status.healthy,
+                latency_seconds: status.last.map(|l| l.latency_ms / 1000.0),
+                stale: status.stale,
+                age_seconds: status.age_seconds,
+            }
         }),
         &[
             (
