@@ -167,6 +167,12 @@ async fn drain_force_up_and_clear_through_ctl() {
     assert_eq!(code, 0);
     assert!(out.contains("drain complete"), "{out}");
     assert!(out.contains("kernel upgrade"), "{out}");
+    let (code, page) = hale.admin_get("/").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("drain complete") && page.contains("drain (kernel upgrade)"),
+        "{page}"
+    );
 
     // Draining a second leaves one: allowed. The last healthy one: refused,
     // naming the name, unless forced.

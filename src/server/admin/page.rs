@@ -7,6 +7,7 @@ use axum::extract;
 use axum::response::Html;
 
 use super::status;
+use crate::health::Verdict;
 use crate::server::State;
 
 pub(super) async fn index(extract::State(state): extract::State<Arc<State>>) -> Html<String> {
@@ -25,15 +26,20 @@ pub(super) async fn index(extract::State(state): extract::State<Arc<State>>) -> 
         ));
     }
     html.push_str("<h2>Checked names</h2>");
-    html.push_str("<table><tr><th>name</th><th>address</th><th>state</th><th>since</th><th>last result</th></tr>");
+    html.push_str(
+        "<table><tr><th>name</th><th>address</th><th>verdict</th><th>since</th>\
+         <th>in answer</th><th>override</th><th>last result</th></tr>",
+    );
     for name in &s.checks {
         for t in &name.targets {
             let (state, since, last) = match &t.status {
                 Some(st) => (
-                    match (st.healthy, st.flap_held) {
-                        (true, _) => "up",
-                        (false, true) => "down (flapping)",
-                        (false, false) => "down",
+                    match (st.verdict, st.flap_held, st.stale) {
+                        (_, true, _) => "down (flapping)",
+                        (_, _, true) => "stale",
+                        (Verdict::Up, ..) => "up",
+                        (Verdict::Down, ..) => "down",
+                        (Verdict::Unknown, ..) => "not probed yet",
                     },
                     humantime::format_rfc3339_seconds(st.since).to_string(),
                     st.last
@@ -41,13 +47,44 @@ pub(super) async fn index(extract::State(state): extract::State<Arc<State>>) -> 
                         .map(|l| escape(&format!("{} ({:.1} ms)", l.reason, l.latency_ms)))
                         .unwrap_or_default(),
                 ),
-                None => ("up", String::new(), String::new()),
+                None => ("starting", String::new(), String::new()),
             };
+            let answer = match (t.in_answer, &t.left_answers) {
+                (Some(true), _) => "yes".to_string(),
+                (_, Some(left)) if left.complete => format!(
+                    "no; drain complete (last served {})",
+                    humantime::format_rfc3339_seconds(left.at)
+                ),
+                (_, Some(left)) => format!(
+                    "no; resolvers drop it by {}",
+                    humantime::format_rfc3339_seconds(left.resolvers_done)
+                ),
+                _ => "no".to_string(),
+            };
+            let override_ = t
+                .override_
+                .as_ref()
+                .map(|o| {
+                    let mut text = o.kind.as_str().to_string();
+                    if let Some(reason) = &o.reason {
+                        text.push_str(&format!(" ({reason})"));
+                    }
+                    if let Some(until) = o.until {
+                        text.push_str(&format!(
+                            " until {}",
+                            humantime::format_rfc3339_seconds(until)
+                        ));
+                    }
+                    escape(&text)
+                })
+                .unwrap_or_default();
             html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td class={}>{state}</td><td>{since}</td><td>{last}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class={}>{state}</td><td>{since}</td>\
+                 <td>{}</td><td>{override_}</td><td>{last}</td></tr>",
                 escape(&name.name),
                 escape(&t.address),
                 if state == "up" { "up" } else { "down" },
+                escape(&answer),
             ));
         }
     }
