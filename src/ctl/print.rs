@@ -207,11 +207,20 @@ pub(super) fn cleared(reply: &Value, out: &mut dyn Write) {
     }
 }
 
-/// A JSON value as plain text ("" for null).
+/// A JSON value as plain text ("" for null); times to the second.
 fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => seconds(s),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// An RFC 3339 time without its fraction of a second (other text as it is).
+fn seconds(s: &str) -> String {
+    let looks_like_time = s.len() > 20 && s.ends_with('Z') && s.as_bytes().get(10) == Some(&b'T');
+    match (looks_like_time, s.find('.')) {
+        (true, Some(dot)) => format!("{}Z", &s[..dot]),
+        _ => s.to_string(),
     }
 }

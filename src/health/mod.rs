@@ -266,7 +266,10 @@ impl Health {
             name = o.name.as_deref().unwrap_or("(every name)"),
             kind = o.kind.as_str(),
             reason = o.reason.as_deref().unwrap_or(""),
-            until = ?o.until.map(humantime::format_rfc3339_seconds),
+            until = o
+                .until
+                .map(|u| humantime::format_rfc3339_seconds(u).to_string())
+                .unwrap_or_else(|| "cleared".into()),
             "override set"
         );
         self.expire_later(&o);
