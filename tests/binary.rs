@@ -251,3 +251,35 @@ async fn check_prints_each_checks_worst_case() {
         "{stderr}"
     );
 }
+
+/// Issue #14: without `--config`, hale reads ./config/hale.toml, else
+/// /etc/hale/hale.toml, and says which it tried when neither exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_config_it_looks_in_config_then_etc() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
+    let cfg = format!("[server]\nlisten = [\"127.0.0.1:0\"]\nzones = \"../zones\"\n");
+    write_files(dir.path(), "", &[("example.com.zone", &zone)]);
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(dir.path().join("config/hale.toml"), cfg).unwrap();
+    let mut cmd = Command::new(HALE);
+    cmd.arg("check").current_dir(dir.path()).kill_on_drop(true);
+    let (status, stdout, stderr) = run(cmd).await;
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("config/hale.toml: ok"), "{stdout}");
+
+    if std::path::Path::new("/etc/hale/hale.toml").exists() {
+        return; // This machine has a system config: the fallback would find it.
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(HALE);
+    cmd.arg("check")
+        .current_dir(empty.path())
+        .kill_on_drop(true);
+    let (status, _, stderr) = run(cmd).await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("config/hale.toml") && stderr.contains("/etc/hale/hale.toml"),
+        "{stderr}"
+    );
+}
