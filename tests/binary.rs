@@ -258,7 +258,7 @@ async fn check_prints_each_checks_worst_case() {
 async fn without_config_it_looks_in_config_then_etc() {
     let dir = tempfile::tempdir().unwrap();
     let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
-    let cfg = format!("[server]\nlisten = [\"127.0.0.1:0\"]\nzones = \"../zones\"\n");
+    let cfg = "[server]\nlisten = [\"127.0.0.1:0\"]\nzones = \"../zones\"\n";
     write_files(dir.path(), "", &[("example.com.zone", &zone)]);
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     std::fs::write(dir.path().join("config/hale.toml"), cfg).unwrap();
