@@ -301,20 +301,19 @@ impl Health {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let wait = until
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .min(MAX_WAIT);
         let (changes, stop) = (self.inner.changes.clone(), self.inner.root.clone());
         let (address, kind) = (o.address, o.kind.as_str());
         runtime.spawn(async move {
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = tokio::time::sleep(wait) => {
-                    info!(%address, kind, "override expired");
-                    changes.send_modify(|generation| *generation = generation.wrapping_add(1));
+            // Expiry is judged by the wall clock: sleep again if it was set
+            // back meanwhile, so answers never keep an expired override.
+            while let Ok(wait) = until.duration_since(SystemTime::now()) {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(wait.min(MAX_WAIT) + Duration::from_millis(1)) => {}
                 }
             }
+            info!(%address, kind, "override expired");
+            changes.send_modify(|generation| *generation = generation.wrapping_add(1));
         });
     }
 

@@ -132,13 +132,19 @@ impl Saved {
             _ => Path::new("."),
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        // A fresh name each time, never an existing file (or a link
+        // someone left there): two writers never share one.
         let tmp = folder.join(format!(
-            ".{}.{}.tmp",
+            ".{}.{}.{:016x}.tmp",
             name.as_deref().unwrap_or("state"),
-            std::process::id()
+            std::process::id(),
+            rand::random::<u64>()
         ));
         let written = (|| {
-            let mut file = std::fs::File::create(&tmp)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             file.write_all(&text)?;
             file.sync_all()?;
             std::fs::rename(&tmp, path)?;

@@ -261,7 +261,11 @@ impl Target {
         }
         let st = self.lock();
         let heard = st.last.as_ref().map_or(st.created, |l| l.at);
-        let limit = st.schedule.interval.saturating_mul(STALE_INTERVALS) + st.schedule.timeout;
+        let limit = st
+            .schedule
+            .interval
+            .saturating_mul(STALE_INTERVALS)
+            .saturating_add(st.schedule.timeout);
         let stale = now.duration_since(heard).is_ok_and(|silent| silent > limit);
         drop(st);
         if stale {

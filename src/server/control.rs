@@ -57,6 +57,8 @@ impl State {
     /// Sets an override, after checking that the address (and name) is
     /// checked and that a drain leaves every name something healthy.
     pub fn set_override(&self, req: OverrideRequest) -> Result<Override, ControlError> {
+        // Check and set as one: a drain racing another sees it applied.
+        let _one_at_a_time = self.control.lock().unwrap_or_else(|e| e.into_inner());
         let loaded = self.loaded();
         let name = req.name.as_ref().map(override_name);
         names_with(&loaded, req.address, name.as_deref())?;
@@ -85,6 +87,8 @@ impl State {
             }
         }
         self.health.set_override(o.clone());
+        // Published before the reply: when `ctl` returns, answers follow.
+        self.rebuild();
         Ok(o)
     }
 
@@ -96,6 +100,7 @@ impl State {
     ) -> Result<Vec<Override>, ControlError> {
         let name = name.map(override_name);
         let gone = self.health.clear_override(address, name.as_deref());
+        self.rebuild();
         if gone.is_empty() {
             let whose = name.map(|n| format!(" for {n}")).unwrap_or_default();
             return Err(ControlError::Unknown(format!(

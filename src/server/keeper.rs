@@ -1,9 +1,12 @@
 //! Owns keeping `[state] file` current while hale runs: restored before
 //! the first probers start, written again whenever a verdict or an override
-//! changes, and once more at shutdown. The file in use is the start's; a
-//! reload that names another takes effect at the next start.
+//! changes, every half `max_age` besides (so the verdicts a crash leaves
+//! are recent enough to count at the next start, however long they held),
+//! and once more at shutdown. The file in use is the start's; a reload
+//! that names another takes effect at the next start.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,18 +27,24 @@ pub(super) fn restore(health: &Health, settings: &StateSettings) {
     }
 }
 
-/// Writes the state file after every change until `token` is cancelled.
+/// Writes the state file after every change, and every half `max_age`,
+/// until `token` is cancelled.
 pub(super) fn spawn(
     health: Health,
-    file: PathBuf,
+    settings: &StateSettings,
     token: CancellationToken,
     tracker: &TaskTracker,
 ) {
     let mut changes = health.subscribe();
+    let file = settings.file.clone();
+    let every = (settings.max_age / 2).max(Duration::from_secs(1));
     tracker.spawn(async move {
+        let mut refresh = tokio::time::interval(every);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = token.cancelled() => break,
+                _ = refresh.tick() => write(&health, &file).await,
                 changed = changes.changed() => {
                     if changed.is_err() {
                         break;

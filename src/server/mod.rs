@@ -167,12 +167,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     state.notifier.send(&state.loaded().config, initial);
 
     if let Some(settings) = &state_file {
-        keeper::spawn(
-            state.health.clone(),
-            settings.file.clone(),
-            token.clone(),
-            &tracker,
-        );
+        keeper::spawn(state.health.clone(), settings, token.clone(), &tracker);
     }
     systemd::spawn_ready(state.clone(), token.clone(), &tracker);
     // Health changes become a new snapshot as soon as they are reported.

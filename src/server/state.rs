@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 use super::notify::Notifier;
 use super::rrl::Limiter;
 use super::tcp::Connections;
+use crate::config::AdminToken;
 use crate::dns::{Changed, LoadError, Loaded, Serials, Snapshot};
 use crate::health::{Guard, Health, TargetSpec, Targets, Verdicts};
 use crate::metrics::Metrics;
@@ -61,6 +62,14 @@ pub struct State {
     /// When each address last left a checked name's answers (no query
     /// after that got it); removed while it is in them.
     left: Mutex<HashMap<(Name, IpAddr), SystemTime>>,
+    /// The admin token of the start's config: the listener bound then is
+    /// guarded by it until a restart, whatever a reload says.
+    admin_token: Option<AdminToken>,
+    /// Whether the start's config keeps a state file (overrides outlive hale).
+    persistent: bool,
+    /// Serialises overrides, so two drains cannot each pass the safety
+    /// check against the other not yet applied.
+    pub(super) control: Mutex<()>,
 }
 
 /// What [`State::new`] starts from, besides the loaded config.
@@ -88,6 +97,8 @@ impl State {
             .with_overrides(parts.health.overrides().active(SystemTime::now()));
         let (snapshot, changed) = Snapshot::build(&loaded, &verdicts, &mut serials);
         log_serials(&changed);
+        let admin_token = loaded.config.admin_token.clone();
+        let persistent = loaded.config.state.is_some();
         let state = State {
             tcp: Arc::new(Connections::new(
                 loaded.config.tcp,
@@ -103,6 +114,9 @@ impl State {
             config_path: parts.config_path,
             notifier: parts.notifier,
             left: Mutex::new(HashMap::new()),
+            admin_token,
+            persistent,
+            control: Mutex::new(()),
         };
         (state, changed)
     }
@@ -139,6 +153,16 @@ impl State {
             .targets()
             .values()
             .all(|t| t.verdict() != crate::health::Verdict::Unknown)
+    }
+
+    /// The token state-changing admin requests need (the start's config's).
+    pub fn admin_token(&self) -> Option<&AdminToken> {
+        self.admin_token.as_ref()
+    }
+
+    /// Whether overrides outlive hale (the start's config has a state file).
+    pub fn persistent(&self) -> bool {
+        self.persistent
     }
 
     /// TCP connections open right now.
@@ -199,7 +223,8 @@ impl State {
         }
     }
 
-    /// A target's verdict changed: a new snapshot from the current bundle.
+    /// A target's verdict or an override changed: a new snapshot from the
+    /// current bundle.
     pub(super) fn rebuild(&self) {
         let loaded = self.lock_loaded();
         let targets = self.health.targets();

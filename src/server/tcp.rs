@@ -265,7 +265,6 @@ async fn serve_connection(
             },
         }
         framed.clear();
-        let snapshot = state.snapshot();
         loop {
             let size = u16::from_be_bytes(len) as usize;
             let msg = &mut buf[..size];
@@ -282,6 +281,9 @@ async fn serve_connection(
                 }
             }
             conn.busy.store(true, Ordering::Relaxed);
+            // Loaded once the message is whole: one that trickled in is
+            // answered from what is published now, not when it began.
+            let snapshot = state.snapshot();
             let transfer = dns::is_transfer(msg);
             let allowed = transfer && admitted.transfer_allowed(peer);
             if transfer && !allowed && first_this_second() {
@@ -335,7 +337,6 @@ async fn serve_connection(
                 break;
             }
         }
-        drop(snapshot);
         // A client that stops reading must not hold its connection slot for ever.
         tokio::select! {
             _ = token.cancelled() => return None,

@@ -71,7 +71,8 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, token: Cancellation
 }
 
 /// Lets a request that changes something through only with the bearer
-/// token, when the config has one (read per request: a reload may change it).
+/// token, when the start's config has one (the listener bound then keeps it
+/// until a restart: a reload that dropped it must not open the door).
 async fn authorize(
     extract::State(state): extract::State<Arc<State>>,
     extract::ConnectInfo(peer): extract::ConnectInfo<SocketAddr>,
@@ -81,7 +82,7 @@ async fn authorize(
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    let Some(token) = state.loaded().config.admin_token.clone() else {
+    let Some(token) = state.admin_token() else {
         return next.run(request).await;
     };
     let presented = request

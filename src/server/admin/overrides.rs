@@ -113,7 +113,7 @@ pub(super) async fn set(
     };
     match state.set_override(request) {
         Ok(o) => {
-            let persistent = state.loaded().config.state.is_some();
+            let persistent = state.persistent();
             (
                 StatusCode::OK,
                 Json(json!({ "override": o, "persistent": persistent })),
