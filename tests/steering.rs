@@ -37,6 +37,12 @@ async fn answered(hale: &Hale) -> Vec<Ipv4Addr> {
     addrs
 }
 
+/// Waits until `www.example.com` answers exactly `want` (sorted).
+async fn until_answered(hale: &Hale, what: &str, want: Vec<Ipv4Addr>) {
+    let want = &want;
+    eventually(what, || async move { answered(hale).await == *want }).await;
+}
+
 async fn verdict(hale: &Hale, b: &Backend) -> String {
     let t = hale.target_status("www.example.com.", &b.ip()).await;
     t["verdict"].as_str().unwrap_or_default().to_string()
@@ -119,11 +125,7 @@ async fn an_address_added_by_a_reload_waits_for_its_first_pass() {
     hale.rewrite_zone("example.com.zone", &zone(&[&b[0], &b[1], &b[2]]));
     hale.reload().await.expect("reload");
     let want = v4_sorted(&[&b[0], &b[2]]);
-    eventually("the live new address enters", || {
-        let want = want.clone();
-        async move { answered(h).await == want }
-    })
-    .await;
+    until_answered(h, "the live new address enters", want).await;
     hale.shutdown().await;
 }
 
@@ -136,11 +138,7 @@ async fn drain_force_up_and_clear_through_ctl() {
     let hale = Hale::start(&config, &[("example.com.zone", &zone(&all))]).await;
     let h = &hale;
     let everyone = v4_sorted(&all);
-    eventually("all three up", || {
-        let everyone = everyone.clone();
-        async move { answered(h).await == everyone }
-    })
-    .await;
+    until_answered(h, "all three up", everyone).await;
 
     // Drain one, for every name that has it, with a reason.
     let (code, out, err) = hale
@@ -232,11 +230,7 @@ async fn an_override_for_a_while_ends_by_itself() {
     let t = hale.target_status("www.example.com.", &b[0].ip()).await;
     assert!(t["override"]["until"].is_string(), "{t:#}");
     let both = v4_sorted(&[&b[0], &b[1]]);
-    eventually("the drain expires", || {
-        let both = both.clone();
-        async move { answered(h).await == both }
-    })
-    .await;
+    until_answered(h, "the drain expires", both).await;
     let (code, _, err) = hale.ctl(&["drain", &b[0].ip(), "--for", "soon"]).await;
     assert_eq!(code, 2, "a bad duration is refused");
     assert!(err.contains("30m"), "says what to write: {err}");
@@ -336,11 +330,7 @@ async fn a_warm_restart_keeps_verdicts_and_overrides() {
     let hale = Hale::start(&config, &[("example.com.zone", &zone(&all))]).await;
     let h = &hale;
     let live = v4_sorted(&[&b[1], &b[2]]);
-    eventually("b0 found down", || {
-        let live = live.clone();
-        async move { answered(h).await == live }
-    })
-    .await;
+    until_answered(h, "b0 found down", live).await;
     let (code, _, err) = hale
         .ctl(&["drain", &b[2].ip(), "--reason", "rack move"])
         .await;

@@ -269,6 +269,11 @@ impl State {
         if new.config.listen != loaded.config.listen || new.config.admin != loaded.config.admin {
             warn!("listen addresses changed; they take effect after a restart");
         }
+        if new.config.admin_token != loaded.config.admin_token
+            || new.config.state != loaded.config.state
+        {
+            warn!("[admin] token_file or [state] changed; they take effect after a restart");
+        }
         self.tcp
             .set_limits(new.config.tcp, new.config.transfer_allow.clone());
         self.rrl.set(new.config.rrl);
