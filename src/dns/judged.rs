@@ -91,6 +91,17 @@ impl Judged {
         out
     }
 
+    /// Whether `name`'s `rtype` answer fails open: no address healthy, and
+    /// `when_all_down = "all"` answering every one not drained.
+    pub(super) fn fails_open(&self, name: &Name, rtype: RecordType) -> bool {
+        !self.has_healthy(name, rtype)
+            && self
+                .names
+                .get(name)
+                .is_some_and(|n| n.when_all_down == WhenAllDown::All)
+            && matches!(self.filter(name, rtype), Some(Filter::Records(..)))
+    }
+
     /// Whether `name` has a healthy address of `rtype` (not failing open).
     pub(super) fn has_healthy(&self, name: &Name, rtype: RecordType) -> bool {
         let Some(checked) = self.names.get(name) else {

@@ -115,6 +115,11 @@ impl Snapshot {
         self.judged.served(name)
     }
 
+    /// Whether the checked `name`'s `rtype` answer fails open right now.
+    pub fn fails_open(&self, name: &Name, rtype: RecordType) -> bool {
+        self.judged.fails_open(name, rtype)
+    }
+
     /// What the general path reads.
     pub(super) fn source(&self) -> Source<'_> {
         Source {

@@ -604,7 +604,7 @@ mod tests {
     }
 
     #[test]
-    fn a_flip_is_logged_once_at_info_and_signalled() {
+    fn a_flip_is_logged_once_down_at_warn_up_at_info_and_signalled() {
         use tracing_subscriber::layer::SubscriberExt;
         let capture = Capture::default();
         let subscriber = tracing_subscriber::registry().with(capture.clone());
@@ -629,12 +629,15 @@ mod tests {
         assert_eq!(*rx.borrow(), 2);
 
         let events = capture.0.lock().unwrap();
-        let infos: Vec<_> = events
+        // Down at WARN (RUST_LOG=warn shows every outage), up at INFO.
+        let changes: Vec<_> = events
             .iter()
-            .filter(|(level, _)| *level == tracing::Level::INFO)
-            .map(|(_, f)| f)
+            .filter(|(level, _)| *level == tracing::Level::INFO || *level == tracing::Level::WARN)
             .collect();
-        assert_eq!(infos.len(), 2, "{events:?}");
+        assert_eq!(changes.len(), 2, "{events:?}");
+        assert_eq!(changes[0].0, tracing::Level::WARN);
+        assert_eq!(changes[1].0, tracing::Level::INFO);
+        let infos: Vec<_> = changes.iter().map(|(_, f)| f).collect();
         let down = infos[0];
         assert_eq!(down["message"], "health changed");
         assert_eq!(

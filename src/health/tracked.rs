@@ -384,16 +384,28 @@ impl Target {
         self.verdict.store(new as u8, Ordering::Release);
         let names = st.names.clone();
         drop(st);
-        info!(
-            target = %self.key,
-            names = ?names,
-            old = old.as_str(),
-            new = new.as_str(),
-            // The same change at a glance for people reading the log.
-            change = format!("{} → {}", old.as_str(), new.as_str()),
-            reason = %reason,
-            "health changed"
-        );
+        // Down is what an operator must hear of with RUST_LOG=warn.
+        let change = format!("{} → {}", old.as_str(), new.as_str());
+        match new {
+            Verdict::Down => warn!(
+                target = %self.key,
+                names = ?names,
+                old = old.as_str(),
+                new = new.as_str(),
+                change,
+                reason = %reason,
+                "health changed"
+            ),
+            _ => info!(
+                target = %self.key,
+                names = ?names,
+                old = old.as_str(),
+                new = new.as_str(),
+                change,
+                reason = %reason,
+                "health changed"
+            ),
+        }
         changes.send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 }

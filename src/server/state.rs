@@ -24,7 +24,7 @@ use crate::config::AdminToken;
 use crate::dns::{Changed, LoadError, Loaded, Serials, Snapshot};
 use crate::health::{Guard, Health, TargetSpec, Targets, Verdicts};
 use crate::metrics::Metrics;
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
 
 /// Why a reload kept the old config.
 #[derive(thiserror::Error, Debug)]
@@ -97,6 +97,18 @@ impl State {
             .with_overrides(parts.health.overrides().active(SystemTime::now()));
         let (snapshot, changed) = Snapshot::build(&loaded, &verdicts, &mut serials);
         log_serials(&changed);
+        // Saved verdicts can put a name in fail-open from the start.
+        for spec in loaded.checks.names() {
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                if snapshot.fails_open(&spec.name, rtype) {
+                    warn!(
+                        name = %spec.name,
+                        %rtype,
+                        "fail-open: no address of this type is healthy; when_all_down = \"all\" answers every one"
+                    );
+                }
+            }
+        }
         let admin_token = loaded.config.admin_token.clone();
         let persistent = loaded.config.state.is_some();
         let state = State {
@@ -199,18 +211,37 @@ impl State {
         drop(serials);
         log_serials(&changed);
         let before = self.snapshot.swap(Arc::new(snapshot));
-        self.note_departures(loaded, &before);
+        self.note_changes(loaded, &before);
         // After the store: secondaries ask for the new serial at once.
         self.notifier.send(&loaded.config, changed);
     }
 
-    /// Notes when addresses left the answers, `before` the snapshot just
-    /// published.
-    fn note_departures(&self, loaded: &Loaded, before: &Snapshot) {
+    /// Notes when addresses left the answers, and logs names entering or
+    /// leaving fail-open; `before` is the snapshot the one just published
+    /// replaced.
+    fn note_changes(&self, loaded: &Loaded, before: &Snapshot) {
         let now = SystemTime::now();
         let after = self.snapshot();
         let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
         for spec in loaded.checks.names() {
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                match (
+                    before.fails_open(&spec.name, rtype),
+                    after.fails_open(&spec.name, rtype),
+                ) {
+                    (false, true) => warn!(
+                        name = %spec.name,
+                        %rtype,
+                        "fail-open: no address of this type is healthy; when_all_down = \"all\" answers every one"
+                    ),
+                    (true, false) => warn!(
+                        name = %spec.name,
+                        %rtype,
+                        "fail-open over: healthy addresses answer again"
+                    ),
+                    _ => {}
+                }
+            }
             let serving = after.serving(&spec.name);
             for (address, _) in before.serving(&spec.name) {
                 if !serving.iter().any(|(ip, _)| *ip == address) {
