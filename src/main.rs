@@ -107,28 +107,35 @@ enum LogFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    let command = cli.command.unwrap_or(Command::Serve);
+    // `ctl --admin` needs no config: the token may come from --token-file.
+    let optional = matches!(&command, Command::Ctl(args) if args.admin.is_some());
     let config = match cli.config {
         Some(path) => path,
-        None => match find_config() {
+        None => match find_config(optional) {
             Ok(path) => path,
             Err(code) => return code,
         },
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Check => check(&config),
         Command::Serve => serve(&config),
         Command::Ctl(args) => ctl(&config, args),
     }
 }
 
-/// The first of [`CONFIG_CANDIDATES`] that exists; else says which were tried.
-fn find_config() -> Result<PathBuf, ExitCode> {
+/// The first of [`CONFIG_CANDIDATES`] that exists; else says which were
+/// tried (or, when the config is `optional`, the first, which may not exist).
+fn find_config(optional: bool) -> Result<PathBuf, ExitCode> {
     if let Some(found) = CONFIG_CANDIDATES
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
     {
         return Ok(found);
+    }
+    if optional {
+        return Ok(PathBuf::from(CONFIG_CANDIDATES[0]));
     }
     eprintln!(
         "error: no config found: tried {} (pass --config PATH)",

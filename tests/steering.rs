@@ -272,6 +272,18 @@ async fn with_a_token_changes_need_it() {
         .await;
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("token"), "{err}");
+    // Without a config, --admin and --token-file are enough.
+    let nowhere = tempfile::tempdir().expect("tempdir");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+        .current_dir(nowhere.path())
+        .args(["ctl", "--admin", &hale.admin_addr().to_string()])
+        .arg("--token-file")
+        .arg(&token)
+        .arg("reload")
+        .output()
+        .await
+        .expect("run hale ctl");
+    assert!(output.status.success(), "{output:?}");
     // The listener bound at start keeps the start's token: a reload that
     // drops token_file does not open it (a restart does).
     let without = config.replace(&format!("\ntoken_file = \"{}\"", token.display()), "");

@@ -117,7 +117,7 @@ pub(super) fn admin(
                 admin.listen.span().start,
                 format!(
                     "[admin] listen {addr} is not a loopback address: set token_file = \"/etc/hale/admin.token\" \
-                     (a file holding a secret that POST requests send as \"Authorization: Bearer SECRET\")"
+                     (a file holding a secret that requests changing anything send as \"Authorization: Bearer SECRET\")"
                 ),
             ));
         }

@@ -192,7 +192,7 @@ impl Admin {
                     http::exchange(self.addr, Method::POST, "/reload", token, None).await?;
                 match code {
                     200 => print::line(out, body.trim_end()),
-                    401 => return Err(unauthorized()),
+                    401 => return Err(self.unauthorized()),
                     _ => return Err(CtlError::Refused(body.trim_end().to_string())),
                 }
             }
@@ -211,7 +211,7 @@ impl Admin {
         let body = body.map(|b| b.to_string());
         let (code, text) = http::exchange(self.addr, method, path, token, body).await?;
         if code == 401 {
-            return Err(unauthorized());
+            return Err(self.unauthorized());
         }
         let value: Value = serde_json::from_str(&text).map_err(|_| {
             CtlError::Refused(format!("unexpected reply ({code}): {}", text.trim_end()))
@@ -227,11 +227,14 @@ impl Admin {
     }
 }
 
-fn unauthorized() -> CtlError {
-    CtlError::Refused(
-        "hale refused the token: pass the [admin] token_file's secret (--token-file PATH, or the config's token_file)"
-            .into(),
-    )
+impl Admin {
+    /// hale said 401: the token sent was wrong, or none was.
+    fn unauthorized(&self) -> CtlError {
+        CtlError::Refused(match self.token {
+            Some(_) => "hale refused the token: pass the secret of hale's [admin] token_file (--token-file PATH, or the config's token_file)".into(),
+            None => "hale wants a token: pass --token-file PATH (the file holding hale's [admin] token_file secret), or use the config that has it".into(),
+        })
+    }
 }
 
 /// Percent-encodes a query value (addresses and names need little).

@@ -81,11 +81,18 @@ fn override_text(o: &Value) -> String {
     if let Some(name) = o["name"].as_str() {
         s.push_str(&format!(" for {name}"));
     }
+    s.push_str(&override_details(o));
+    s
+}
+
+/// An override's reason and expiry.
+fn override_details(o: &Value) -> String {
+    let mut s = String::new();
     if let Some(reason) = o["reason"].as_str() {
         s.push_str(&format!(" ({reason})"));
     }
     match o["until"].as_str() {
-        Some(until) => s.push_str(&format!(" until {until}")),
+        Some(_) => s.push_str(&format!(" until {}", text(&o["until"]))),
         None => s.push_str(" until cleared"),
     }
     s
@@ -144,10 +151,14 @@ pub(super) fn explain(reply: &Value, out: &mut dyn Write) {
             }
         }
         if let Some(what_if) = set.get("if_down").filter(|w| w.is_object()) {
+            let already = match what_if["already_out"].as_bool() {
+                Some(true) => " (it is out already)",
+                _ => "",
+            };
             line(
                 out,
                 &format!(
-                    "  if {} went down: answer {} ({})",
+                    "  if {} went down{already}: answer {} ({})",
                     text(&what_if["address"]),
                     addresses(&what_if["answer"]),
                     rule(&what_if["rule"])
@@ -171,7 +182,9 @@ fn rule(rule: &Value) -> &'static str {
     match rule.as_str() {
         Some("healthy") => "the healthy addresses",
         Some("unprobed") => "none healthy: the unprobed ones a reload added",
-        Some("fail-open") => "none healthy: when_all_down = \"all\" answers them all",
+        Some("fail-open") => {
+            "none healthy: when_all_down = \"all\" answers every address not drained"
+        }
         Some("no-data") => "none healthy: NODATA",
         Some("serv-fail") => "none healthy: SERVFAIL",
         _ => "?",
@@ -187,8 +200,16 @@ pub(super) fn override_set(reply: &Value, out: &mut dyn Write) {
     };
     line(
         out,
-        &format!("{}: {} for {scope}", text(&o["address"]), override_text(o)),
+        &format!(
+            "{}: {} for {scope}{}",
+            text(&o["address"]),
+            text(&o["kind"]).to_uppercase(),
+            override_details(o)
+        ),
     );
+    if let Some(old) = reply.get("replaced").filter(|r| r.is_object()) {
+        line(out, &format!("  (replaces {})", override_text(old)));
+    }
     if reply["persistent"].as_bool() == Some(false) {
         line(
             out,
@@ -202,9 +223,21 @@ pub(super) fn cleared(reply: &Value, out: &mut dyn Write) {
     for o in reply["cleared"].as_array().into_iter().flatten() {
         line(
             out,
-            &format!("{}: cleared {}", text(&o["address"]), override_text(o)),
+            &format!("{}: cleared {}", text(&o["address"]), cleared_text(o)),
         );
     }
+}
+
+/// A cleared override: kind, scope and reason (its expiry no longer matters).
+fn cleared_text(o: &Value) -> String {
+    let mut s = text(&o["kind"]).to_uppercase();
+    if let Some(name) = o["name"].as_str() {
+        s.push_str(&format!(" for {name}"));
+    }
+    if let Some(reason) = o["reason"].as_str() {
+        s.push_str(&format!(" ({reason})"));
+    }
+    s
 }
 
 /// A JSON value as plain text ("" for null); times to the second.

@@ -239,7 +239,7 @@ impl Health {
         );
         for o in overrides {
             self.expire_later(&o);
-            self.inner.overrides.set(o);
+            let _ = self.inner.overrides.set(o);
         }
         *self.inner.saved.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
     }
@@ -260,7 +260,7 @@ impl Health {
     /// Sets an override and moves answers to it at once; one with an
     /// expiry moves them again when it ends. Must be called from within a
     /// tokio runtime for the expiry to be kept.
-    pub fn set_override(&self, o: Override) {
+    pub fn set_override(&self, o: Override) -> Option<Override> {
         info!(
             address = %o.address,
             name = o.name.as_deref().unwrap_or("(every name)"),
@@ -273,8 +273,9 @@ impl Health {
             "override set"
         );
         self.expire_later(&o);
-        self.inner.overrides.set(o);
+        let replaced = self.inner.overrides.set(o);
         self.signal();
+        replaced
     }
 
     /// Removes the overrides of `address` (for `name`, or every one);

@@ -96,11 +96,15 @@ impl Overrides {
         self.list.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sets `o`, replacing one for the same address and name.
-    pub fn set(&self, o: Override) {
+    /// Sets `o`, replacing (and returning) one for the same address and name.
+    pub fn set(&self, o: Override) -> Option<Override> {
         let mut list = self.lock();
-        list.retain(|x| !(x.address == o.address && x.name == o.name));
+        let old = list
+            .iter()
+            .position(|x| x.address == o.address && x.name == o.name)
+            .map(|i| list.remove(i));
         list.push(o);
+        old
     }
 
     /// Removes the override of `address` for `name` (every one of the

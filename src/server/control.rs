@@ -56,7 +56,11 @@ fn list(emptied: &[(Name, RecordType)]) -> String {
 impl State {
     /// Sets an override, after checking that the address (and name) is
     /// checked and that a drain leaves every name something healthy.
-    pub fn set_override(&self, req: OverrideRequest) -> Result<Override, ControlError> {
+    /// Returns it, and the override it replaced (same address and name).
+    pub fn set_override(
+        &self,
+        req: OverrideRequest,
+    ) -> Result<(Override, Option<Override>), ControlError> {
         // Check and set as one: a drain racing another sees it applied.
         let _one_at_a_time = self.control.lock().unwrap_or_else(|e| e.into_inner());
         let loaded = self.loaded();
@@ -86,10 +90,10 @@ impl State {
                 });
             }
         }
-        self.health.set_override(o.clone());
+        let replaced = self.health.set_override(o.clone());
         // Published before the reply: when `ctl` returns, answers follow.
         self.rebuild();
-        Ok(o)
+        Ok((o, replaced))
     }
 
     /// Removes the overrides of `address` (for `name`, or all of them).

@@ -86,6 +86,11 @@ impl Hale {
         self.dir.path()
     }
 
+    /// The admin listener's address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.expect("config has an [admin] listener")
+    }
+
     /// The DNS address (UDP and TCP).
     pub fn dns_addr(&self) -> SocketAddr {
         self.dns

@@ -80,6 +80,13 @@ pub(super) async fn handle(
             format!("{name} is not a health-checked name"),
         );
     };
+    if sets.is_empty() {
+        let what = query.rtype.as_deref().unwrap_or("A or AAAA");
+        return refused(
+            StatusCode::NOT_FOUND,
+            format!("{name} has no {what} record"),
+        );
+    }
     let owner = override_name(&name);
     let guard = state.guard().status();
     let mut out = Vec::new();
@@ -123,6 +130,7 @@ pub(super) async fn handle(
             if keys.is_empty() {
                 return None;
             }
+            let already_out = !set.addresses.iter().any(|a| a.address == ip && a.in_answer);
             let rtype = if set.rtype == "A" {
                 RecordType::A
             } else {
@@ -131,7 +139,7 @@ pub(super) async fn handle(
             let after = verdicts.clone().with_down(keys);
             let sets = explain(&loaded, &after, &name, &[rtype])?;
             let set: &Explained = sets.first()?;
-            Some(json!({ "address": ip, "answer": set.answer, "rule": set.rule }))
+            Some(json!({ "address": ip, "answer": set.answer, "rule": set.rule, "already_out": already_out }))
         });
         out.push(json!({
             "type": set.rtype,

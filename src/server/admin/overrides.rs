@@ -91,12 +91,23 @@ pub(super) async fn set(
     let request = (|| {
         let duration = match body.duration.as_deref() {
             None => None,
-            Some(text) => Some(humantime::parse_duration(text).map_err(|e| {
-                refused(
-                    StatusCode::BAD_REQUEST,
-                    format!("--for {text:?}: {e} (write a duration such as 30m or 2h)"),
-                )
-            })?),
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => Some(d),
+                Ok(_) => {
+                    return Err(refused(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "--for {text:?}: the override would end at once (write a duration such as 30m or 2h, or leave --for out)"
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(refused(
+                        StatusCode::BAD_REQUEST,
+                        format!("--for {text:?}: {e} (write a duration such as 30m or 2h)"),
+                    ));
+                }
+            },
         };
         Ok::<_, Reply>(OverrideRequest {
             address: parse_address(&body.address)?,
@@ -112,12 +123,10 @@ pub(super) async fn set(
         Err(reply) => return reply,
     };
     match state.set_override(request) {
-        Ok(o) => {
+        Ok((o, replaced)) => {
             let persistent = state.persistent();
-            (
-                StatusCode::OK,
-                Json(json!({ "override": o, "persistent": persistent })),
-            )
+            let reply = json!({ "override": o, "replaced": replaced, "persistent": persistent });
+            (StatusCode::OK, Json(reply))
         }
         Err(e) => control_error(e),
     }
