@@ -370,6 +370,8 @@ async fn a_warm_restart_keeps_verdicts_and_overrides() {
     }
     let t = hale.target_status("www.example.com.", &b[2].ip()).await;
     assert_eq!(t["override"]["reason"], "rack move", "{t:#}");
+    // When it left the answers survives too: the drain's completion shows.
+    assert!(t["left_answers"]["at"].is_string(), "{t:#}");
     let t = hale.target_status("www.example.com.", &b[0].ip()).await;
     assert_eq!(t["verdict"], "down", "{t:#}");
     assert!(t["restored_from_state_file"].is_string(), "{t:#}");

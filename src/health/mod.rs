@@ -33,7 +33,7 @@ pub use crate::config::{Schedule, Scheme};
 pub use checks::{Addresses, CheckedName, Checks, WorstCase};
 pub use guard::{Guard, GuardStatus};
 pub use overrides::{Override, OverrideKind, Overrides, override_name};
-pub use persist::{Saved, SavedVerdict, StateError};
+pub use persist::{Saved, SavedDeparture, SavedVerdict, StateError};
 pub use target::{TargetKey, TargetSpec};
 pub use tracked::{Target, TargetStatus, Verdict};
 pub use verdicts::Verdicts;
@@ -102,6 +102,9 @@ struct Probers {
     overrides: Overrides,
     /// Verdicts from the state file, for the targets of the first reconcile.
     saved: Mutex<HashMap<TargetKey, SavedVerdict>>,
+    /// When addresses left answers: restored from the state file, then kept
+    /// current by the server, for the state file.
+    departures: Mutex<Vec<SavedDeparture>>,
     /// Serialises reconciles so two reloads cannot interleave; true once
     /// the first (the start's) is done: targets added later are on probation.
     reconciling: Mutex<bool>,
@@ -129,6 +132,7 @@ impl Health {
                 targets: ArcSwap::from_pointee(HashMap::new()),
                 overrides: Overrides::default(),
                 saved: Mutex::new(HashMap::new()),
+                departures: Mutex::new(Vec::new()),
                 reconciling: Mutex::new(false),
             }),
         })
@@ -242,13 +246,37 @@ impl Health {
             let _ = self.inner.overrides.set(o);
         }
         *self.inner.saved.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.set_departures(saved.departures);
+    }
+
+    /// When addresses left answers, as the server last said (or the state
+    /// file, until it does).
+    pub fn departures(&self) -> Vec<SavedDeparture> {
+        self.inner
+            .departures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Keeps `list` for the state file.
+    pub fn set_departures(&self, list: Vec<SavedDeparture>) {
+        *self
+            .inner
+            .departures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = list;
     }
 
     /// What the state file should hold now.
     pub fn save(&self) -> Saved {
         let targets = self.targets();
         let verdicts = targets.values().filter_map(|t| t.saved()).collect();
-        Saved::new(verdicts, self.inner.overrides.active(SystemTime::now()))
+        Saved::new(
+            verdicts,
+            self.inner.overrides.active(SystemTime::now()),
+            self.departures(),
+        )
     }
 
     /// A receiver of the signal that moves whenever a verdict or an

@@ -6,6 +6,7 @@
 //! parsed is reported and ignored whole.
 
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -28,6 +29,22 @@ pub struct Saved {
     pub verdicts: Vec<SavedVerdict>,
     /// Every override in force.
     pub overrides: Vec<Override>,
+    /// When addresses out of the answers left them, so that a drain in
+    /// progress still shows when it completes after a restart.
+    #[serde(default)]
+    pub departures: Vec<SavedDeparture>,
+}
+
+/// When an address left a name's answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedDeparture {
+    /// The checked name.
+    pub name: String,
+    /// The address.
+    pub address: IpAddr,
+    /// When the first answer without it was published.
+    #[serde(with = "humantime_serde")]
+    pub at: SystemTime,
 }
 
 /// One target's verdict.
@@ -85,12 +102,17 @@ pub enum StateError {
 
 impl Saved {
     /// A state file of these verdicts and overrides, written now.
-    pub fn new(verdicts: Vec<SavedVerdict>, overrides: Vec<Override>) -> Saved {
+    pub fn new(
+        verdicts: Vec<SavedVerdict>,
+        overrides: Vec<Override>,
+        departures: Vec<SavedDeparture>,
+    ) -> Saved {
         Saved {
             version: VERSION,
             saved_at: SystemTime::now(),
             verdicts,
             overrides,
+            departures,
         }
     }
 

@@ -22,7 +22,7 @@ use super::rrl::Limiter;
 use super::tcp::Connections;
 use crate::config::AdminToken;
 use crate::dns::{Changed, LoadError, Loaded, Serials, Snapshot};
-use crate::health::{Guard, Health, TargetSpec, Targets, Verdicts};
+use crate::health::{Guard, Health, SavedDeparture, TargetSpec, Targets, Verdicts};
 use crate::metrics::Metrics;
 use hickory_proto::rr::{Name, RecordType};
 
@@ -109,6 +109,7 @@ impl State {
                 }
             }
         }
+        let departures = restored_departures(&parts.health);
         let admin_token = loaded.config.admin_token.clone();
         let persistent = loaded.config.state.is_some();
         let state = State {
@@ -125,7 +126,7 @@ impl State {
             metrics: parts.metrics,
             config_path: parts.config_path,
             notifier: parts.notifier,
-            left: Mutex::new(HashMap::new()),
+            left: Mutex::new(departures),
             admin_token,
             persistent,
             control: Mutex::new(()),
@@ -252,6 +253,15 @@ impl State {
                 left.remove(&(spec.name.clone(), address));
             }
         }
+        let departures = left
+            .iter()
+            .map(|((name, address), at)| SavedDeparture {
+                name: name.to_ascii(),
+                address: *address,
+                at: *at,
+            })
+            .collect();
+        self.health.set_departures(departures);
     }
 
     /// A target's verdict or an override changed: a new snapshot from the
@@ -320,6 +330,15 @@ impl State {
         self.metrics.set_zones(new.zones.len());
         *loaded = new;
     }
+}
+
+/// When addresses left answers, as the state file kept it.
+fn restored_departures(health: &Health) -> HashMap<(Name, IpAddr), SystemTime> {
+    health
+        .departures()
+        .into_iter()
+        .filter_map(|d| Some(((Name::from_ascii(&d.name).ok()?, d.address), d.at)))
+        .collect()
 }
 
 /// What a panicking reload said, for its error.
