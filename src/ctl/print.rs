@@ -77,25 +77,33 @@ fn target(t: &Value) -> String {
 
 /// An override in words: kind, scope, reason and expiry.
 fn override_text(o: &Value) -> String {
+    format!("{}{}", override_head(o), expiry(o))
+}
+
+/// An override's kind, the name it is for (if one), and its reason.
+fn override_head(o: &Value) -> String {
     let mut s = text(&o["kind"]).to_uppercase();
     if let Some(name) = o["name"].as_str() {
         s.push_str(&format!(" for {name}"));
     }
-    s.push_str(&override_details(o));
+    s.push_str(&reason(o));
     s
 }
 
-/// An override's reason and expiry.
-fn override_details(o: &Value) -> String {
-    let mut s = String::new();
-    if let Some(reason) = o["reason"].as_str() {
-        s.push_str(&format!(" ({reason})"));
-    }
+/// " (reason)", or nothing.
+fn reason(o: &Value) -> String {
+    o["reason"]
+        .as_str()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default()
+}
+
+/// " until TIME", or " until cleared".
+fn expiry(o: &Value) -> String {
     match o["until"].as_str() {
-        Some(_) => s.push_str(&format!(" until {}", text(&o["until"]))),
-        None => s.push_str(" until cleared"),
+        Some(_) => format!(" until {}", text(&o["until"])),
+        None => " until cleared".to_string(),
     }
-    s
 }
 
 /// `ctl explain`: per set, the answer, its rule and TTL, then each address.
@@ -201,10 +209,11 @@ pub(super) fn override_set(reply: &Value, out: &mut dyn Write) {
     line(
         out,
         &format!(
-            "{}: {} for {scope}{}",
+            "{}: {} for {scope}{}{}",
             text(&o["address"]),
             text(&o["kind"]).to_uppercase(),
-            override_details(o)
+            reason(o),
+            expiry(o)
         ),
     );
     if let Some(old) = reply.get("replaced").filter(|r| r.is_object()) {
@@ -223,21 +232,10 @@ pub(super) fn cleared(reply: &Value, out: &mut dyn Write) {
     for o in reply["cleared"].as_array().into_iter().flatten() {
         line(
             out,
-            &format!("{}: cleared {}", text(&o["address"]), cleared_text(o)),
+            // Its expiry no longer matters.
+            &format!("{}: cleared {}", text(&o["address"]), override_head(o)),
         );
     }
-}
-
-/// A cleared override: kind, scope and reason (its expiry no longer matters).
-fn cleared_text(o: &Value) -> String {
-    let mut s = text(&o["kind"]).to_uppercase();
-    if let Some(name) = o["name"].as_str() {
-        s.push_str(&format!(" for {name}"));
-    }
-    if let Some(reason) = o["reason"].as_str() {
-        s.push_str(&format!(" ({reason})"));
-    }
-    s
 }
 
 /// A JSON value as plain text ("" for null); times to the second.

@@ -384,27 +384,25 @@ impl Target {
         self.verdict.store(new as u8, Ordering::Release);
         let names = st.names.clone();
         drop(st);
-        // Down is what an operator must hear of with RUST_LOG=warn.
+        // Down is what an operator must hear of with RUST_LOG=warn; tracing
+        // fixes an event's level where it is written, hence one per level.
         let change = format!("{} → {}", old.as_str(), new.as_str());
+        macro_rules! log_change {
+            ($level:ident) => {
+                $level!(
+                    target = %self.key,
+                    names = ?names,
+                    old = old.as_str(),
+                    new = new.as_str(),
+                    change,
+                    reason = %reason,
+                    "health changed"
+                )
+            };
+        }
         match new {
-            Verdict::Down => warn!(
-                target = %self.key,
-                names = ?names,
-                old = old.as_str(),
-                new = new.as_str(),
-                change,
-                reason = %reason,
-                "health changed"
-            ),
-            _ => info!(
-                target = %self.key,
-                names = ?names,
-                old = old.as_str(),
-                new = new.as_str(),
-                change,
-                reason = %reason,
-                "health changed"
-            ),
+            Verdict::Down => log_change!(warn),
+            _ => log_change!(info),
         }
         changes.send_modify(|generation| *generation = generation.wrapping_add(1));
     }
