@@ -12,7 +12,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
 use crate::support::{
-    Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, aaaa_addrs, backends, eventually,
+    Ask, Backend, EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, a_addrs, aaaa_addrs, backends, eventually,
     fresh_ip, ipv6_loopback_works, v4_sorted,
 };
 
@@ -158,6 +158,8 @@ async fn when_all_down_all_answers_every_address() {
 async fn when_all_down_none_answers_nodata() {
     let (hale, _b) = all_down("none").await;
     let h = &hale;
+    // The zone's negative TTL is 60 s and the check's `ttl` 30 s (the
+    // default): an empty answer is kept no longer than a full one would be.
     eventually("NODATA once all are down", || async move {
         let msg = h.udp("www.example.com", RecordType::A).await;
         msg.metadata.response_code == ResponseCode::NoError
@@ -165,13 +167,19 @@ async fn when_all_down_none_answers_nodata() {
             && msg.metadata.authoritative
             && msg.authorities.len() == 1
             && msg.authorities[0].record_type() == RecordType::SOA
+            && msg.authorities[0].ttl == 30
     })
     .await;
+    let msg = hale.tcp("www.example.com", RecordType::A).await;
+    assert_eq!(msg.authorities[0].ttl, 30, "over TCP too: {msg:?}");
+    // Other types at the name do not follow health: the zone's negative TTL.
+    let msg = hale.udp("www.example.com", RecordType::TXT).await;
+    assert_eq!(msg.authorities[0].ttl, 60, "{msg:?}");
     hale.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_all_down_servfail_answers_servfail() {
+async fn when_all_down_servfail_answers_servfail_with_its_reason() {
     let (hale, _b) = all_down("servfail").await;
     let h = &hale;
     eventually("SERVFAIL once all are down", || async move {
@@ -179,6 +187,24 @@ async fn when_all_down_servfail_answers_servfail() {
         msg.metadata.response_code == ResponseCode::ServFail && msg.answers.is_empty()
     })
     .await;
+    // With EDNS, an Extended DNS Error (RFC 8914, code 0 "Other") says why,
+    // over both transports.
+    let ask = Ask::new("www.example.com", RecordType::A).edns(1232);
+    for raw in [
+        hale.udp_exchange(&ask.to_bytes()).await,
+        hale.tcp_exchange(&ask.to_bytes()).await,
+    ] {
+        let text = "www.example.com. A: no healthy address (all 2 down); when_all_down = servfail";
+        let mut option = vec![0, 15];
+        option.extend_from_slice(&(2 + text.len() as u16).to_be_bytes());
+        option.extend_from_slice(&[0, 0]);
+        option.extend_from_slice(text.as_bytes());
+        assert!(
+            raw.windows(option.len()).any(|w| w == option),
+            "no EDE {text:?} in {}",
+            String::from_utf8_lossy(&raw)
+        );
+    }
     hale.shutdown().await;
 }
 

@@ -270,6 +270,17 @@ pub enum WhenAllDown {
     Servfail,
 }
 
+impl WhenAllDown {
+    /// As written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhenAllDown::All => "all",
+            WhenAllDown::None => "none",
+            WhenAllDown::Servfail => "servfail",
+        }
+    }
+}
+
 /// One `[[check]]`, with `[defaults]` and built-in defaults applied.
 #[derive(Clone, Debug)]
 pub struct Check {

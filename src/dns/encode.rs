@@ -41,8 +41,9 @@ pub(super) struct Sections<'a> {
     /// The authority section is the apex NS set of a positive answer: nice to
     /// have, so it is left out rather than truncating when it does not fit.
     pub(super) authority_optional: bool,
-    /// Extended DNS Error info code (RFC 8914) to explain a refusal.
-    pub(super) ede: Option<u16>,
+    /// Extended DNS Error (RFC 8914) to explain a refusal or a SERVFAIL:
+    /// info code and extra text (empty for none).
+    pub(super) ede: Option<(u16, &'a str)>,
     /// The additional section is a referral's glue: set TC rather than drop it.
     pub(super) glue_required: bool,
     /// What the sections were made from (the answer table keeps only
@@ -63,7 +64,7 @@ pub(super) fn encode(
     let reserve = match (&q.edns, s.ede) {
         (None, _) => 0,
         (Some(_), None) => OPT_LEN,
-        (Some(_), Some(_)) => OPT_LEN + EDE_LEN,
+        (Some(_), Some((_, text))) => OPT_LEN + EDE_LEN + text.len(),
     };
     let mut counts = [1u16, 0, 0, 0];
     let mut tc = false;
@@ -127,21 +128,21 @@ pub(super) fn encode(
             // The extended rcode's upper 8 bits live in the OPT TTL.
             let ext = ((rcode as u16) >> 4) as u32;
             let ttl = (ext << 24) | if edns.dnssec_ok { 0x8000 } else { 0 };
-            let mut ede = [0u8; 6];
-            let ede: &[u8] = match s.ede {
-                Some(code) => {
-                    ede[..4].copy_from_slice(&[0, 15, 0, 2]);
-                    ede[4..].copy_from_slice(&code.to_be_bytes());
-                    &ede
-                }
-                None => &[],
-            };
+            let mut ede = Vec::new();
+            if let Some((code, text)) = s.ede {
+                // OPTION-CODE 15, OPTION-LENGTH, INFO-CODE, EXTRA-TEXT.
+                let len = 2 + text.len().min(usize::from(u16::MAX) - 8) as u16;
+                ede.extend_from_slice(&[0, 15]);
+                ede.extend_from_slice(&len.to_be_bytes());
+                ede.extend_from_slice(&code.to_be_bytes());
+                ede.extend_from_slice(&text.as_bytes()[..usize::from(len) - 2]);
+            }
             let ok = enc.emit(0).is_ok()
                 && enc.emit_u16(u16::from(RecordType::OPT)).is_ok()
                 && enc.emit_u16(ADVERTISED_UDP_PAYLOAD).is_ok()
                 && enc.emit_u32(ttl).is_ok()
                 && enc.emit_u16(ede.len() as u16).is_ok()
-                && enc.emit_vec(ede).is_ok();
+                && enc.emit_vec(&ede).is_ok();
             if !ok {
                 return None;
             }

@@ -86,8 +86,8 @@ pub fn explain(
                     .collect::<Vec<_>>(),
                 Rule::Healthy,
             ),
-            Some(Filter::NoData) => (Vec::new(), Rule::NoData),
-            Some(Filter::ServFail) => (Vec::new(), Rule::ServFail),
+            Some(Filter::NoData(_)) => (Vec::new(), Rule::NoData),
+            Some(Filter::ServFail(_)) => (Vec::new(), Rule::ServFail),
             None => continue,
         };
         let addresses: Vec<AddressStanding> = set

@@ -140,7 +140,6 @@ pub(super) fn respond(
             zone.soa.write(out, zone.origin_at(qname_len)?);
             ([0, 1, 0], AA | Rcode::NxDomain as u16)
         }
-        Answer::ServFail => ([0, 0, 0], Rcode::ServFail as u16),
         Answer::Refused => ([0, 0, 0], Rcode::Refused as u16),
     };
     let mut ar = counts[2];

@@ -38,16 +38,20 @@ struct Filtered {
     healthy: Vec<RData>,
     /// Every address, for `when_all_down = "all"`.
     all: Vec<RData>,
+    /// Why no address is healthy, in words (for the Extended DNS Error of
+    /// `when_all_down = "servfail"`); empty while one is.
+    why_none: Box<str>,
 }
 
 /// What a checked RRset answers right now.
 pub(super) enum Filter<'a> {
     /// These addresses (rotate them).
     Records(u32, &'a [RData]),
-    /// NODATA.
-    NoData,
-    /// SERVFAIL.
-    ServFail,
+    /// NODATA, with the negative TTL capped at this (the check's `ttl`):
+    /// resolvers must not keep an empty answer longer than a full one.
+    NoData(u32),
+    /// SERVFAIL, with the text of its Extended DNS Error.
+    ServFail(&'a str),
 }
 
 impl Judged {
@@ -58,9 +62,13 @@ impl Judged {
             .iter()
             .map(|spec| {
                 let owner = spec.name.to_ascii();
+                let judge = |set: &Option<Addresses>, rtype| {
+                    set.as_ref()
+                        .map(|set| judge(set, &owner, rtype, spec.when_all_down, verdicts))
+                };
                 let judged = JudgedName {
-                    a: spec.a.as_ref().map(|set| judge(set, &owner, verdicts)),
-                    aaaa: spec.aaaa.as_ref().map(|set| judge(set, &owner, verdicts)),
+                    a: judge(&spec.a, "A"),
+                    aaaa: judge(&spec.aaaa, "AAAA"),
                     when_all_down: spec.when_all_down,
                 };
                 (spec.name.clone(), judged)
@@ -137,8 +145,8 @@ impl Judged {
             match checked.when_all_down {
                 WhenAllDown::All if !set.all.is_empty() => Filter::Records(set.ttl, &set.all),
                 // Every address drained: nothing to fail open to.
-                WhenAllDown::All | WhenAllDown::None => Filter::NoData,
-                WhenAllDown::Servfail => Filter::ServFail,
+                WhenAllDown::All | WhenAllDown::None => Filter::NoData(set.ttl),
+                WhenAllDown::Servfail => Filter::ServFail(&set.why_none),
             }
         })
     }
@@ -164,7 +172,13 @@ pub enum Standing {
 /// addresses forced up and healthy ones; failing those, the ones a reload
 /// added that wait for their first result; failing those too,
 /// `when_all_down` chooses among every address not drained.
-fn judge(set: &Addresses, owner: &str, verdicts: &Verdicts) -> Filtered {
+fn judge(
+    set: &Addresses,
+    owner: &str,
+    rtype: &str,
+    policy: WhenAllDown,
+    verdicts: &Verdicts,
+) -> Filtered {
     let standings: Vec<(Standing, &RData)> = set
         .targets
         .iter()
@@ -181,10 +195,28 @@ fn judge(set: &Addresses, owner: &str, verdicts: &Verdicts) -> Filtered {
     if healthy.is_empty() {
         healthy = pick(&|s| s == Standing::Probation);
     }
+    let why_none = match healthy.is_empty() {
+        false => Box::default(),
+        true => {
+            let count = |which| standings.iter().filter(|(s, _)| *s == which).count();
+            let (down, drained) = (count(Standing::Down), count(Standing::Drained));
+            let state = match (down, drained) {
+                (_, 0) => format!("all {down} down"),
+                (0, _) => format!("all {drained} drained"),
+                _ => format!("{down} down, {drained} drained"),
+            };
+            format!(
+                "{owner} {rtype}: no healthy address ({state}); when_all_down = {}",
+                policy.as_str()
+            )
+            .into()
+        }
+    };
     Filtered {
         ttl: set.ttl,
         healthy,
         all: pick(&|s| s != Standing::Drained),
+        why_none,
     }
 }
 

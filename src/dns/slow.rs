@@ -10,7 +10,7 @@ use super::encode::{Rr, Sections, encode};
 use super::judged::Filter;
 use super::query::{Malformed, Query, parse, write_header_only};
 use super::snapshot::{Snapshot, Source};
-use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED};
+use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
 use super::{Rcode, Transport};
 use crate::zones::{Node, RdataRef, Rrset, Zone};
 
@@ -76,7 +76,7 @@ fn write<'a>(
     let limit = transport.limit(query.edns.map(|e| e.udp_size));
     // An answer without records: an error, or a refusal explained by `ede`.
     let refuse = |out: &mut Vec<u8>, rcode: Rcode, ede: Option<u16>, s: &mut Sections<'a>| {
-        s.ede = ede;
+        s.ede = ede.map(|code| (code, ""));
         encode(out, query, rcode, false, s, limit)
     };
 
@@ -248,9 +248,10 @@ fn resolve<'a>(
                     }
                     add_apex_ns(src, zone, s);
                 }
-                Filter::NoData => negative(src, zone, s),
-                Filter::ServFail => {
+                Filter::NoData(ttl) => negative_within(src, zone, ttl, s),
+                Filter::ServFail(why) => {
                     s.answer.clear();
+                    s.ede = Some((EDE_OTHER, why));
                     return (Rcode::ServFail, false);
                 }
             }
@@ -381,11 +382,16 @@ fn push_ns<'a>(
 
 /// The SOA in the authority section of a negative answer (RFC 2308 §3).
 fn negative<'a>(src: Source<'a>, zone: &'a Zone, s: &mut Sections<'a>) {
+    negative_within(src, zone, u32::MAX, s);
+}
+
+/// [`negative`] with its TTL at most `cap`.
+fn negative_within<'a>(src: Source<'a>, zone: &'a Zone, cap: u32, s: &mut Sections<'a>) {
     let data = soa(src, zone, s);
     s.authority.push(Rr {
         owner: &zone.origin,
         rtype: RecordType::SOA,
-        ttl: zone.negative_ttl,
+        ttl: zone.negative_ttl.min(cap),
         rdata: RdataRef::Full(data),
     });
 }

@@ -91,7 +91,13 @@ impl Snapshot {
             loaded.config.transfers(),
             SystemTime::now(),
         );
-        let live = Live::build(&judged, &stamped.served, &loaded.table, &loaded.checks);
+        let live = Live::build(
+            &judged,
+            &stamped.served,
+            &loaded.table,
+            &loaded.checks,
+            &loaded.zones,
+        );
         let snapshot = Snapshot {
             zones: loaded.zones.clone(),
             judged,

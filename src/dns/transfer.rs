@@ -114,7 +114,7 @@ pub(super) fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
                         rdata: RdataRef::Full(rdata),
                     }));
                 }
-                Some(Filter::NoData | Filter::ServFail) => {}
+                Some(Filter::NoData(_) | Filter::ServFail(_)) => {}
                 None => rrs.extend(rrset.iter().map(|rdata| Rr {
                     owner: name,
                     rtype: rrset.rtype,

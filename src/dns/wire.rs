@@ -12,7 +12,9 @@ pub(super) const RD: u16 = 0x0100;
 pub(super) const MAX_UDP_PAYLOAD: u16 = 4096;
 /// The UDP payload size we advertise (what we accept), as NSD and Knot do (DNS flag day 2020).
 pub(super) const ADVERTISED_UDP_PAYLOAD: u16 = 1232;
-/// RFC 8914 info codes, sent with REFUSED as NSD does.
+/// RFC 8914 info codes: the two sent with REFUSED as NSD does, and
+/// "Other Error", whose text explains the all-down policy's SERVFAIL.
+pub(super) const EDE_OTHER: u16 = 0;
 pub(super) const EDE_NOT_AUTHORITATIVE: u16 = 20;
 pub(super) const EDE_NOT_SUPPORTED: u16 = 21;
 

@@ -3,14 +3,15 @@
 //! and the negative answers' SOA of zones whose serial follows health.
 //! Built with each snapshot, so a query never filters anything.
 
-use hickory_proto::rr::RecordType;
+use hickory_proto::rr::{Name, RecordType};
 
 use super::Table;
 use super::frag::{ZoneFrags, answer_rr, soa_frag};
+use super::wire;
 use crate::dns::judged::{Filter, Judged};
 use crate::dns::serial::Served;
 use crate::health::Checks;
-use crate::zones::RdataRef;
+use crate::zones::{RdataRef, ZoneSet};
 
 /// The health-checked answer sections of one health state.
 #[derive(Debug, Default)]
@@ -40,9 +41,12 @@ pub(super) enum LiveSet {
     Absent,
     /// Answer sections, one per rotation, each with this many records.
     Records(Vec<Box<[u8]>>, u16),
-    /// `when_all_down = "none"`.
-    NoData,
-    /// `when_all_down = "servfail"`.
+    /// NODATA (`when_all_down = "none"`, or every address drained), with
+    /// its own SOA fragment when the check's TTL is below the zone's
+    /// negative TTL.
+    NoData(Option<Box<ZoneFrags>>),
+    /// `when_all_down = "servfail"`: the general path answers, with its
+    /// Extended DNS Error text.
     ServFail,
 }
 
@@ -55,6 +59,7 @@ impl Live {
         served: &Served,
         table: &Table,
         checks: &Checks,
+        zones: &ZoneSet,
     ) -> Live {
         let negatives = match served.follows_health() {
             false => Vec::new(),
@@ -80,8 +85,8 @@ impl Live {
                 let name = &spec.name;
                 [RecordType::A, RecordType::AAAA].map(|rtype| match judged.filter(name, rtype) {
                     None => LiveSet::Absent,
-                    Some(Filter::NoData) => LiveSet::NoData,
-                    Some(Filter::ServFail) => LiveSet::ServFail,
+                    Some(Filter::NoData(ttl)) => LiveSet::NoData(capped(name, ttl, served, zones)),
+                    Some(Filter::ServFail(_)) => LiveSet::ServFail,
                     Some(Filter::Records(ttl, rdatas)) => {
                         let n = rdatas.len().max(1);
                         let rotations = (0..n)
@@ -103,4 +108,20 @@ impl Live {
             .collect();
         Live { names, negatives }
     }
+}
+
+/// The SOA fragment of a checked name's NODATA whose TTL is capped at
+/// `ttl`, or `None` when the zone's own negative TTL is already within it.
+fn capped(name: &Name, ttl: u32, served: &Served, zones: &ZoneSet) -> Option<Box<ZoneFrags>> {
+    let zone = zones.find(name)?;
+    if zone.negative_ttl <= ttl {
+        return None;
+    }
+    Some(Box::new(ZoneFrags {
+        origin: zone.origin.clone(),
+        negative_ttl: ttl,
+        origin_len: wire(&zone.origin).len() as u8,
+        soa: soa_frag(&zone.origin, ttl, served.soa(zone)),
+        tail: None,
+    }))
 }

@@ -47,8 +47,6 @@ pub(super) enum Answer<'t> {
     NoData(&'t ZoneFrags),
     /// NXDOMAIN: the zone's SOA in authority.
     NxDomain(&'t ZoneFrags),
-    /// SERVFAIL (a checked name with `when_all_down = "servfail"`).
-    ServFail,
     /// REFUSED: the name is in none of our zones.
     Refused,
 }
@@ -253,8 +251,13 @@ impl Table {
                     let answer = rotations.get(rotation % rotations.len().max(1))?;
                     return Some(Answer::WithTail(answer, *an, zone));
                 }
-                LiveSet::NoData => return Some(Answer::NoData(live.negative(entry.zone, zone))),
-                LiveSet::ServFail => return Some(Answer::ServFail),
+                LiveSet::NoData(own) => {
+                    let frags = own.as_deref();
+                    return Some(Answer::NoData(
+                        frags.unwrap_or_else(|| live.negative(entry.zone, zone)),
+                    ));
+                }
+                LiveSet::ServFail => return None,
             }
         }
         let heads_at = entry.at as usize + entry.key_len as usize;
