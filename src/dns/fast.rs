@@ -8,7 +8,7 @@
 use super::snapshot::Snapshot;
 use super::table::{Answer, rcode_of};
 use super::wire::{AA, ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE, QR, RD};
-use super::{Rcode, Transport};
+use super::{Answered, Rcode, Transport};
 
 /// Query types the table never answers: meta types and ANY.
 fn general_only(qtype: u16) -> bool {
@@ -73,7 +73,7 @@ pub(super) fn respond(
     transport: Transport,
     rotation: usize,
     out: &mut Vec<u8>,
-) -> Option<Rcode> {
+) -> Option<Answered> {
     let header = msg.get(..12)?;
     let flags = u16::from_be_bytes([header[2], header[3]]);
     // A query (QR clear) with opcode QUERY.
@@ -166,5 +166,8 @@ pub(super) fn respond(
     out[6..8].copy_from_slice(&counts[0].to_be_bytes());
     out[8..10].copy_from_slice(&counts[1].to_be_bytes());
     out[10..12].copy_from_slice(&ar.to_be_bytes());
-    Some(rcode_of(bits))
+    Some(Answered {
+        rcode: rcode_of(bits),
+        qtype,
+    })
 }

@@ -38,9 +38,26 @@ struct Filtered {
     healthy: Vec<RData>,
     /// Every address, for `when_all_down = "all"`.
     all: Vec<RData>,
+    /// How many addresses the set has, and how many are healthy (by
+    /// verdict or forced up; not drained).
+    counts: (usize, usize),
     /// Why no address is healthy, in words (for the Extended DNS Error of
     /// `when_all_down = "servfail"`); empty while one is.
     why_none: Box<str>,
+}
+
+/// How one checked name's A or AAAA set stands: what metrics and the
+/// status page count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NameCounts {
+    /// Addresses in the zone.
+    pub addresses: usize,
+    /// Healthy by their verdict or forced up by the operator, not drained.
+    pub healthy: usize,
+    /// In the answer now.
+    pub serving: usize,
+    /// The all-down policy is answering: every address not drained.
+    pub fail_open: bool,
 }
 
 /// What a checked RRset answers right now.
@@ -108,6 +125,26 @@ impl Judged {
                 .get(name)
                 .is_some_and(|n| n.when_all_down == WhenAllDown::All)
             && matches!(self.filter(name, rtype), Some(Filter::Records(..)))
+    }
+
+    /// How `name`'s `rtype` set stands, if it has one.
+    pub(super) fn counts(&self, name: &Name, rtype: RecordType) -> Option<NameCounts> {
+        let checked = self.names.get(name)?;
+        let set = match rtype {
+            RecordType::A => checked.a.as_ref()?,
+            RecordType::AAAA => checked.aaaa.as_ref()?,
+            _ => return None,
+        };
+        let serving = match self.filter(name, rtype)? {
+            Filter::Records(_, rdatas) => rdatas.len(),
+            Filter::NoData(_) | Filter::ServFail(_) => 0,
+        };
+        Some(NameCounts {
+            addresses: set.counts.0,
+            healthy: set.counts.1,
+            serving,
+            fail_open: self.fails_open(name, rtype),
+        })
     }
 
     /// Whether `name` has a healthy address of `rtype` (not failing open).
@@ -212,10 +249,15 @@ fn judge(
             .into()
         }
     };
+    let up = standings
+        .iter()
+        .filter(|(s, _)| matches!(s, Standing::Forced | Standing::Healthy))
+        .count();
     Filtered {
         ttl: set.ttl,
         healthy,
         all: pick(&|s| s != Standing::Drained),
+        counts: (standings.len(), up),
         why_none,
     }
 }

@@ -31,6 +31,7 @@ mod transfer;
 // Why a checked answer is what it is.
 pub mod explain;
 
+pub use judged::NameCounts;
 pub use load::{LoadError, Loaded};
 pub use serial::Serials;
 pub use snapshot::{Changed, Snapshot, emptied};
@@ -89,9 +90,28 @@ pub fn respond(
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
+    answer(snapshot, msg, transport, out).map(|a| a.rcode)
+}
+
+/// What one response answered, for the metrics' tallies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answered {
+    /// The response code sent.
+    pub rcode: Rcode,
+    /// The question's type (0 for a message whose question was unreadable).
+    pub qtype: u16,
+}
+
+/// [`respond`], saying also the question's type.
+pub fn answer(
+    snapshot: &Snapshot,
+    msg: &[u8],
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Option<Answered> {
     let rotation = next_rotation();
-    if let Some(rcode) = fast::respond(snapshot, msg, transport, rotation, out) {
-        return Some(rcode);
+    if let Some(answered) = fast::respond(snapshot, msg, transport, rotation, out) {
+        return Some(answered);
     }
     slow::respond(snapshot, msg, transport, rotation, out)
 }
@@ -124,7 +144,7 @@ pub fn respond_slow(
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
-    slow::respond(snapshot, msg, transport, next_rotation(), out)
+    slow::respond(snapshot, msg, transport, next_rotation(), out).map(|a| a.rcode)
 }
 
 thread_local! {

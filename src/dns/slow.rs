@@ -8,10 +8,10 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::encode::{Rr, Sections, encode};
 use super::judged::Filter;
-use super::query::{Malformed, Query, parse, write_header_only};
+use super::query::{Malformed, Query, parse, skip_name, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
-use super::{Rcode, Transport};
+use super::{Answered, Rcode, Transport};
 use crate::zones::{Node, RdataRef, Rrset, Zone};
 
 /// CNAME hops followed inside a zone before giving up (loops end here too).
@@ -37,8 +37,13 @@ pub(super) fn respond(
     transport: Transport,
     rotation: usize,
     out: &mut Vec<u8>,
-) -> Option<Rcode> {
-    answer(snapshot.source(), msg, transport, rotation, out).map(|(rcode, _)| rcode)
+) -> Option<Answered> {
+    let (rcode, _) = answer(snapshot.source(), msg, transport, rotation, out)?;
+    // Off the fast path: reading the type again costs nothing that matters.
+    let qtype = skip_name(msg, 12)
+        .and_then(|(end, _)| msg.get(end..end + 2))
+        .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]));
+    Some(Answered { rcode, qtype })
 }
 
 /// [`respond`] from `src`, saying also what the answer depends on.

@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::Loaded;
-use super::judged::Judged;
+use super::judged::{Judged, NameCounts};
 use super::serial::{History, Serials, Served};
 use super::table::{Live, Table};
 use crate::health::Verdicts;
@@ -124,6 +124,14 @@ impl Snapshot {
     /// Whether the checked `name`'s `rtype` answer fails open right now.
     pub fn fails_open(&self, name: &Name, rtype: RecordType) -> bool {
         self.judged.fails_open(name, rtype)
+    }
+
+    /// How the checked `name`'s A and AAAA sets stand (those it has).
+    pub fn counts(&self, name: &Name) -> Vec<(RecordType, NameCounts)> {
+        [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter_map(|rtype| Some((rtype, self.judged.counts(name, rtype)?)))
+            .collect()
     }
 
     /// What the general path reads.

@@ -21,6 +21,8 @@ mod tracked;
 // Probing and the verdict it feeds.
 mod probe;
 mod state;
+// Counts for metrics: probes, verdict changes, probe durations.
+mod tally;
 // What answers follow: the verdicts, or the guard's held ones, and the
 // operator's overrides.
 mod guard;
@@ -55,6 +57,7 @@ use tracing::{error, info};
 
 pub use probe::{MAX_BODY, ProbeResult};
 pub use state::{Damping, Hysteresis, Transition};
+pub use tally::{PROBE_DURATION_BUCKETS, ProbeTally};
 
 use probe::{ProbeError, Prober, TlsConfigs};
 

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::{
-    Damping, Hysteresis, ProbeResult, SavedVerdict, Schedule, TargetKey, TargetSpec, probe,
+    Damping, Hysteresis, ProbeResult, ProbeTally, SavedVerdict, Schedule, TargetKey, TargetSpec,
+    probe,
 };
 
 /// What hale has concluded of a target.
@@ -150,6 +151,8 @@ pub(super) struct TargetState {
     next_probe: Option<SystemTime>,
     /// When it was created: its age before a first result.
     created: SystemTime,
+    /// Probes, verdict changes and probe durations, for metrics.
+    tally: ProbeTally,
 }
 
 impl Target {
@@ -186,6 +189,7 @@ impl Target {
                 recent: VecDeque::with_capacity(RECENT),
                 next_probe: None,
                 created: SystemTime::now(),
+                tally: ProbeTally::default(),
             }),
             schedule_changed: Notify::new(),
             cancel,
@@ -241,6 +245,11 @@ impl Target {
             fall: st.schedule.fall,
             interval: st.schedule.interval,
         }
+    }
+
+    /// Its counts for metrics.
+    pub fn tally(&self) -> ProbeTally {
+        self.lock().tally.clone()
     }
 
     /// Whether its prober has been silent too long.
@@ -342,6 +351,7 @@ impl Target {
             st.recent.pop_front();
         }
         st.recent.push_back(result.clone());
+        st.tally.probe(result.ok, result.latency_ms / 1000.0);
         let old = self.verdict();
         let transition = match old {
             // Nothing was known: the first result is the verdict.
@@ -381,6 +391,7 @@ impl Target {
             };
         }
         st.since = SystemTime::now();
+        st.tally.transition(new);
         self.verdict.store(new as u8, Ordering::Release);
         let names = st.names.clone();
         drop(st);

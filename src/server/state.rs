@@ -70,6 +70,26 @@ pub struct State {
     /// Serialises overrides, so two drains cannot each pass the safety
     /// check against the other not yet applied.
     pub(super) control: Mutex<()>,
+    /// The last load of config and zones: the start's, or a reload's.
+    last_load: Mutex<LastLoad>,
+}
+
+/// The last load of config and zones, for `/status` and the page: a
+/// rejected reload leaves the old config serving and the files on disk
+/// unable to start hale, which an operator must see.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LastLoad {
+    /// When it was tried.
+    #[serde(with = "humantime_serde")]
+    pub at: SystemTime,
+    /// `start`, `ok` or `error`.
+    pub result: &'static str,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When config and zones last loaded (the start, or a reload).
+    #[serde(with = "humantime_serde")]
+    pub last_success: SystemTime,
 }
 
 /// What [`State::new`] starts from, besides the loaded config.
@@ -130,8 +150,22 @@ impl State {
             admin_token,
             persistent,
             control: Mutex::new(()),
+            last_load: Mutex::new(LastLoad {
+                at: SystemTime::now(),
+                result: "start",
+                error: None,
+                last_success: SystemTime::now(),
+            }),
         };
         (state, changed)
+    }
+
+    /// The last load of config and zones.
+    pub fn last_load(&self) -> LastLoad {
+        self.last_load
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The config bundle being served.
@@ -295,6 +329,16 @@ impl State {
         .await
         .unwrap_or_else(|e| Err(ReloadError::Panicked(panic_text(e))));
         self.metrics.reload(outcome.is_ok());
+        {
+            let mut last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
+            let now = SystemTime::now();
+            last.at = now;
+            last.result = if outcome.is_ok() { "ok" } else { "error" };
+            last.error = outcome.as_ref().err().map(|e| e.to_string());
+            if outcome.is_ok() {
+                last.last_success = now;
+            }
+        }
         super::systemd::reloaded();
         match &outcome {
             Ok(()) => {}
@@ -424,7 +468,7 @@ mod tests {
             other => panic!("a panicking reload gave {other:?}"),
         }
         assert_eq!(www(dns), Some("192.0.2.2".parse().unwrap()));
-        let metrics = state.metrics().render(std::iter::empty(), &[]);
+        let metrics = state.metrics().render(Default::default());
         assert!(
             metrics.contains("hale_reloads_total{result=\"error\"} 1"),
             "{metrics}"

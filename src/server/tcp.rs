@@ -316,9 +316,9 @@ async fn serve_connection(
                     records = sent.records, messages = sent.messages.len(), "zone transfer sent"
                 );
             } else {
-                match dns::respond(&snapshot, msg, Transport::Tcp, &mut out) {
-                    Some(rcode) => {
-                        state.metrics().answered(Transport::Tcp, rcode, &out);
+                match dns::answer(&snapshot, msg, Transport::Tcp, &mut out) {
+                    Some(answered) => {
+                        state.metrics().answered(Transport::Tcp, answered, &out);
                         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
                         framed.extend_from_slice(&out);
                     }

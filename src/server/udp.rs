@@ -22,7 +22,7 @@ use tracing::{debug, warn};
 use super::State;
 use super::pktinfo::{self, Control, Local};
 use super::rrl::Verdict;
-use crate::dns::{self, Rcode, Transport};
+use crate::dns::{self, Answered, Transport};
 
 /// Datagrams moved per syscall.
 const BATCH: usize = 32;
@@ -108,7 +108,7 @@ impl Workers {
 /// do not fight over the counters' cache lines.
 #[derive(Default)]
 struct Tally {
-    answered: Vec<(Rcode, bool)>,
+    answered: Vec<(Answered, bool)>,
     dropped: u64,
     /// Responses rate limiting truncated and dropped.
     slipped: u64,
@@ -194,8 +194,8 @@ fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
                 continue;
             }
             let out = &mut tx[i];
-            match dns::respond(&snapshot, &rx[i][..len], Transport::Udp, out) {
-                Some(rcode) => {
+            match dns::answer(&snapshot, &rx[i][..len], Transport::Udp, out) {
+                Some(what) => {
                     if let (Some(second), Some(client)) = (second, peer_ip(&peers[i])) {
                         match state.rrl.check(client, second) {
                             Verdict::Send => {}
@@ -211,7 +211,7 @@ fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
                     }
                     tally
                         .answered
-                        .push((rcode, out.get(2).is_some_and(|b| b & 0x02 != 0)));
+                        .push((what, out.get(2).is_some_and(|b| b & 0x02 != 0)));
                     // (None at once on a socket bound to one address: no control buffer.)
                     let local = pktinfo::local(&hdr.msg_hdr);
                     answered.push((i, hdr.msg_hdr.msg_namelen, local));

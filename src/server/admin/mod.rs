@@ -32,12 +32,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::{ReloadError, State};
-use crate::metrics::TargetSample;
 
 // The documents and pages it serves, and the operator's API.
 mod explain;
 mod overrides;
 mod page;
+mod scrape;
 mod status;
 
 pub use status::{
@@ -50,7 +50,7 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, token: Cancellation
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .route("/status", get(status_json))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(scrape::metrics))
         .route("/", get(page::index))
         .route("/reload", post(reload))
         .route(
@@ -129,42 +129,4 @@ async fn reload(extract::State(state): extract::State<Arc<State>>) -> (StatusCod
 
 async fn status_json(extract::State(state): extract::State<Arc<State>>) -> Json<Status> {
     Json(status(&state))
-}
-
-async fn metrics(
-    extract::State(state): extract::State<Arc<State>>,
-) -> impl axum::response::IntoResponse {
-    let targets = state.health().targets();
-    let body = state.metrics().render(
-        targets.values().map(|t| {
-            let status = t.status();
-            TargetSample {
-                target: t.key().to_string(),
-                address: t.key().ip.to_string(),
-                healthy: status.healthy,
-                latency_seconds: status.last.map(|l| l.latency_ms / 1000.0),
-                stale: status.stale,
-                age_seconds: status.age_seconds,
-            }
-        }),
-        &[
-            (
-                "tcp_connections",
-                "TCP connections open",
-                state.tcp_connections() as i64,
-            ),
-            (
-                "mass_failure",
-                "1 while the mass-failure guard holds answers",
-                i64::from(state.guard().engaged()),
-            ),
-        ],
-    );
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
 }

@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::dns::NameCounts;
 use crate::health::{GuardStatus, Override, TargetKey, TargetSpec, TargetStatus, override_name};
 use crate::server::State;
+use crate::server::state::LastLoad;
 
 /// The `/status` document.
 #[derive(Serialize)]
@@ -21,6 +23,12 @@ pub struct Status {
     pub checks: Vec<NameStatus>,
     /// The mass-failure guard, with its canary if one is configured.
     pub mass_failure: MassFailureStatus,
+    /// Checked names and types whose all-down policy answers now: no
+    /// address healthy, every one not drained served (`"www.example.com. A"`).
+    pub fail_open: Vec<String>,
+    /// The last load of config and zones (the start, or a reload): a
+    /// rejected reload shows here while the old config serves.
+    pub last_load: LastLoad,
 }
 
 /// The mass-failure guard in `/status`.
@@ -51,8 +59,25 @@ pub struct ZoneStatus {
 pub struct NameStatus {
     /// Owner name.
     pub name: String,
+    /// How each of its A and AAAA sets stands.
+    pub types: Vec<TypeStatus>,
+    /// One of its sets is failing open.
+    pub fail_open: bool,
+    /// Its `when_all_down` policy.
+    pub when_all_down: &'static str,
     /// One entry per address.
     pub targets: Vec<TargetEntry>,
+}
+
+/// One checked name's A or AAAA set in `/status`.
+#[derive(Serialize)]
+pub struct TypeStatus {
+    /// `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// Addresses, healthy ones, ones served, failing open.
+    #[serde(flatten)]
+    pub counts: NameCounts,
 }
 
 /// One target in `/status`.
@@ -116,7 +141,7 @@ pub fn status(state: &State) -> Status {
     };
     let now = SystemTime::now();
     let verdicts = state.verdicts(&loaded, &targets);
-    let checks = loaded
+    let checks: Vec<NameStatus> = loaded
         .checks
         .names()
         .iter()
@@ -156,8 +181,19 @@ pub fn status(state: &State) -> Status {
                     }
                 })
                 .collect();
+            let types: Vec<TypeStatus> = snapshot
+                .counts(&name.name)
+                .into_iter()
+                .map(|(rtype, counts)| TypeStatus {
+                    rtype: rtype.to_string(),
+                    counts,
+                })
+                .collect();
             NameStatus {
                 name: name.name.to_ascii(),
+                fail_open: types.iter().any(|t| t.counts.fail_open),
+                when_all_down: name.when_all_down.as_str(),
+                types,
                 targets,
             }
         })
@@ -168,10 +204,21 @@ pub fn status(state: &State) -> Status {
         .canary
         .as_ref()
         .map(|canary| entry(&TargetSpec::canary(canary).key));
+    let fail_open = checks
+        .iter()
+        .flat_map(|n: &NameStatus| {
+            n.types
+                .iter()
+                .filter(|t| t.counts.fail_open)
+                .map(move |t| format!("{} {}", n.name, t.rtype))
+        })
+        .collect();
     Status {
         version: env!("CARGO_PKG_VERSION"),
         zones,
         checks,
+        fail_open,
+        last_load: state.last_load(),
         mass_failure: MassFailureStatus {
             guard: state.guard().status(),
             canary,

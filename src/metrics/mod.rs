@@ -1,6 +1,7 @@
 //! Owns hale's Prometheus metrics. The query path only bumps counters whose
-//! handles were resolved once at start-up (one relaxed atomic add per query);
-//! health gauges are built from the current state at each scrape.
+//! handles were resolved once at start-up, once per batch of queries;
+//! health metrics are read from the current state at each scrape
+//! ([`scrape`]).
 //!
 //! | metric | kind | labels |
 //! | --- | --- | --- |
@@ -8,7 +9,10 @@
 //! | `hale_queries_total` | counter | `transport` (udp, tcp), `rcode` |
 //! | `hale_queries_dropped_total` | counter | `transport`: messages that got no response (runts, responses) |
 //! | `hale_responses_truncated_total` | counter | UDP answers sent with TC |
+//! | `hale_answers_total` | counter | `qtype` (A, AAAA, …, other), `rcode` |
 //! | `hale_reloads_total` | counter | `result` (ok, error) |
+//! | `hale_last_reload_successful` | gauge | 1 if the last reload (or the start) loaded |
+//! | `hale_last_reload_success_timestamp_seconds` | gauge | when config and zones last loaded (start or reload) |
 //! | `hale_rrl_limited_total` | counter | `action` (slipped, dropped): UDP responses RRL truncated or dropped |
 //! | `hale_transfers_total` | counter | zone transfers sent |
 //! | `hale_tcp_connections` | gauge | TCP connections open |
@@ -18,6 +22,15 @@
 //! | `hale_target_probe_latency_seconds` | gauge | `target`, `address`: last probe's latency |
 //! | `hale_target_stale` | gauge | `target`, `address`: 1 when its prober gave no result for 3 intervals |
 //! | `hale_target_verdict_age_seconds` | gauge | `target`, `address`: time since its last result |
+//! | `hale_probes_total` | counter | `target`, `address`, `result` (ok, fail) |
+//! | `hale_target_transitions_total` | counter | `target`, `address`, `to` (up, down) |
+//! | `hale_probe_duration_seconds` | histogram | `target`, `address` |
+//! | `hale_target_override` | gauge | `name`, `target`, `address`, `kind` (drain, force-up): 1 while it applies |
+//! | `hale_name_addresses` | gauge | `name`, `type`: addresses in the zone |
+//! | `hale_name_healthy` | gauge | `name`, `type`: healthy or forced up, not drained |
+//! | `hale_name_serving` | gauge | `name`, `type`: in the answer now |
+//! | `hale_name_fail_open` | gauge | `name`, `type`: 1 while `when_all_down = "all"` answers |
+//! | `hale_tcp_connections`, `hale_mass_failure` | gauge | read at scrape |
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -25,9 +38,48 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
+use std::time::SystemTime;
 
-use crate::dns::{Rcode, Transport};
+use crate::dns::{Answered, Rcode, Transport};
+
+mod scrape;
+pub use scrape::{NameSample, OverrideSample, Scrape, TargetSample};
+
+/// Query types counted by name in `hale_answers_total`; the rest are `other`.
+const QTYPES: [(u16, &str); 18] = [
+    (1, "A"),
+    (2, "NS"),
+    (5, "CNAME"),
+    (6, "SOA"),
+    (12, "PTR"),
+    (15, "MX"),
+    (16, "TXT"),
+    (28, "AAAA"),
+    (33, "SRV"),
+    (35, "NAPTR"),
+    (43, "DS"),
+    (48, "DNSKEY"),
+    (64, "SVCB"),
+    (65, "HTTPS"),
+    (251, "IXFR"),
+    (252, "AXFR"),
+    (255, "ANY"),
+    (257, "CAA"),
+];
+
+/// Where `qtype` is counted: its place in [`QTYPES`], or the last (`other`).
+fn qtype_index(qtype: u16) -> usize {
+    QTYPES
+        .iter()
+        .position(|&(t, _)| t == qtype)
+        .unwrap_or(QTYPES.len())
+}
+
+/// Counters of `hale_answers_total`, by query type then rcode, created at
+/// their first use so a scrape lists only what was answered.
+type AnswerCounters = [[OnceLock<Counter>; RCODES.len()]; QTYPES.len() + 1];
 
 fn rcode_index(rcode: Rcode) -> usize {
     match rcode {
@@ -49,6 +101,12 @@ const RCODES: [&str; 7] = [
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QueryLabels {
     transport: &'static str,
+    rcode: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AnswerLabels {
+    qtype: &'static str,
     rcode: &'static str,
 }
 
@@ -96,28 +154,6 @@ impl TcpClose {
     }
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TargetLabels {
-    target: String,
-    address: String,
-}
-
-/// One target's gauges at a scrape.
-pub struct TargetSample {
-    /// What is probed.
-    pub target: String,
-    /// The record's address.
-    pub address: String,
-    /// Counted as healthy.
-    pub healthy: bool,
-    /// The last probe's latency.
-    pub latency_seconds: Option<f64>,
-    /// Its prober has been silent too long.
-    pub stale: bool,
-    /// Time since its last result.
-    pub age_seconds: f64,
-}
-
 /// The registry and the handles the hot path bumps.
 pub struct Metrics {
     /// Everything registered at start-up.
@@ -128,8 +164,16 @@ pub struct Metrics {
     dropped: [Counter; 2],
     /// `hale_responses_truncated_total`.
     truncated: Counter,
+    /// `hale_answers_total`.
+    answers_family: Family<AnswerLabels, Counter>,
+    /// Its counters, resolved once each.
+    answers: Box<AnswerCounters>,
     /// `hale_reloads_total`.
     reloads: Family<ResultLabels, Counter>,
+    /// `hale_last_reload_successful`.
+    reload_ok: Gauge,
+    /// `hale_last_reload_success_timestamp_seconds`.
+    reload_ok_at: Gauge<f64, AtomicU64>,
     /// `hale_zones`.
     zones: Gauge,
     /// `hale_tcp_closed_total`.
@@ -187,8 +231,36 @@ impl Metrics {
             "UDP responses sent with TC set",
             truncated.clone(),
         );
+        let answers_family = Family::<AnswerLabels, Counter>::default();
+        registry.register(
+            "answers",
+            "Responses sent, by query type and response code",
+            answers_family.clone(),
+        );
         let reloads = Family::<ResultLabels, Counter>::default();
-        registry.register("reloads", "Reloads by result", reloads.clone());
+        registry.register(
+            "reloads",
+            "Reloads (SIGHUP, POST /reload, hale ctl reload) by result",
+            reloads.clone(),
+        );
+        // At 0 from the start, so an alert on increase() sees the first error.
+        for result in ["ok", "error"] {
+            let _ = reloads.get_or_create(&ResultLabels { result });
+        }
+        let reload_ok = Gauge::default();
+        registry.register(
+            "last_reload_successful",
+            "1 if the last reload loaded (or none was tried since the start); 0 if it was rejected and the files on disk would fail a restart",
+            reload_ok.clone(),
+        );
+        reload_ok.set(1);
+        let reload_ok_at = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "last_reload_success_timestamp_seconds",
+            "When config and zones last loaded (the start, or a reload), in seconds since the epoch",
+            reload_ok_at.clone(),
+        );
+        reload_ok_at.set(unix_now());
         let zones = Gauge::default();
         registry.register("zones", "Zones loaded", zones.clone());
 
@@ -239,7 +311,13 @@ impl Metrics {
             queries,
             dropped,
             truncated,
+            answers_family,
+            answers: Box::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| OnceLock::new())
+            })),
             reloads,
+            reload_ok,
+            reload_ok_at,
             zones,
             tcp_closed,
             rrl,
@@ -253,26 +331,35 @@ impl Metrics {
         self.notifies.clone()
     }
 
-    /// Counts one response: its rcode, and TC from its header.
-    pub fn answered(&self, transport: Transport, rcode: Rcode, response: &[u8]) {
-        self.queries[transport as usize][rcode_index(rcode)].inc();
-        if response.get(2).is_some_and(|b| b & 0x02 != 0) {
-            self.truncated.inc();
-        }
+    /// Counts one response: its rcode and type, and TC from its header.
+    pub fn answered(&self, transport: Transport, answered: Answered, response: &[u8]) {
+        let tc = response.get(2).is_some_and(|b| b & 0x02 != 0);
+        self.tally(transport, &[(answered, tc)], 0);
     }
 
-    /// Counts a batch of responses (rcode, truncated) and dropped messages at
-    /// once, so busy workers touch the shared counters once per batch.
-    pub fn tally(&self, transport: Transport, answered: &[(Rcode, bool)], dropped: u64) {
+    /// Counts a batch of responses (what was answered, truncated) and
+    /// dropped messages at once, so busy workers touch the shared counters
+    /// once per batch.
+    pub fn tally(&self, transport: Transport, answered: &[(Answered, bool)], dropped: u64) {
         let mut counts = [0u64; RCODES.len()];
+        let mut by_type = [[0u32; RCODES.len()]; QTYPES.len() + 1];
         let mut truncated = 0;
-        for &(rcode, tc) in answered {
-            counts[rcode_index(rcode)] += 1;
+        for &(a, tc) in answered {
+            let rcode = rcode_index(a.rcode);
+            counts[rcode] += 1;
+            by_type[qtype_index(a.qtype)][rcode] += 1;
             truncated += u64::from(tc);
         }
         for (counter, n) in self.queries[transport as usize].iter().zip(counts) {
             if n > 0 {
                 counter.inc_by(n);
+            }
+        }
+        for (q, row) in by_type.iter().enumerate() {
+            for (r, &n) in row.iter().enumerate() {
+                if n > 0 {
+                    self.answer_counter(q, r).inc_by(u64::from(n));
+                }
             }
         }
         if truncated > 0 {
@@ -281,6 +368,20 @@ impl Metrics {
         if dropped > 0 {
             self.dropped[transport as usize].inc_by(dropped);
         }
+    }
+
+    /// The `hale_answers_total` counter of query type `q` and rcode `r`
+    /// (indexes into [`QTYPES`] and [`RCODES`]).
+    fn answer_counter(&self, q: usize, r: usize) -> &Counter {
+        self.answers[q][r].get_or_init(|| {
+            let qtype = QTYPES.get(q).map_or("other", |&(_, name)| name);
+            self.answers_family
+                .get_or_create(&AnswerLabels {
+                    qtype,
+                    rcode: RCODES[r],
+                })
+                .clone()
+        })
     }
 
     /// Counts one message that got no response.
@@ -292,6 +393,10 @@ impl Metrics {
     pub fn reload(&self, ok: bool) {
         let result = if ok { "ok" } else { "error" };
         self.reloads.get_or_create(&ResultLabels { result }).inc();
+        self.reload_ok.set(i64::from(ok));
+        if ok {
+            self.reload_ok_at.set(unix_now());
+        }
     }
 
     /// Counts responses rate limiting truncated (slipped) or dropped.
@@ -319,56 +424,22 @@ impl Metrics {
         self.zones.set(n as i64);
     }
 
-    /// Renders the OpenMetrics text, with target gauges from `targets` and
-    /// `gauges` (name, help, value) read at scrape time.
-    pub fn render(
-        &self,
-        targets: impl Iterator<Item = TargetSample>,
-        gauges: &[(&'static str, &'static str, i64)],
-    ) -> String {
-        let mut scrape = Registry::with_prefix("hale");
-        for &(name, help, value) in gauges {
-            let gauge = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
-            gauge.set(value);
-            scrape.register(name, help, gauge);
-        }
-        let up = Family::<TargetLabels, Gauge>::default();
-        let latency = Family::<TargetLabels, Gauge<f64, AtomicU64>>::default();
-        let stale = Family::<TargetLabels, Gauge>::default();
-        let age = Family::<TargetLabels, Gauge<f64, AtomicU64>>::default();
-        for t in targets {
-            let labels = TargetLabels {
-                target: t.target,
-                address: t.address,
-            };
-            up.get_or_create(&labels).set(i64::from(t.healthy));
-            if let Some(seconds) = t.latency_seconds {
-                latency.get_or_create(&labels).set(seconds);
-            }
-            stale.get_or_create(&labels).set(i64::from(t.stale));
-            age.get_or_create(&labels).set(t.age_seconds);
-        }
-        scrape.register(
-            "target_stale",
-            "1 when the target's prober gave no result for 3 intervals",
-            stale,
-        );
-        scrape.register(
-            "target_verdict_age_seconds",
-            "Time since the target's last probe result",
-            age,
-        );
-        scrape.register("target_up", "1 if the target is healthy", up);
-        scrape.register(
-            "target_probe_latency_seconds",
-            "Latency of the target's last probe",
-            latency,
-        );
+    /// Renders the OpenMetrics text: what was counted, then `scrape`.
+    pub fn render(&self, scrape: Scrape) -> String {
+        let mut now = Registry::with_prefix("hale");
+        now.register_collector(Box::new(scrape));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
-        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scrape);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &now);
         let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
     }
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
