@@ -24,6 +24,7 @@
 //!   limiting and NOTIFY.
 //! - [`ctl`]: `hale ctl`, the operator's client of the admin listener.
 //! - `parallel`: the parts of one load run on every core.
+//! - [`logging`]: the log's text and JSON lines (a leaf, used by `main`).
 //!
 //! A query: `server::udp`/`tcp` ─► [`dns::respond`] ─► the snapshot's answer
 //! table (`dns::fast`), else the zone walk (`dns::slow`). A probe:
@@ -34,6 +35,7 @@ pub mod config;
 pub mod ctl;
 pub mod dns;
 pub mod health;
+pub mod logging;
 pub mod metrics;
 mod parallel;
 pub mod server;

@@ -185,20 +185,10 @@ fn set(kind: OverrideKind, o: OverrideArgs) -> CtlCall {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour only for a person at a terminal: log files and journald would
-    // keep the escape codes.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    hale::logging::init(match format {
+        LogFormat::Text => hale::logging::Format::Text,
+        LogFormat::Json => hale::logging::Format::Json,
+    });
 }
 
 /// Exit code for a config or zone file that is wrong.

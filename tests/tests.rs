@@ -36,3 +36,5 @@ mod wire;
 mod zone_hardening;
 // Steering: first verdicts, reload probation, drain / force-up / clear through `hale ctl`.
 mod steering;
+// Metrics that move, fail-open in /status, the JSON log, the status page.
+mod visibility;

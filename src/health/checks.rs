@@ -139,7 +139,7 @@ impl Checks {
                 // check that probes more often (the first one on a tie).
                 if spec.schedule != check.schedule {
                     tracing::warn!(
-                        target = %spec.key,
+                        probe = %spec.key,
                         line = check.line,
                         "target shared by checks with different interval/timeout/rise/fall; \
                          the faster check's settings apply"

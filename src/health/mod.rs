@@ -201,7 +201,7 @@ impl Health {
                     ));
                 }
                 Err(e) => {
-                    error!(target = %target.key(), error = %e, "no tokio runtime: target will not be probed");
+                    error!(probe = %target.key(), error = %e, "no tokio runtime: target will not be probed");
                 }
             }
             new.insert(target.key().clone(), target);

@@ -280,7 +280,7 @@ impl Target {
         if stale {
             self.stale.store(true, Ordering::Relaxed);
             warn!(
-                target = %self.key,
+                probe = %self.key,
                 silent_for = %humantime::format_duration(limit),
                 "no probe result for {STALE_INTERVALS} intervals: verdict is stale"
             );
@@ -336,14 +336,14 @@ impl Target {
     /// Feeds one result through the hysteresis; logs and signals a flip.
     pub(super) fn record(&self, result: ProbeResult, changes: &watch::Sender<u64>) {
         debug!(
-            target = %self.key,
+            probe = %self.key,
             ok = result.ok,
             reason = %result.reason,
             latency_ms = result.latency_ms,
             "probe"
         );
         if self.stale.swap(false, Ordering::Relaxed) {
-            info!(target = %self.key, "probe results again: verdict no longer stale");
+            info!(probe = %self.key, "probe results again: verdict no longer stale");
         }
         let mut st = self.lock();
         st.restored = None;
@@ -380,7 +380,7 @@ impl Target {
         };
         if old == new {
             if held && !was_held {
-                info!(target = %self.key, penalty = st.damping.penalty(), "flap damping: held down");
+                info!(probe = %self.key, penalty = st.damping.penalty(), "flap damping: held down");
             }
             return;
         }
@@ -401,8 +401,9 @@ impl Target {
         macro_rules! log_change {
             ($level:ident) => {
                 $level!(
-                    target = %self.key,
+                    address = %self.key.ip,
                     names = ?names,
+                    probe = %self.key,
                     old = old.as_str(),
                     new = new.as_str(),
                     change,

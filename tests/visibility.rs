@@ -1,0 +1,322 @@
+//! Seeing hale at a glance (issue #15): the metrics an operator alerts on
+//! move as queries, probes, failures, fail-open, overrides and reloads
+//! happen; `/status` says when a name fails open and how the last reload
+//! went; the JSON log parses, with lists as arrays and no clashing fields.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hickory_proto::rr::RecordType;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::{
+    EXAMPLE_ZONE_HEAD, Hale, Mode, SERVER, backends, eventually, free_dns_port, write_files,
+};
+
+/// Fast probing: 100 ms interval, 300 ms timeout, rise 2, fall 2.
+const FAST: &str = "[defaults]\ninterval = \"100ms\"\ntimeout = \"300ms\"\nrise = 2\nfall = 2\n";
+
+/// The value of the first sample of `metric` whose labels contain every
+/// one of `with` (e.g. `address="127.0.1.3"`); `None` when there is none.
+fn sample(body: &str, metric: &str, with: &[&str]) -> Option<f64> {
+    body.lines().find_map(|line| {
+        let rest = line.strip_prefix(metric)?;
+        let (labels, value) = rest.rsplit_once(' ')?;
+        let labelled = labels.starts_with('{') || labels.is_empty();
+        (labelled && with.iter().all(|w| labels.contains(w))).then(|| value.parse().ok())?
+    })
+}
+
+async fn scrape(hale: &Hale) -> String {
+    let (code, body) = hale.admin_get("/metrics").await;
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+/// Reads `metric` (with labels containing `with`) now; panics when absent.
+async fn value(hale: &Hale, metric: &str, with: &[&str]) -> f64 {
+    let body = scrape(hale).await;
+    sample(&body, metric, with).unwrap_or_else(|| panic!("no {metric} {with:?} in\n{body}"))
+}
+
+/// Waits until `metric` (labels containing `with`) satisfies `ok`.
+async fn until(hale: &Hale, metric: &str, with: &[&str], ok: impl Fn(f64) -> bool) {
+    let ok = &ok;
+    eventually(&format!("{metric} {with:?}"), || async move {
+        sample(&scrape(hale).await, metric, with).is_some_and(ok)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_with_queries_probes_failures_fail_open_overrides_and_reloads() {
+    let b = backends(2).await;
+    let config = format!(
+        "{SERVER}\n{FAST}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\nwhen_all_down = \"all\"\n",
+        b[0].port()
+    );
+    let zone = format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\n",
+        b[0].ip(),
+        b[1].ip()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let h = &hale;
+    let www = ["name=\"www.example.com.\"", "type=\"A\""];
+    let (ip0, ip1) = (
+        format!("address=\"{}\"", b[0].ip()),
+        format!("address=\"{}\"", b[1].ip()),
+    );
+    let (ip0, ip1) = (ip0.as_str(), ip1.as_str());
+
+    // Both up: every per-name gauge, counted probes and transitions to up.
+    until(h, "hale_name_healthy", &www, |v| v == 2.0).await;
+    assert_eq!(value(h, "hale_name_addresses", &www).await, 2.0);
+    assert_eq!(value(h, "hale_name_serving", &www).await, 2.0);
+    assert_eq!(value(h, "hale_name_fail_open", &www).await, 0.0);
+    until(h, "hale_probes_total", &[ip0, "result=\"ok\""], |v| {
+        v >= 2.0
+    })
+    .await;
+    assert_eq!(
+        value(h, "hale_target_transitions_total", &[ip0, "to=\"up\""]).await,
+        1.0
+    );
+    assert!(value(h, "hale_probe_duration_seconds_count", &[ip0]).await >= 2.0);
+    assert!(
+        value(
+            h,
+            "hale_probe_duration_seconds_bucket",
+            &[ip0, "le=\"+Inf\""]
+        )
+        .await
+            >= 2.0
+    );
+    assert_eq!(value(h, "hale_last_reload_successful", &[]).await, 1.0);
+    assert_eq!(
+        value(h, "hale_reloads_total", &["result=\"error\""]).await,
+        0.0
+    );
+
+    // Queries: answers by type and rcode.
+    let before = sample(
+        &scrape(h).await,
+        "hale_answers_total",
+        &["qtype=\"A\"", "rcode=\"noerror\""],
+    )
+    .unwrap_or(0.0);
+    for _ in 0..3 {
+        h.udp("www.example.com", RecordType::A).await;
+    }
+    h.tcp("www.example.com", RecordType::A).await;
+    h.udp("nope.example.com", RecordType::MX).await;
+    until(
+        h,
+        "hale_answers_total",
+        &["qtype=\"A\"", "rcode=\"noerror\""],
+        |v| v == before + 4.0,
+    )
+    .await;
+    assert!(
+        value(
+            h,
+            "hale_answers_total",
+            &["qtype=\"MX\"", "rcode=\"nxdomain\""]
+        )
+        .await
+            >= 1.0
+    );
+
+    // One backend fails: failed probes, a transition down, one healthy.
+    b[0].set_mode(Mode::Status(503)).await;
+    until(
+        h,
+        "hale_target_transitions_total",
+        &[ip0, "to=\"down\""],
+        |v| v == 1.0,
+    )
+    .await;
+    assert!(value(h, "hale_probes_total", &[ip0, "result=\"fail\""]).await >= 2.0);
+    until(h, "hale_name_healthy", &www, |v| v == 1.0).await;
+    assert_eq!(value(h, "hale_target_up", &[ip0]).await, 0.0);
+
+    // Both fail: fail-open, in the metrics and in /status.
+    b[1].set_mode(Mode::Status(503)).await;
+    until(h, "hale_name_fail_open", &www, |v| v == 1.0).await;
+    assert_eq!(value(h, "hale_name_healthy", &www).await, 0.0);
+    assert_eq!(value(h, "hale_name_serving", &www).await, 2.0);
+    let status = h.status().await;
+    assert_eq!(
+        status["fail_open"],
+        serde_json::json!(["www.example.com. A"]),
+        "{status:#}"
+    );
+    let name = &status["checks"][0];
+    assert_eq!(name["fail_open"], true, "{name:#}");
+    assert_eq!(name["types"][0]["serving"], 2, "{name:#}");
+
+    // Recovery leaves fail-open.
+    b[0].set_mode(Mode::Healthy).await;
+    b[1].set_mode(Mode::Healthy).await;
+    until(h, "hale_name_fail_open", &www, |v| v == 0.0).await;
+    until(
+        h,
+        "hale_target_transitions_total",
+        &[ip0, "to=\"up\""],
+        |v| v == 2.0,
+    )
+    .await;
+
+    // An override shows while it applies.
+    let drain = ["kind=\"drain\"", ip1];
+    assert_eq!(value(h, "hale_target_override", &drain).await, 0.0);
+    let (code, out, err) = h
+        .ctl(&["drain", &b[1].ip(), "--reason", "metrics test"])
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(value(h, "hale_target_override", &drain).await, 1.0);
+    assert_eq!(
+        value(h, "hale_target_override", &["kind=\"drain\"", ip0]).await,
+        0.0
+    );
+    assert_eq!(value(h, "hale_name_serving", &www).await, 1.0);
+    let (code, out, err) = h.ctl(&["clear", &b[1].ip()]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(value(h, "hale_target_override", &drain).await, 0.0);
+
+    // Reloads, good and bad: counted, and the bad one shows in a gauge and
+    // in /status while the old config serves.
+    let at = value(h, "hale_last_reload_success_timestamp_seconds", &[]).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    h.reload().await.expect("a good reload");
+    assert_eq!(
+        value(h, "hale_reloads_total", &["result=\"ok\""]).await,
+        1.0
+    );
+    assert!(value(h, "hale_last_reload_success_timestamp_seconds", &[]).await > at);
+    assert_eq!(h.status().await["last_load"]["result"], "ok");
+    h.rewrite_config(&format!("{config}\n[[check]]\nnames = 7\n"));
+    assert!(h.reload().await.is_err(), "a bad config is rejected");
+    assert_eq!(
+        value(h, "hale_reloads_total", &["result=\"error\""]).await,
+        1.0
+    );
+    assert_eq!(value(h, "hale_last_reload_successful", &[]).await, 0.0);
+    let last = h.status().await["last_load"].clone();
+    assert_eq!(last["result"], "error", "{last:#}");
+    assert!(
+        last["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("hale.toml")),
+        "{last:#}"
+    );
+    hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
+    let b = backends(1).await;
+    let port = free_dns_port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {}\n",
+        b[0].port()
+    );
+    let zone = format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {ip}\napi IN A {ip}\n",
+        ip = b[0].ip()
+    );
+    let path = write_files(dir.path(), &config, &[("example.com.zone", &zone)]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hale"))
+        .args(["--log-format", "json", "serve", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start hale");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut reader = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let sink = lines.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = reader.next_line().await {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let logged = |message: &'static str, level: &'static str| {
+        let lines = lines.clone();
+        move || {
+            let lines = lines.clone();
+            async move {
+                lines.lock().unwrap().iter().any(|l| {
+                    serde_json::from_str::<serde_json::Value>(l)
+                        .is_ok_and(|v| v["message"] == message && v["level"] == level)
+                })
+            }
+        }
+    };
+    eventually("hale logs the target up", logged("health changed", "INFO")).await;
+    b[0].set_mode(Mode::Status(503)).await;
+    eventually(
+        "hale logs the target down",
+        logged("health changed", "WARN"),
+    )
+    .await;
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+
+    let lines = lines.lock().unwrap().clone();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let object = v
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {line}"));
+        for key in ["timestamp", "level", "target", "message"] {
+            assert!(object[key].is_string(), "{key} in {line}");
+        }
+        assert!(
+            object["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("hale")),
+            "`target` is the module that logged: {line}"
+        );
+        assert!(
+            !object.contains_key("fields"),
+            "fields sit at the top level: {line}"
+        );
+        assert!(
+            !object.keys().any(|k| k.starts_with("field_")),
+            "no clash: {line}"
+        );
+    }
+    let down = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message"] == "health changed" && v["level"] == "WARN")
+        .expect("a WARN line for the target going down");
+    let mut names: Vec<&str> = down["names"]
+        .as_array()
+        .unwrap_or_else(|| panic!("names is an array: {down:#}"))
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api.example.com.", "www.example.com."], "{down:#}");
+    assert_eq!(down["address"], b[0].ip(), "{down:#}");
+    assert!(
+        down["probe"]
+            .as_str()
+            .is_some_and(|p| p.contains(&b[0].ip())),
+        "{down:#}"
+    );
+    assert!(
+        down["reason"].as_str().is_some_and(|r| r.contains("503")),
+        "{down:#}"
+    );
+    assert_eq!(down["new"], "down", "{down:#}");
+}
