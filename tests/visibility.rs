@@ -320,3 +320,235 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     );
     assert_eq!(down["new"], "down", "{down:#}");
 }
+
+/// Runs headless Chromium on `url` with `args`; `None` when Chromium is
+/// not installed (allowed only outside CI: `.ci/run` installs it and sets
+/// `HALE_REQUIRE_CHROMIUM`).
+async fn chromium(args: &[&str], url: &str) -> Option<String> {
+    let binary = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    let Some(binary) = binary else {
+        let why = "Chromium is not installed: the status page test is skipped";
+        assert!(std::env::var_os("HALE_REQUIRE_CHROMIUM").is_none(), "{why}");
+        eprintln!("note: {why}");
+        return None;
+    };
+    let profile = tempfile::tempdir().expect("temp dir");
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(url)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("Chromium finished in time")
+    .expect("Chromium ran");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The rows of the page's tables, as the text of their cells.
+fn rows(dom: &str) -> Vec<String> {
+    let mut rows = Vec::new();
+    for row in dom.split("<tr>").skip(1) {
+        let row = row.split("</tr>").next().unwrap_or_default();
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in row.chars() {
+            match c {
+                '<' => {
+                    in_tag = true;
+                    text.push(' ');
+                }
+                '>' => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        rows.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    rows
+}
+
+/// The page a person opens: loaded in headless Chromium, with what it
+/// shows checked in the DOM Chromium built. With `HALE_SCREENSHOT=PATH`
+/// (relative to the repository) it also writes the screenshot the README
+/// shows: `HALE_SCREENSHOT=docs/status-page.png cargo test --test
+/// integration status_page`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_in_a_browser_shows_what_needs_attention_first() {
+    let b = backends(5).await;
+    // www: three addresses, one failing. api: both down, failing open.
+    // db: its backend hangs and the timeout is long: never probed yet.
+    let config = format!(
+        "{SERVER}\n{FAST}\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {port}\npath = \"/healthz\"\nexpect_body = \"ok\"\n\
+         [[check]]\nnames = [\"api.example.com.\"]\nport = {port}\nwhen_all_down = \"all\"\n\
+         [[check]]\nnames = [\"db.example.com.\"]\nport = {port}\ntimeout = \"60s\"\ninterval = \"90s\"\n",
+        port = b[0].port()
+    );
+    let zone = format!(
+        "{EXAMPLE_ZONE_HEAD}www IN A {}\nwww IN A {}\nwww IN A {}\napi IN A {}\napi IN A {}\ndb IN A {}\n",
+        b[0].ip(),
+        b[1].ip(),
+        b[2].ip(),
+        b[3].ip(),
+        b[4].ip(),
+        b[4].ip(),
+    );
+    b[1].set_mode(Mode::WrongBody).await;
+    b[3].set_mode(Mode::Status(503)).await;
+    b[4].set_mode(Mode::Hang).await;
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let h = &hale;
+    eventually("www has 2 of 3 up and api fails open", || async move {
+        let s = h.status().await;
+        s["fail_open"] == serde_json::json!(["api.example.com. A"])
+            && s["checks"].as_array().is_some_and(|names| {
+                names
+                    .iter()
+                    .any(|n| n["name"] == "www.example.com." && n["types"][0]["healthy"] == 2)
+            })
+    })
+    .await;
+    // Enough results for a strip of several marks.
+    let third = format!("address=\"{}\"", b[2].ip());
+    until(
+        h,
+        "hale_probes_total",
+        &[third.as_str(), "result=\"ok\""],
+        |v| v >= 4.0,
+    )
+    .await;
+    let (code, out, err) = h
+        .ctl(&["drain", &b[2].ip(), "--reason", "kernel upgrade"])
+        .await;
+    assert_eq!(code, 0, "{out}{err}");
+
+    let url = format!("http://{}/", h.admin_addr());
+    let Some(dom) = chromium(&["--dump-dom"], &url).await else {
+        hale.shutdown().await;
+        return;
+    };
+    // It refreshes itself and loads nothing from elsewhere.
+    assert!(dom.contains("http-equiv=\"refresh\""), "{dom}");
+    for external in ["<script src", "<link", "<img", "url("] {
+        assert!(!dom.contains(external), "{external} in {dom}");
+    }
+    // Banners: fail-open, and how config and zones were loaded.
+    assert!(
+        dom.contains("Failing open:</b> api.example.com. A"),
+        "{dom}"
+    );
+    assert!(dom.contains("Config and zones: started at"), "{dom}");
+    // A summary per name; names needing attention come first (db, whose
+    // only address is not probed yet, counts as healthy and comes last).
+    let at = |text: &str| {
+        dom.find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in {dom}"))
+    };
+    assert!(dom.contains("<b>A</b>: 0/2 up, serving 2"), "{dom}");
+    assert!(
+        dom.contains("<b>A</b>: 1/3 up, serving 1"),
+        "www after the drain: {dom}"
+    );
+    assert!(dom.contains("1 override"), "{dom}");
+    assert!(
+        at("id=\"api.example.com.\"") < at("id=\"db.example.com.\""),
+        "{dom}"
+    );
+    assert!(
+        at("id=\"www.example.com.\"") < at("id=\"db.example.com.\""),
+        "{dom}"
+    );
+    // Per address: failures first, the probe URL, verdict, since, in the
+    // answer now, the override, readable reasons, and the strip of results.
+    let rows = rows(&dom);
+    let row = |ip: &str| {
+        rows.iter()
+            .position(|r| r.starts_with(&format!("{ip} ")))
+            .unwrap_or_else(|| panic!("no row for {ip} in {rows:#?}"))
+    };
+    assert!(
+        row(&b[1].ip()) < row(&b[0].ip()),
+        "the failing address first: {rows:#?}"
+    );
+    assert!(
+        row(&b[2].ip()) < row(&b[0].ip()),
+        "the drained address first: {rows:#?}"
+    );
+    let text = |ip: &str| rows[row(ip)].clone();
+    let failing = text(&b[1].ip());
+    assert!(
+        failing.contains(" down ") && failing.contains("body mismatch"),
+        "{failing}"
+    );
+    assert!(
+        failing.contains(&format!("http://{}:{}/healthz", b[1].ip(), b[0].port())),
+        "{failing}"
+    );
+    let drained = text(&b[2].ip());
+    assert!(drained.contains("drain (kernel upgrade)"), "{drained}");
+    assert!(drained.contains(" up "), "probes go on: {drained}");
+    let healthy = text(&b[0].ip());
+    assert!(
+        healthy.contains(" up ") && healthy.contains(" yes "),
+        "{healthy}"
+    );
+    assert!(
+        text(&b[3].ip()).contains("fail-open"),
+        "{}",
+        text(&b[3].ip())
+    );
+    let db = rows.iter().find(|r| r.contains("db.example.com")).cloned();
+    let waiting = db.unwrap_or_else(|| text(&b[4].ip()));
+    assert!(
+        waiting.contains("not probed yet") && waiting.contains("never probed"),
+        "{waiting}"
+    );
+    let marks = dom.matches("<i class=\"ok\" title=\"20").count();
+    assert!(
+        marks >= 4,
+        "a mark per result, with its time on hover: {dom}"
+    );
+    assert!(dom.contains("<i class=\"fail\" title=\"20"), "{dom}");
+
+    // A rejected reload shows as a banner.
+    h.rewrite_config(&format!("{config}\n[[check]]\nnames = 7\n"));
+    assert!(h.reload().await.is_err());
+    let dom = chromium(&["--dump-dom"], &url).await.unwrap_or_default();
+    assert!(dom.contains("Last reload rejected"), "{dom}");
+    assert!(dom.contains("hale.toml"), "the error names the file: {dom}");
+
+    if let Some(path) = std::env::var_os("HALE_SCREENSHOT") {
+        // The first state, without the rejected reload, is what the README shows.
+        h.rewrite_config(&config);
+        h.reload().await.expect("the good config again");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        let arg = format!("--screenshot={}", path.display());
+        chromium(&[&arg, "--window-size=1300,860", "--hide-scrollbars"], &url).await;
+        assert!(path.exists(), "screenshot written to {}", path.display());
+    }
+    hale.shutdown().await;
+}

@@ -41,7 +41,7 @@ mod scrape;
 mod status;
 
 pub use status::{
-    Departure, MassFailureStatus, NameStatus, Status, TargetEntry, ZoneStatus, status,
+    Departure, MassFailureStatus, NameStatus, Status, TargetEntry, TypeStatus, ZoneStatus, status,
 };
 
 /// Serves the admin routes until `token` is cancelled.
