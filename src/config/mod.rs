@@ -305,6 +305,104 @@ pub struct Probe {
     pub expect_body: Option<String>,
     /// Verify the TLS certificate against the host.
     pub tls_verify: bool,
+    /// https: the CAs trusted instead of the built-in roots.
+    pub ca_file: Option<CaFile>,
+    /// https: fail while the leaf certificate expires within this many days.
+    pub cert_min_days: Option<u32>,
+}
+
+/// A `ca_file`: the PEM file of the CAs an https check trusts instead of
+/// the built-in roots, parsed once per load and shared by every check
+/// naming it.
+#[derive(Clone)]
+pub struct CaFile {
+    /// The file, relative paths resolved against the config's folder.
+    pub path: PathBuf,
+    /// Its certificates, as trust anchors.
+    pub roots: std::sync::Arc<rustls::RootCertStore>,
+}
+
+impl fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CaFile({}, {} roots)",
+            self.path.display(),
+            self.roots.len()
+        )
+    }
+}
+
+/// Why a `ca_file` cannot be used.
+#[derive(thiserror::Error, Debug)]
+pub enum CaFileError {
+    /// Missing or unreadable.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A PEM section that does not decode.
+    #[error("{} is not a PEM file: {source}", path.display())]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// No `-----BEGIN CERTIFICATE-----` section.
+    #[error("{} holds no certificate (PEM \"-----BEGIN CERTIFICATE-----\" sections)", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A certificate that cannot be a trust anchor.
+    #[error("{}: certificate {index} cannot be used as a CA: {source}", path.display())]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// 1-based position of the certificate in the file.
+        index: usize,
+        /// rustls's reason.
+        source: rustls::Error,
+    },
+}
+
+impl CaFile {
+    /// Reads every certificate in the PEM file at `path` (other sections,
+    /// such as a key, are skipped).
+    pub fn read(path: &Path) -> Result<CaFile, CaFileError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let bytes = std::fs::read(path).map_err(|source| CaFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut roots = rustls::RootCertStore::empty();
+        for (i, cert) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+            let cert = cert.map_err(|source| CaFileError::Pem {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            roots.add(cert).map_err(|source| CaFileError::Unusable {
+                path: path.to_path_buf(),
+                index: i + 1,
+                source,
+            })?;
+        }
+        if roots.is_empty() {
+            return Err(CaFileError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(CaFile {
+            path: path.to_path_buf(),
+            roots: std::sync::Arc::new(roots),
+        })
+    }
 }
 
 /// A config that could not be read or is invalid.
@@ -352,8 +450,9 @@ impl Config {
         let zone_files = validate::zone_files(&src, &raw.server.zones)?;
         let listen = validate::listen(&src, &raw.server.listen)?;
         let (admin, admin_token) = validate::admin(&src, raw.admin.as_ref(), &raw.server.listen)?;
-        validate::defaults(&src, &raw.defaults)?;
-        let checks = validate::checks(&src, &raw.defaults, &raw.check)?;
+        let mut cas = validate::CaFiles::default();
+        validate::defaults(&src, &raw.defaults, &mut cas)?;
+        let checks = validate::checks(&src, &raw.defaults, &raw.check, &mut cas)?;
         let workers = validate::workers(&src, raw.server.workers.as_ref())?;
         let tcp = validate::tcp(&src, &raw.server)?;
         let rrl = validate::rrl(&src, raw.rrl.as_ref())?;
