@@ -17,8 +17,11 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+mod ca;
 mod file;
 mod validate;
+
+pub use ca::{CaFile, CaFileError};
 
 use file::RawConfig;
 
@@ -309,100 +312,6 @@ pub struct Probe {
     pub ca_file: Option<CaFile>,
     /// https: fail while the leaf certificate expires within this many days.
     pub cert_min_days: Option<u32>,
-}
-
-/// A `ca_file`: the PEM file of the CAs an https check trusts instead of
-/// the built-in roots, parsed once per load and shared by every check
-/// naming it.
-#[derive(Clone)]
-pub struct CaFile {
-    /// The file, relative paths resolved against the config's folder.
-    pub path: PathBuf,
-    /// Its certificates, as trust anchors.
-    pub roots: std::sync::Arc<rustls::RootCertStore>,
-}
-
-impl fmt::Debug for CaFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "CaFile({}, {} roots)",
-            self.path.display(),
-            self.roots.len()
-        )
-    }
-}
-
-/// Why a `ca_file` cannot be used.
-#[derive(thiserror::Error, Debug)]
-pub enum CaFileError {
-    /// Missing or unreadable.
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A PEM section that does not decode.
-    #[error("{} is not a PEM file: {source}", path.display())]
-    Pem {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: rustls::pki_types::pem::Error,
-    },
-    /// No `-----BEGIN CERTIFICATE-----` section.
-    #[error("{} holds no certificate (PEM \"-----BEGIN CERTIFICATE-----\" sections)", path.display())]
-    Empty {
-        /// The file.
-        path: PathBuf,
-    },
-    /// A certificate that cannot be a trust anchor.
-    #[error("{}: certificate {index} cannot be used as a CA: {source}", path.display())]
-    Unusable {
-        /// The file.
-        path: PathBuf,
-        /// 1-based position of the certificate in the file.
-        index: usize,
-        /// rustls's reason.
-        source: rustls::Error,
-    },
-}
-
-impl CaFile {
-    /// Reads every certificate in the PEM file at `path` (other sections,
-    /// such as a key, are skipped).
-    pub fn read(path: &Path) -> Result<CaFile, CaFileError> {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-
-        let bytes = std::fs::read(path).map_err(|source| CaFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut roots = rustls::RootCertStore::empty();
-        for (i, cert) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
-            let cert = cert.map_err(|source| CaFileError::Pem {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            roots.add(cert).map_err(|source| CaFileError::Unusable {
-                path: path.to_path_buf(),
-                index: i + 1,
-                source,
-            })?;
-        }
-        if roots.is_empty() {
-            return Err(CaFileError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        Ok(CaFile {
-            path: path.to_path_buf(),
-            roots: std::sync::Arc::new(roots),
-        })
-    }
 }
 
 /// A config that could not be read or is invalid.

@@ -15,12 +15,13 @@ use hickory_proto::rr::Name;
 use ipnet::IpNet;
 use toml::Spanned;
 
+pub(super) use super::ca::CaFiles;
 use super::file::{
     Addr, RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones, bracketed,
 };
 use super::{
-    AdminToken, CaFile, Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme,
-    Source, StateSettings, TcpLimits, WhenAllDown,
+    AdminToken, Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source,
+    StateSettings, TcpLimits, WhenAllDown,
 };
 
 /// Probe schedule defaults, for checks and the canary alike.
@@ -260,39 +261,6 @@ fn https_only(src: &Source, c: &RawSettings, scheme: Scheme) -> Result<(), Confi
             format!("{key} applies to https probes only: set scheme = \"https\" in this check"),
         )),
         None => Ok(()),
-    }
-}
-
-/// The `ca_file`s of one config, each read and parsed once however many
-/// checks name it, so they share one set of roots (and one TLS client).
-#[derive(Default)]
-pub(super) struct CaFiles {
-    loaded: HashMap<PathBuf, CaFile>,
-}
-
-impl CaFiles {
-    /// The roots in `file` (relative to the config's folder); an error at
-    /// its line when it cannot be read or holds no usable certificate.
-    fn load(
-        &mut self,
-        src: &Source,
-        file: Option<&Spanned<String>>,
-    ) -> Result<Option<CaFile>, ConfigError> {
-        let Some(file) = file else {
-            return Ok(None);
-        };
-        let path = src
-            .path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(file.get_ref());
-        if let Some(ca) = self.loaded.get(&path) {
-            return Ok(Some(ca.clone()));
-        }
-        let ca =
-            CaFile::read(&path).map_err(|e| src.err(file.span().start, format!("ca_file: {e}")))?;
-        self.loaded.insert(path, ca.clone());
-        Ok(Some(ca))
     }
 }
 
