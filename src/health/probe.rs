@@ -92,11 +92,7 @@ pub(crate) enum ProbeError {
     #[error("tls: {}", tls::describe(.0))]
     Tls(#[source] rustls::Error),
     /// The server's first bytes were not a TLS record.
-    #[error("tls: {}", if *.http {
-        "the server answered in plain HTTP, not TLS".to_string()
-    } else {
-        format!("the server did not answer in TLS (it sent \"{}\")", escape(.first, usize::MAX))
-    })]
+    #[error("tls: {}", not_tls_reason(*.http, .first))]
     NotTls {
         /// They began with `HTTP/`.
         http: bool,
@@ -142,6 +138,18 @@ pub(crate) enum ProbeError {
         /// The body's first bytes (as many as were read, up to [`MAX_BODY`]).
         got: Vec<u8>,
     },
+}
+
+/// What a server that did not speak TLS sent, in words.
+fn not_tls_reason(http: bool, first: &[u8]) -> String {
+    if http {
+        "the server answered in plain HTTP, not TLS".to_string()
+    } else {
+        format!(
+            "the server did not answer in TLS (it sent \"{}\")",
+            escape(first, usize::MAX)
+        )
+    }
 }
 
 /// How much of a body, or of a `Location`, a reason shows.
