@@ -112,12 +112,17 @@ async fn closed_port_leaves_and_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_is_not_followed_and_fails() {
-    leaves_and_returns(Mode::Redirect, "", "status 302").await;
+    leaves_and_returns(Mode::Redirect, "", "status 302 (Location: /elsewhere)").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_body_fails_expect_body() {
-    leaves_and_returns(Mode::WrongBody, "expect_body = \"ok\"", "body").await;
+    leaves_and_returns(
+        Mode::WrongBody,
+        "expect_body = \"ok\"",
+        r#"body mismatch: expected "ok", got "nope""#,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

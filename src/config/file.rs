@@ -30,14 +30,12 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     #[serde(default = "default_listen")]
-    pub(super) listen: Spanned<Vec<SocketAddr>>,
+    pub(super) listen: Spanned<Vec<Addr>>,
     pub(super) zones: Spanned<RawZones>,
     pub(super) workers: Option<Spanned<usize>>,
     pub(super) tcp_max_connections: Option<Spanned<usize>>,
-    #[serde(default, with = "humantime_serde")]
-    pub(super) tcp_idle_timeout: Option<Duration>,
-    #[serde(default, with = "humantime_serde")]
-    pub(super) tcp_message_timeout: Option<Duration>,
+    pub(super) tcp_idle_timeout: Option<Dur>,
+    pub(super) tcp_message_timeout: Option<Dur>,
 }
 
 #[derive(Deserialize)]
@@ -59,8 +57,7 @@ pub(super) struct RawMassFailure {
     pub(super) enabled: bool,
     pub(super) share: Option<f64>,
     pub(super) min_names: Option<usize>,
-    #[serde(default, with = "humantime_serde")]
-    pub(super) window: Option<Duration>,
+    pub(super) window: Option<Dur>,
     pub(super) canary: Option<String>,
 }
 
@@ -112,7 +109,7 @@ pub(super) struct RawState {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdmin {
     #[serde(default = "default_admin_listen")]
-    pub(super) listen: Spanned<SocketAddr>,
+    pub(super) listen: Spanned<Addr>,
     #[serde(default)]
     pub(super) token_file: Option<Spanned<String>>,
 }
@@ -122,10 +119,73 @@ pub(super) struct RawAdmin {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Dur(pub(super) Duration);
 
+/// What every bad duration is told: `interval = 5` or `"5"` is the usual
+/// mistake, and an example shows the fix faster than humantime's grammar.
+pub(super) const DURATION_EXAMPLE: &str =
+    "expected a duration with a unit, such as \"5s\", \"500ms\" or \"1m\"";
+
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
-        humantime_serde::deserialize(d).map(Dur)
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Dur;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                // serde's "invalid type: integer `5`, expected ..." reads on from here.
+                f.write_str(&DURATION_EXAMPLE["expected ".len()..])
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Dur, E> {
+                humantime::parse_duration(s)
+                    .map(Dur)
+                    .map_err(|_| E::custom(format!("bad duration {s:?}: {DURATION_EXAMPLE}")))
+            }
+        }
+        d.deserialize_str(Visitor)
     }
+}
+
+/// A socket address (`"127.0.0.1:53"`, `"[::1]:53"`) whose error, for the
+/// easy slip of an IPv6 address without brackets, says how to write it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Addr(pub(super) SocketAddr);
+
+impl<'de> Deserialize<'de> for Addr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Addr, D::Error> {
+        let text = String::deserialize(d)?;
+        text.trim()
+            .parse()
+            .map(Addr)
+            .map_err(|_| serde::de::Error::custom(bad_socket_addr(&text)))
+    }
+}
+
+/// Why `text` is not a socket address, with the way to write it when it is
+/// recognisably an IPv6 address and port without brackets (`::1:5301`).
+pub(super) fn bad_socket_addr(text: &str) -> String {
+    if let Some(fix) = bracketed(text) {
+        return format!(
+            "{text:?} is not an address and port: an IPv6 address takes brackets before a port, write {fix:?}"
+        );
+    }
+    if let Ok(ip) = text.trim().parse::<std::net::IpAddr>() {
+        return format!(
+            "{text:?} has no port: write {:?}",
+            SocketAddr::new(ip, 53).to_string()
+        );
+    }
+    format!("{text:?} is not an address and port, such as \"127.0.0.1:53\" or \"[::1]:53\"")
+}
+
+/// `[ADDRESS]:PORT` for text that reads as an IPv6 address followed by
+/// `:PORT` without brackets; `None` otherwise. A last group of one digit is
+/// taken for part of the address (`::1`), not a port.
+pub(super) fn bracketed(text: &str) -> Option<String> {
+    let (ip, port) = text.trim().rsplit_once(':')?;
+    if port.len() < 2 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ip = ip.parse::<std::net::Ipv6Addr>().ok()?;
+    let port = port.parse::<u16>().ok()?;
+    Some(SocketAddr::new(ip.into(), port).to_string())
 }
 
 /// The keys of `[defaults]` and of each `[[check]]` (where `names` is
@@ -148,16 +208,18 @@ pub(super) struct RawSettings {
     pub(super) expect_status: Option<Spanned<Vec<u16>>>,
     pub(super) expect_body: Option<String>,
     pub(super) tls_verify: Option<bool>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) cert_min_days: Option<Spanned<u32>>,
     pub(super) flap_damping: Option<bool>,
     pub(super) flap_half_life: Option<Spanned<Dur>>,
 }
 
 // Spanned at 0..0: a default has no line of its own in the file.
 
-fn default_listen() -> Spanned<Vec<SocketAddr>> {
-    Spanned::new(0..0, vec![SocketAddr::from(([127, 0, 0, 1], 5353))])
+fn default_listen() -> Spanned<Vec<Addr>> {
+    Spanned::new(0..0, vec![Addr(SocketAddr::from(([127, 0, 0, 1], 5353)))])
 }
 
-fn default_admin_listen() -> Spanned<SocketAddr> {
-    Spanned::new(0..0, SocketAddr::from(([127, 0, 0, 1], 8053)))
+fn default_admin_listen() -> Spanned<Addr> {
+    Spanned::new(0..0, Addr(SocketAddr::from(([127, 0, 0, 1], 8053))))
 }

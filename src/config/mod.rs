@@ -17,8 +17,11 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+mod ca;
 mod file;
 mod validate;
+
+pub use ca::{CaFile, CaFileError};
 
 use file::RawConfig;
 
@@ -316,6 +319,10 @@ pub struct Probe {
     pub expect_body: Option<String>,
     /// Verify the TLS certificate against the host.
     pub tls_verify: bool,
+    /// https: the CAs trusted instead of the built-in roots.
+    pub ca_file: Option<CaFile>,
+    /// https: fail while the leaf certificate expires within this many days.
+    pub cert_min_days: Option<u32>,
 }
 
 /// A config that could not be read or is invalid.
@@ -363,8 +370,9 @@ impl Config {
         let zone_files = validate::zone_files(&src, &raw.server.zones)?;
         let listen = validate::listen(&src, &raw.server.listen)?;
         let (admin, admin_token) = validate::admin(&src, raw.admin.as_ref(), &raw.server.listen)?;
-        validate::defaults(&src, &raw.defaults)?;
-        let checks = validate::checks(&src, &raw.defaults, &raw.check)?;
+        let mut cas = validate::CaFiles::default();
+        validate::defaults(&src, &raw.defaults, &mut cas)?;
+        let checks = validate::checks(&src, &raw.defaults, &raw.check, &mut cas)?;
         let workers = validate::workers(&src, raw.server.workers.as_ref())?;
         let tcp = validate::tcp(&src, &raw.server)?;
         let rrl = validate::rrl(&src, raw.rrl.as_ref())?;

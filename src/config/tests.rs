@@ -258,3 +258,212 @@ fn listen_addresses_that_would_take_one_port_twice_are_errors() {
     ));
     assert!(e.contains(":5:") && e.contains("[admin]"), "{e}");
 }
+
+/// A config in a folder of its own, with extra files beside it.
+fn parse_in(
+    text: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, Result<Config, ConfigError>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.zone"), "").expect("zone file");
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).expect("file");
+    }
+    let result = Config::parse(&dir.path().join("hale.toml"), text);
+    (dir, result)
+}
+
+/// A CA certificate (self-signed), as a ca_file holds.
+fn ca_pem() -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().expect("key");
+    params.self_signed(&key).expect("cert").pem()
+}
+
+#[test]
+fn ca_file_is_read_at_load_and_shared_by_the_checks_naming_it() {
+    let text = format!(
+        "{SERVER}[defaults]\nscheme = \"https\"\nca_file = \"ca.pem\"\ncert_min_days = 14\n\n\
+         [[check]]\nnames = [\"a.example.\"]\n\n\
+         [[check]]\nnames = [\"b.example.\"]\ncert_min_days = 7\n\n\
+         [[check]]\nnames = [\"c.example.\"]\nscheme = \"http\"\n"
+    );
+    let pem = format!("{}{}", ca_pem(), ca_pem());
+    let (dir, c) = parse_in(&text, &[("ca.pem", &pem)]);
+    let c = c.expect("valid");
+    let (a, b) = (&c.checks[0].probe, &c.checks[1].probe);
+    let (ca_a, ca_b) = (a.ca_file.as_ref().unwrap(), b.ca_file.as_ref().unwrap());
+    assert_eq!(
+        ca_a.path,
+        dir.path().join("ca.pem"),
+        "relative to the config"
+    );
+    assert_eq!(ca_a.roots.len(), 2, "every certificate in the file");
+    assert!(
+        std::sync::Arc::ptr_eq(&ca_a.roots, &ca_b.roots),
+        "read once"
+    );
+    assert_eq!((a.cert_min_days, b.cert_min_days), (Some(14), Some(7)));
+    // From [defaults], the keys reach an http check's target as nothing.
+    let http =
+        crate::health::TargetKey::new([192, 0, 2, 1].into(), &c.checks[2].probe, "c.example.");
+    assert_eq!((http.ca_file, http.cert_min_days), (None, None));
+}
+
+#[test]
+fn a_ca_file_that_cannot_be_used_is_an_error_at_its_line() {
+    let check = |ca: &str| {
+        format!(
+            "{SERVER}\n[[check]]\nnames = [\"a.example.\"]\nscheme = \"https\"\nca_file = \"{ca}\"\n"
+        )
+    };
+    let (_dir, e) = parse_in(&check("missing.pem"), &[]);
+    let e = e.expect_err("missing").to_string();
+    assert!(
+        e.contains("hale.toml:8: ca_file: cannot read ") && e.contains("missing.pem"),
+        "{e}"
+    );
+
+    // Unreadable: a folder.
+    let (_dir, e) = parse_in(&check("."), &[]);
+    let e = e.expect_err("a folder").to_string();
+    assert!(e.contains("hale.toml:8: ca_file: cannot read "), "{e}");
+
+    let (_dir, e) = parse_in(&check("ca.pem"), &[("ca.pem", "not a certificate\n")]);
+    let e = e.expect_err("no certificate").to_string();
+    assert!(
+        e.contains("hale.toml:8: ca_file: ") && e.contains("ca.pem holds no certificate"),
+        "{e}"
+    );
+
+    let key_only = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+    let (_dir, e) = parse_in(&check("ca.pem"), &[("ca.pem", key_only)]);
+    let e = e.expect_err("a key, no certificate").to_string();
+    assert!(
+        e.contains(":8: ca_file: ") && e.contains("holds no certificate"),
+        "{e}"
+    );
+
+    let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let (_dir, e) = parse_in(&check("ca.pem"), &[("ca.pem", garbage)]);
+    let e = e.expect_err("not a certificate").to_string();
+    assert!(
+        e.contains(":8: ca_file: ") && e.contains("certificate 1 cannot be used as a CA"),
+        "{e}"
+    );
+
+    // In [defaults], checked at its own line even when no check uses it.
+    let text = format!(
+        "{SERVER}[defaults]\nca_file = \"missing.pem\"\n\n[[check]]\nnames = [\"a.example.\"]\n"
+    );
+    let (_dir, e) = parse_in(&text, &[]);
+    let e = e.expect_err("missing").to_string();
+    assert!(e.contains("hale.toml:5: ca_file: cannot read "), "{e}");
+}
+
+#[test]
+fn ca_file_and_cert_min_days_of_an_http_check_are_errors() {
+    for (key, value) in [("ca_file", "\"ca.pem\""), ("cert_min_days", "14")] {
+        let text = format!("{SERVER}\n[[check]]\nnames = [\"a.example.\"]\n{key} = {value}\n");
+        let (_dir, e) = parse_in(&text, &[("ca.pem", &ca_pem())]);
+        let e = e.expect_err("http").to_string();
+        assert!(
+            e.contains(&format!(
+                ":7: {key} applies to https probes only: set scheme = \"https\""
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_wildcard_name_needs_a_host() {
+    let e = err(&format!(
+        "{SERVER}\n[[check]]\nnames = [\"www.example.\",\n  \"*.apps.example.com.\"]\n"
+    ));
+    assert!(
+        e.contains(
+            "hale.toml:7: check on wildcard name \"*.apps.example.com.\": probes cannot send a \
+             wildcard as Host or SNI; set host = \"...\" to the name the backends answer to"
+        ),
+        "{e}"
+    );
+    let ok = format!(
+        "{SERVER}\n[[check]]\nnames = [\"*.apps.example.com.\"]\nhost = \"app.apps.example.com\"\n"
+    );
+    assert!(parse(&ok).is_ok());
+    let ok = format!(
+        "{SERVER}[defaults]\nhost = \"app.apps.example.com\"\n\n[[check]]\nnames = [\"*.apps.example.com.\"]\n"
+    );
+    assert!(parse(&ok).is_ok());
+}
+
+#[test]
+fn an_ipv6_address_and_port_without_brackets_says_how_to_write_it() {
+    let e = err("[server]\nzones = \".\"\nlisten = [\"127.0.0.1:5301\", \"::1:5301\"]\n");
+    assert!(
+        e.contains(
+            "hale.toml:3: \"::1:5301\" is not an address and port: an IPv6 address takes \
+             brackets before a port, write \"[::1]:5301\""
+        ),
+        "{e}"
+    );
+    let e = err(&format!("{SERVER}[admin]\nlisten = \"::1:8053\"\n"));
+    assert!(
+        e.contains(":5: ") && e.contains("write \"[::1]:8053\""),
+        "{e}"
+    );
+    let e = err(&format!("{SERVER}[admin]\nlisten = \"::1\"\n"));
+    assert!(
+        e.contains(":5: \"::1\" has no port: write \"[::1]:53\""),
+        "{e}"
+    );
+    let e = err(&format!("{SERVER}[admin]\nlisten = \"localhost:8053\"\n"));
+    assert!(
+        e.contains(":5: \"localhost:8053\" is not an address and port, such as"),
+        "{e}"
+    );
+    // A notify target may leave out its port: both readings are offered.
+    let e = err(&format!(
+        "{SERVER}[transfer]\nnotify = [\"192.0.2.53\", \"::1:5301\"]\n"
+    ));
+    assert!(
+        e.contains(
+            ":5: [transfer] notify: \"::1:5301\" is ambiguous: write \"[::1]:5301\" for that port, \
+             or \"[::1:5301]\" for the address on port 53"
+        ),
+        "{e}"
+    );
+    let c = parse(&format!(
+        "{SERVER}[transfer]\nnotify = [\"2001:db8::53\", \"[::1:5301]\", \"[::1]:5301\"]\n"
+    ))
+    .expect("valid");
+    let notify: Vec<String> = c.notify.iter().map(|a| a.to_string()).collect();
+    assert_eq!(notify, ["[2001:db8::53]:53", "[::1:5301]:53", "[::1]:5301"]);
+}
+
+#[test]
+fn a_duration_without_a_unit_shows_an_example() {
+    let example = "expected a duration with a unit, such as \"5s\", \"500ms\" or \"1m\"";
+    for (key, value) in [
+        ("interval", "\"5\""),
+        ("interval", "5"),
+        ("timeout", "2"),
+        ("flap_half_life", "\"60\""),
+    ] {
+        let e = err(&format!("{SERVER}[defaults]\n{key} = {value}\n"));
+        assert!(
+            e.contains("hale.toml:5:") && e.contains(example),
+            "{key} = {value}: {e}"
+        );
+    }
+    let e = err(&format!("{SERVER}tcp_idle_timeout = 10\n"));
+    assert!(e.contains("hale.toml:4:") && e.contains(example), "{e}");
+    let e = err(&format!("{SERVER}[mass_failure]\nwindow = \"60\"\n"));
+    assert!(e.contains("hale.toml:5:") && e.contains(example), "{e}");
+    let e = err(&format!(
+        "{SERVER}[state]\nfile = \"s.json\"\nmax_age = 600\n"
+    ));
+    assert!(e.contains("hale.toml:6:") && e.contains(example), "{e}");
+}

@@ -15,7 +15,10 @@ use hickory_proto::rr::Name;
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::file::{RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones};
+pub(super) use super::ca::CaFiles;
+use super::file::{
+    Addr, RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones, bracketed,
+};
 use super::{
     AdminToken, Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source,
     StateSettings, TcpLimits, WhenAllDown,
@@ -58,10 +61,10 @@ pub(super) fn zone_files(
 /// `[server] listen`: at least one address, no two taking one port.
 pub(super) fn listen(
     src: &Source,
-    listen: &Spanned<Vec<SocketAddr>>,
+    listen: &Spanned<Vec<Addr>>,
 ) -> Result<Vec<SocketAddr>, ConfigError> {
     let at = listen.span().start;
-    let listen = listen.get_ref();
+    let listen: Vec<SocketAddr> = listen.get_ref().iter().map(|a| a.0).collect();
     if listen.is_empty() {
         return Err(src.err(at, "[server] listen must name at least one address".into()));
     }
@@ -75,20 +78,20 @@ pub(super) fn listen(
             ));
         }
     }
-    Ok(listen.clone())
+    Ok(listen)
 }
 
 /// `[admin] listen`, which must not take the TCP port of a DNS listener.
 pub(super) fn admin(
     src: &Source,
     admin: Option<&RawAdmin>,
-    listen: &Spanned<Vec<SocketAddr>>,
+    listen: &Spanned<Vec<Addr>>,
 ) -> Result<(Option<SocketAddr>, Option<AdminToken>), ConfigError> {
     let Some(admin) = admin else {
         return Ok((None, None));
     };
-    let addr = admin.listen.get_ref();
-    if let Some(dns) = listen.get_ref().iter().find(|d| overlap(d, addr)) {
+    let addr = &admin.listen.get_ref().0;
+    if let Some(dns) = listen.get_ref().iter().find(|d| overlap(&d.0, addr)) {
         // Its own line; the default address has none: the section's.
         let at = match admin.listen.span().start {
             0 => listen.span().start,
@@ -96,7 +99,10 @@ pub(super) fn admin(
         };
         return Err(src.err(
             at,
-            format!("[admin] listen {addr} takes the TCP port of DNS on {dns}"),
+            format!(
+                "[admin] listen {addr} takes the TCP port of DNS on {}",
+                dns.0
+            ),
         ));
     }
     let token = match &admin.token_file {
@@ -128,7 +134,11 @@ pub(super) fn admin(
 
 /// `[defaults]`, every value checked at its own line whether or not a check
 /// inherits it: the canary always does.
-pub(super) fn defaults(src: &Source, d: &RawSettings) -> Result<(), ConfigError> {
+pub(super) fn defaults(
+    src: &Source,
+    d: &RawSettings,
+    cas: &mut CaFiles,
+) -> Result<(), ConfigError> {
     if let Some(names) = &d.names {
         let at = names.first().map_or(0, |n| n.span().start);
         return Err(src.err(
@@ -136,7 +146,8 @@ pub(super) fn defaults(src: &Source, d: &RawSettings) -> Result<(), ConfigError>
             "`names` belongs in a [[check]], not in [defaults]".into(),
         ));
     }
-    settings(src, d)
+    settings(src, d)?;
+    cas.load(src, d.ca_file.as_ref()).map(drop)
 }
 
 /// Every `[[check]]`, over `[defaults]` (already validated by [`defaults`]).
@@ -144,10 +155,11 @@ pub(super) fn checks(
     src: &Source,
     d: &RawSettings,
     list: &[Spanned<RawSettings>],
+    cas: &mut CaFiles,
 ) -> Result<Vec<Check>, ConfigError> {
     let checks = list
         .iter()
-        .map(|c| check(src, c, d))
+        .map(|c| check(src, c, d, cas))
         .collect::<Result<Vec<_>, _>>()?;
     no_name_twice(src, &checks)?;
     Ok(checks)
@@ -158,14 +170,32 @@ fn check(
     src: &Source,
     spanned: &Spanned<RawSettings>,
     d: &RawSettings,
+    cas: &mut CaFiles,
 ) -> Result<Check, ConfigError> {
     let at = spanned.span().start;
     let c = spanned.get_ref();
     settings(src, c)?;
+    let names = names(src, c, at)?;
+    let mut probe = probe(c, d);
+    probe.ca_file = cas.load(src, pick_spanned(&c.ca_file, &d.ca_file))?;
+    https_only(src, c, probe.scheme)?;
+    // Probes send the host as Host header and SNI, where a wildcard means
+    // nothing: a backend would answer for one real name under it.
+    if probe.host.is_none()
+        && let Some((wild, line)) = names.iter().find(|(n, _)| n.is_wildcard())
+    {
+        return Err(src.err_at_line(
+            *line,
+            format!(
+                "check on wildcard name \"{wild}\": probes cannot send a wildcard as Host or SNI; \
+                 set host = \"...\" to the name the backends answer to"
+            ),
+        ));
+    }
     Ok(Check {
-        names: names(src, c, at)?,
+        names,
         line: src.line(at),
-        probe: probe(c, d),
+        probe,
         schedule: schedule(c, d),
         ttl: pick(&c.ttl, &d.ttl).copied().unwrap_or(30),
         when_all_down: c
@@ -206,6 +236,31 @@ fn probe(c: &RawSettings, d: &RawSettings) -> Probe {
         expect_status: pick(&c.expect_status, &d.expect_status).cloned(),
         expect_body: c.expect_body.clone().or_else(|| d.expect_body.clone()),
         tls_verify: c.tls_verify.or(d.tls_verify).unwrap_or(true),
+        ca_file: None,
+        cert_min_days: pick(&c.cert_min_days, &d.cert_min_days).copied(),
+    }
+}
+
+/// A check's own `ca_file` or `cert_min_days` on an http probe does nothing:
+/// more likely a forgotten `scheme = "https"` than a wish. (From
+/// `[defaults]` they apply to the https checks only.)
+fn https_only(src: &Source, c: &RawSettings, scheme: Scheme) -> Result<(), ConfigError> {
+    if scheme == Scheme::Https {
+        return Ok(());
+    }
+    let own = [
+        ("ca_file", c.ca_file.as_ref().map(|v| v.span().start)),
+        (
+            "cert_min_days",
+            c.cert_min_days.as_ref().map(|v| v.span().start),
+        ),
+    ];
+    match own.into_iter().find_map(|(key, at)| Some((key, at?))) {
+        Some((key, at)) => Err(src.err(
+            at,
+            format!("{key} applies to https probes only: set scheme = \"https\" in this check"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -359,10 +414,12 @@ pub(super) fn tcp(src: &Source, server: &RawServer) -> Result<TcpLimits, ConfigE
     };
     let tcp = TcpLimits {
         max_connections,
-        idle_timeout: server.tcp_idle_timeout.unwrap_or(defaults.idle_timeout),
+        idle_timeout: server
+            .tcp_idle_timeout
+            .map_or(defaults.idle_timeout, |d| d.0),
         message_timeout: server
             .tcp_message_timeout
-            .unwrap_or(defaults.message_timeout),
+            .map_or(defaults.message_timeout, |d| d.0),
     };
     if tcp.idle_timeout.is_zero() || tcp.message_timeout.is_zero() {
         return Err(src.err(
@@ -424,7 +481,7 @@ pub(super) fn mass_failure(
         enabled: m.enabled,
         share,
         min_names: m.min_names.unwrap_or(unset.min_names),
-        window: m.window.unwrap_or(unset.window),
+        window: m.window.map_or(unset.window, |d| d.0),
         canary,
     })
 }
@@ -470,6 +527,18 @@ pub(super) fn notify(
     let mut notify = Vec::new();
     for entry in list {
         let text = entry.get_ref().trim();
+        // `::1:5301` is also the address ::1:5301 (port 53): which was meant
+        // cannot be known, so both spellings are offered.
+        if !text.starts_with('[')
+            && let Some(fix) = bracketed(text)
+        {
+            return Err(src.err(
+                entry.span().start,
+                format!(
+                    "[transfer] notify: {text:?} is ambiguous: write {fix:?} for that port, or \"[{text}]\" for the address on port 53"
+                ),
+            ));
+        }
         let Some(addr) = notify_addr(text) else {
             return Err(src.err(
                 entry.span().start,
@@ -498,7 +567,15 @@ fn notify_addr(text: &str) -> Option<SocketAddr> {
 
 /// A check's own value of a key, else `[defaults]`'s.
 fn pick<'a, T>(own: &'a Option<Spanned<T>>, dflt: &'a Option<Spanned<T>>) -> Option<&'a T> {
-    own.as_ref().or(dflt.as_ref()).map(Spanned::get_ref)
+    pick_spanned(own, dflt).map(Spanned::get_ref)
+}
+
+/// As [`pick`], keeping the value's line.
+fn pick_spanned<'a, T>(
+    own: &'a Option<Spanned<T>>,
+    dflt: &'a Option<Spanned<T>>,
+) -> Option<&'a Spanned<T>> {
+    own.as_ref().or(dflt.as_ref())
 }
 
 /// Whether two listen addresses would take the same port: the same
@@ -557,6 +634,8 @@ fn canary_spec(url: &str, schedule: Schedule) -> Result<Canary, CanaryError> {
             expect_status: None,
             expect_body: None,
             tls_verify: false,
+            ca_file: None,
+            cert_min_days: None,
         },
         schedule,
     })

@@ -156,6 +156,11 @@ impl Checks {
                 key: key.clone(),
                 schedule: check.schedule.clone(),
                 names: vec![owner.clone()],
+                ca: check
+                    .probe
+                    .ca_file
+                    .clone()
+                    .filter(|_| key.ca_file.is_some()),
             });
         key
     }

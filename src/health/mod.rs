@@ -23,6 +23,8 @@ mod probe;
 mod state;
 // Counts for metrics: probes, verdict changes, probe durations.
 mod tally;
+// TLS trust for https probes: roots, ca_file, certificate checks.
+mod tls;
 // What answers follow: the verdicts, or the guard's held ones, and the
 // operator's overrides.
 mod guard;
@@ -59,7 +61,8 @@ pub use probe::{MAX_BODY, ProbeResult};
 pub use state::{Damping, Hysteresis, Transition};
 pub use tally::{PROBE_DURATION_BUCKETS, ProbeTally};
 
-use probe::{ProbeError, Prober, TlsConfigs};
+use probe::{ProbeError, Prober};
+use tls::TlsConfigs;
 
 /// Probes allowed in flight at once across all targets, so a large config
 /// cannot open thousands of sockets in the same instant.
@@ -163,6 +166,14 @@ impl Health {
             std::mem::take(&mut *self.inner.saved.lock().unwrap_or_else(|e| e.into_inner()));
         let old = self.inner.targets.load_full();
         let runtime = tokio::runtime::Handle::try_current();
+        // One TLS client per ca_file of this load, shared by its targets.
+        if let Err(e) = self
+            .inner
+            .tls
+            .install(specs.iter().filter_map(|s| s.ca.as_ref()))
+        {
+            error!(error = %e, "ca_file: cannot build a TLS client; its targets fail their probes");
+        }
         let mut new: HashMap<TargetKey, Arc<Target>> = HashMap::with_capacity(specs.len());
 
         for spec in specs {
@@ -487,6 +498,8 @@ mod tests {
                 expect_status: None,
                 expect_body: Some("ok".into()),
                 tls_verify: true,
+                ca_file: None,
+                cert_min_days: None,
             },
             schedule: Schedule {
                 interval: Duration::from_millis(interval_ms),
@@ -496,6 +509,7 @@ mod tests {
                 flap_half_life: None,
             },
             names: names.iter().map(|n| n.to_string()).collect(),
+            ca: None,
         }
     }
 

@@ -1,7 +1,8 @@
-//! One HTTP(S) health probe against one target: the shared TLS setup, the
-//! target's kept-alive connection, and the mapping from what the network did
-//! to a pass or a [`ProbeError`], whose text is the short human-readable
-//! failure reason.
+//! One HTTP(S) health probe against one target: the target's kept-alive
+//! connection, and the mapping from what the network did to a pass or a
+//! [`ProbeError`], whose text is the short human-readable failure reason.
+//! The TLS configurations and the wording of TLS failures are in
+//! [`super::tls`].
 //!
 //! Why hyper's connection API and not a `reqwest::Client`: a probe must go to
 //! the record's own IP with `host` as Host header and SNI, which reqwest can
@@ -13,7 +14,8 @@
 use std::error::Error as StdError;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -22,13 +24,11 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
 use hyper::header::{CONNECTION, HOST, HeaderValue, USER_AGENT};
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use serde::Serialize;
 
-use super::{HealthError, Scheme, TargetKey};
+use super::tls::{self, CertDateError, FirstBytes, TlsConfigs, Trust};
+use super::{Scheme, TargetKey};
 
 /// Bodies are searched for `expect_body` in this many leading bytes only, so a
 /// backend answering with a huge page costs at most this much memory.
@@ -40,7 +40,7 @@ pub struct ProbeResult {
     /// Whether the probe passed.
     pub ok: bool,
     /// `status 200` for a pass; for a failure a short reason such as
-    /// `status 503`, `timeout after 2s` or `connection refused`.
+    /// `status 503, expected 200`, `timeout after 2s` or `connection refused`.
     pub reason: String,
     /// Time from sending the request to the verdict, in milliseconds.
     pub latency_ms: f64,
@@ -84,24 +84,118 @@ pub(crate) enum ProbeError {
     /// TCP failed otherwise (unreachable, reset, ...).
     #[error("connect: {}", innermost(.0))]
     Connect(#[source] io::Error),
+    /// The https probe's `ca_file` was never loaded (a bug: the load
+    /// installs every file its checks name).
+    #[error("tls: no TLS client for ca_file {}", .0.display())]
+    NoTrust(std::path::PathBuf),
     /// rustls's own verdict (certificate, protocol), during the handshake or after.
-    #[error("tls: {0}")]
+    #[error("tls: {}", tls::describe(.0))]
     Tls(#[source] rustls::Error),
+    /// The server's first bytes were not a TLS record.
+    #[error("tls: {}", not_tls_reason(*.http, .first))]
+    NotTls {
+        /// They began with `HTTP/`.
+        http: bool,
+        /// What the server sent first.
+        first: Vec<u8>,
+        /// rustls's verdict on them.
+        source: rustls::Error,
+    },
     /// The connection failed under the TLS handshake (closed, reset).
-    #[error("tls: {}", innermost(.0))]
+    #[error("tls: {}", tls::describe_io(.0).map_or_else(|| innermost(.0), str::to_string))]
     TlsIo(#[source] io::Error),
+    /// `cert_min_days`: the leaf certificate has expired (without `tls_verify`).
+    #[error("tls: certificate expired on {}", tls::date(*.0))]
+    CertExpired(SystemTime),
+    /// `cert_min_days`: the leaf certificate expires too soon.
+    #[error("tls: certificate expires on {}, within cert_min_days = {min_days}", tls::date(*.not_after))]
+    CertExpiresSoon {
+        not_after: SystemTime,
+        min_days: u32,
+    },
+    /// `cert_min_days`: the leaf certificate's expiry cannot be read.
+    #[error("tls: cannot read the certificate's expiry: {0}")]
+    CertDate(#[source] CertDateError),
     /// HTTP/1.1 failed: a malformed or cut response, or the connection under it.
     #[error("http: {}", innermost(.0))]
     Http(#[source] hyper::Error),
     /// The status is not an accepted one.
-    #[error("status {code}")]
-    Status { code: u16 },
+    #[error("{}", status_reason(*.code, .location.as_deref(), .expected.as_deref()))]
+    Status {
+        code: u16,
+        /// A redirect's `Location`, as sent.
+        location: Option<Vec<u8>>,
+        /// `expect_status`, when set.
+        expected: Option<Vec<u16>>,
+    },
     /// Without `expect_body`, the body went past [`MAX_BODY`].
     #[error("body larger than {} KiB", MAX_BODY / 1024)]
     BodyTooLarge,
     /// `expect_body` is not in the first [`MAX_BODY`] bytes.
-    #[error("body mismatch")]
-    BodyMismatch,
+    #[error("body mismatch: expected \"{}\", got \"{}\"", escape(.expected.as_bytes(), usize::MAX), escape(.got, SHOWN_BODY))]
+    BodyMismatch {
+        expected: String,
+        /// The body's first bytes (as many as were read, up to [`MAX_BODY`]).
+        got: Vec<u8>,
+    },
+}
+
+/// What a server that did not speak TLS sent, in words.
+fn not_tls_reason(http: bool, first: &[u8]) -> String {
+    if http {
+        "the server answered in plain HTTP, not TLS".to_string()
+    } else {
+        format!(
+            "the server did not answer in TLS (it sent \"{}\")",
+            escape(first, usize::MAX)
+        )
+    }
+}
+
+/// How much of a body, or of a `Location`, a reason shows.
+const SHOWN_BODY: usize = 80;
+
+/// `status 302 (Location: /login), expected 200`: the code, where a
+/// redirect points, and what `expect_status` wanted.
+fn status_reason(code: u16, location: Option<&[u8]>, expected: Option<&[u16]>) -> String {
+    let mut text = format!("status {code}");
+    if let Some(location) = location {
+        text.push_str(&format!(" (Location: {})", escape(location, SHOWN_BODY)));
+    }
+    if let Some(list) = expected {
+        let codes: Vec<String> = list.iter().map(u16::to_string).collect();
+        let expected = match codes.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => codes.join(""),
+        };
+        text.push_str(&format!(", expected {expected}"));
+    }
+    text
+}
+
+/// At most `max` bytes of what a backend sent, safe in a one-line log: `"`,
+/// `\` and control characters escaped as Rust does, bytes that are not
+/// UTF-8 as `\xNN`, and `…` when there was more.
+fn escape(bytes: &[u8], max: usize) -> String {
+    let mut shown = &bytes[..bytes.len().min(max)];
+    if shown.len() < bytes.len()
+        && let Err(e) = std::str::from_utf8(shown)
+        && e.error_len().is_none()
+    {
+        // Cut inside a character: show it whole or not at all.
+        shown = &shown[..e.valid_up_to()];
+    }
+    let mut out = String::with_capacity(shown.len() + 8);
+    for chunk in shown.utf8_chunks() {
+        out.extend(chunk.valid().chars().flat_map(char::escape_debug));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    if shown.len() < bytes.len() {
+        out.push('…');
+    }
+    out
 }
 
 impl ProbeError {
@@ -109,6 +203,21 @@ impl ProbeError {
     /// and what rustls said are told apart from the rest, which `stage`
     /// (`Connect` or `TlsIo`) wraps.
     fn from_io(err: io::Error, stage: fn(io::Error) -> Self) -> Self {
+        Self::from_handshake(err, &[], stage)
+    }
+
+    /// As [`Self::from_io`], where `first` is what the server sent first: a
+    /// rustls complaint that it was not TLS then says what it was.
+    fn from_handshake(err: io::Error, first: &[u8], stage: fn(io::Error) -> Self) -> Self {
+        if let Some(tls) = rustls_error(&err)
+            && tls::not_tls(tls)
+        {
+            return Self::NotTls {
+                http: first.starts_with(b"HTTP/"),
+                first: first.to_vec(),
+                source: tls.clone(),
+            };
+        }
         if err.kind() == io::ErrorKind::ConnectionRefused {
             Self::Refused(err)
         } else if let Some(tls) = rustls_error(&err) {
@@ -150,108 +259,14 @@ pub(crate) fn serialize_time<S: serde::Serializer>(
     s.collect_str(&humantime::format_rfc3339_millis(*t))
 }
 
-/// The two TLS connectors every probe shares: what is expensive to build
-/// (the parsed root store, the certificate verifier, the crypto provider)
-/// exists once per `tls_verify` value.
-#[derive(Clone)]
-pub(crate) struct TlsConfigs {
-    /// Verifies the certificate against `host` with the webpki roots.
-    verified: tokio_rustls::TlsConnector,
-    /// Accepts any certificate, for `tls_verify = false` (self-signed backends).
-    insecure: tokio_rustls::TlsConnector,
-}
-
-impl TlsConfigs {
-    pub(crate) fn new() -> Result<Self, HealthError> {
-        // ring, like the provider reqwest's `rustls-tls` feature compiles in;
-        // passing it explicitly avoids depending on a process-wide default.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let verified = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-
-        let any_cert = AcceptAnyCertificate {
-            algorithms: provider.signature_verification_algorithms,
-        };
-        let insecure = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(any_cert))
-            .with_no_client_auth();
-
-        Ok(Self {
-            verified: Arc::new(probe_tls(verified)).into(),
-            insecure: Arc::new(probe_tls(insecure)).into(),
-        })
-    }
-}
-
-/// Settings both configurations share.
-fn probe_tls(mut config: rustls::ClientConfig) -> rustls::ClientConfig {
-    // Probes speak HTTP/1.1 only: offering h2 would only invite a protocol
-    // they do not speak.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    // A full handshake on every probe notices a replaced or expired
-    // certificate at once, and targets sharing a host name (several backends
-    // behind one name) never try each other's session tickets.
-    config.resumption = rustls::client::Resumption::disabled();
-    config
-}
-
-/// Certificate "verifier" for `tls_verify = false`: trusts any certificate
-/// but still checks the handshake signatures, so the TLS session itself is sound.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    /// The provider's signature algorithms, to check handshake signatures.
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
 /// Everything needed to probe one target again and again.
 pub(crate) struct Prober {
     /// The record's own IP and the check's port.
     addr: SocketAddr,
-    /// For https: the connector and the name sent as SNI and verified.
-    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    /// For https: the trust and the name sent as SNI and verified.
+    tls: Option<(Trust, ServerName<'static>)>,
+    /// For https: fail while the leaf certificate expires within this many days.
+    cert_min_days: Option<u32>,
     /// Path and query, in origin form.
     path: hyper::Uri,
     /// Sent as is, without the port, as the contract says "`host` as Host header".
@@ -272,6 +287,9 @@ pub(crate) struct Prober {
 struct Connection {
     sender: http1::SendRequest<Empty<Bytes>>,
     task: tokio::task::JoinHandle<()>,
+    /// For https with `cert_min_days`: when the leaf certificate expires,
+    /// checked on every probe the connection carries.
+    not_after: Option<SystemTime>,
 }
 
 impl Drop for Connection {
@@ -338,12 +356,18 @@ impl Prober {
             })?;
         let tls = match key.scheme {
             Scheme::Http => None,
-            Scheme::Https if key.tls_verify => Some((tls.verified.clone(), server_name)),
-            Scheme::Https => Some((tls.insecure.clone(), server_name)),
+            Scheme::Https => {
+                let ca_file = key.ca_file.as_deref();
+                let trust = tls
+                    .trust(key.tls_verify, ca_file)
+                    .ok_or_else(|| ProbeError::NoTrust(ca_file.unwrap_or(Path::new("")).into()))?;
+                Some((trust, server_name))
+            }
         };
         Ok(Self {
             addr: SocketAddr::new(key.ip, key.port),
             tls,
+            cert_min_days: key.cert_min_days.filter(|_| key.scheme == Scheme::Https),
             path,
             host_header,
             expect_status: key.expect_status.clone(),
@@ -380,15 +404,47 @@ impl Prober {
             .map_err(|e| ProbeError::from_io(e, ProbeError::Connect))?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
-            None => handshake(tcp).await,
-            Some((connector, name)) => {
-                let tls = connector
-                    .connect(name.clone(), tcp)
+            None => handshake(tcp, None).await,
+            Some((trust, name)) => {
+                let tls = trust
+                    .connector()
+                    .connect(name.clone(), FirstBytes::new(tcp))
+                    .into_fallible()
                     .await
-                    .map_err(|e| ProbeError::from_io(e, ProbeError::TlsIo))?;
-                handshake(tls).await
+                    .map_err(|(e, io)| {
+                        ProbeError::from_handshake(e, io.first(), ProbeError::TlsIo)
+                    })?;
+                let not_after = match self.cert_min_days {
+                    None => None,
+                    Some(_) => {
+                        let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+                        let leaf =
+                            leaf.ok_or(ProbeError::Tls(rustls::Error::NoCertificatesPresented))?;
+                        Some(tls::not_after(leaf).map_err(ProbeError::CertDate)?)
+                    }
+                };
+                handshake(tls, not_after).await
             }
         }
+    }
+
+    /// `cert_min_days` against the connection's leaf certificate.
+    fn check_expiry(&self, conn: &Connection) -> Result<(), ProbeError> {
+        let (Some(min_days), Some(not_after)) = (self.cert_min_days, conn.not_after) else {
+            return Ok(());
+        };
+        let now = SystemTime::now();
+        if not_after <= now {
+            return Err(ProbeError::CertExpired(not_after));
+        }
+        let margin = Duration::from_secs(u64::from(min_days) * 24 * 3600);
+        if not_after.duration_since(now).unwrap_or_default() < margin {
+            return Err(ProbeError::CertExpiresSoon {
+                not_after,
+                min_days,
+            });
+        }
+        Ok(())
     }
 
     fn request(
@@ -411,6 +467,17 @@ impl Prober {
         Some(conn)
     }
 
+    /// `expect_body` was not in `seen`, the body's first bytes.
+    fn mismatch(&self, seen: Vec<u8>) -> ProbeError {
+        // A few bytes past what the reason shows, so it can tell there was more.
+        let mut got = seen;
+        got.truncate(SHOWN_BODY + 4);
+        ProbeError::BodyMismatch {
+            expected: self.expect_body.clone().unwrap_or_default(),
+            got,
+        }
+    }
+
     /// The request and its checks: the status for a pass, why not for a failure.
     async fn exchange(&self) -> Result<u16, ProbeError> {
         let sent = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -419,6 +486,7 @@ impl Prober {
             Some(conn) => (conn, true),
             None => (self.connect().await?, false),
         };
+        self.check_expiry(&conn)?;
         let response = match conn
             .sender
             .send_request(self.request(last_on_connection)?)
@@ -430,6 +498,7 @@ impl Prober {
             // backend: GET is idempotent, so ask once more on a new one.
             Err(_) if reused => {
                 conn = self.connect().await?;
+                self.check_expiry(&conn)?;
                 conn.sender
                     .send_request(self.request(last_on_connection)?)
                     .await?
@@ -443,7 +512,17 @@ impl Prober {
             None => (200..300).contains(&status),
         };
         if !status_ok {
-            return Err(ProbeError::Status { code: status });
+            let location = response
+                .status()
+                .is_redirection()
+                .then(|| response.headers().get(hyper::header::LOCATION))
+                .flatten()
+                .map(|l| l.as_bytes().to_vec());
+            return Err(ProbeError::Status {
+                code: status,
+                location,
+                expected: self.expect_status.clone(),
+            });
         }
 
         // With `expect_body`, the verdict is known as soon as the needle
@@ -472,14 +551,14 @@ impl Prober {
                     if let Some(needle) = needle {
                         seen.extend_from_slice(&chunk[..chunk.len().min(room)]);
                         if length >= MAX_BODY && !contains(&seen, needle) {
-                            return Err(ProbeError::BodyMismatch);
+                            return Err(self.mismatch(seen));
                         }
                     } else if length > MAX_BODY {
                         return Err(ProbeError::BodyTooLarge);
                     }
                 }
                 Some(Err(e)) => return Err(e.into()),
-                None if needle.is_some() => return Err(ProbeError::BodyMismatch),
+                None if needle.is_some() => return Err(self.mismatch(seen)),
                 None => break,
             }
         }
@@ -492,7 +571,7 @@ impl Prober {
 
 /// HTTP/1.1 over an open stream; the connection's task runs until the
 /// [`Connection`] is dropped or the peer closes.
-async fn handshake<T>(io: T) -> Result<Connection, ProbeError>
+async fn handshake<T>(io: T, not_after: Option<SystemTime>) -> Result<Connection, ProbeError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -504,7 +583,11 @@ where
     let task = tokio::spawn(async move {
         let _ = connection.await;
     });
-    Ok(Connection { sender, task })
+    Ok(Connection {
+        sender,
+        task,
+        not_after,
+    })
 }
 
 /// Substring search over bytes; the bodies are small (≤ 64 KiB).
@@ -698,12 +781,16 @@ pub(crate) mod test_server {
 }
 
 #[cfg(test)]
+mod tls_tests;
+
+#[cfg(test)]
 mod tests {
-    use super::test_server::{Reply, Server, header};
+    use super::test_server::{Reply, Server};
     use super::*;
     use std::net::Ipv4Addr;
+    use std::sync::Arc;
 
-    fn key(addr: SocketAddr, host: &str) -> TargetKey {
+    pub(super) fn key(addr: SocketAddr, host: &str) -> TargetKey {
         TargetKey {
             ip: addr.ip(),
             scheme: Scheme::Http,
@@ -713,15 +800,17 @@ mod tests {
             expect_status: None,
             expect_body: None,
             tls_verify: true,
+            ca_file: None,
+            cert_min_days: None,
         }
     }
 
-    fn prober(key: &TargetKey) -> Prober {
+    pub(super) fn prober(key: &TargetKey) -> Prober {
         let tls = TlsConfigs::new().expect("tls configs");
         Prober::new(key, &tls).expect("prober")
     }
 
-    const T: Duration = Duration::from_secs(5);
+    pub(super) const T: Duration = Duration::from_secs(5);
 
     /// A kept-alive connection carries at most PROBES_PER_CONNECTION probes:
     /// the last one asks the backend to close, the next one reconnects.
@@ -803,12 +892,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_status_outside_expect_status_says_what_was_expected() {
+        let server = Server::start(Reply::status(503, "down")).await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_status = Some(vec![200]);
+        assert_eq!(prober(&k).probe(T).await.reason, "status 503, expected 200");
+        k.expect_status = Some(vec![200, 204, 301]);
+        assert_eq!(
+            prober(&k).probe(T).await.reason,
+            "status 503, expected 200, 204 or 301"
+        );
+    }
+
+    #[tokio::test]
     async fn expect_status_list_is_exact() {
         let server = Server::start(Reply::status(204, "")).await;
         let mut k = key(server.addr, "www.example.test");
         assert!(prober(&k).probe(T).await.ok);
         k.expect_status = Some(vec![200]);
-        assert_eq!(prober(&k).probe(T).await.reason, "status 204");
+        assert_eq!(prober(&k).probe(T).await.reason, "status 204, expected 200");
         server.set(Reply::status(418, ""));
         k.expect_status = Some(vec![200, 418]);
         assert!(prober(&k).probe(T).await.ok);
@@ -844,7 +946,31 @@ mod tests {
         k.expect_body = Some("ok".into());
         let r = prober(&k).probe(T).await;
         assert!(!r.ok);
-        assert_eq!(r.reason, "body mismatch");
+        assert_eq!(
+            r.reason,
+            r#"body mismatch: expected "ok", got "maintenance""#
+        );
+    }
+
+    #[tokio::test]
+    async fn body_mismatch_shows_80_bytes_escaped() {
+        // Quotes, a line break, an escape sequence and bytes that are not
+        // UTF-8 must not break the log line; past 80 bytes, an ellipsis.
+        let mut body = b"Service \"Unavailable\"\r\n\x1b[31m\xff\xfe caf\xc3\xa9 ".to_vec();
+        body.resize(200, b'.');
+        let server = Server::start(Reply::Full(503, Vec::new(), body)).await;
+        let mut k = key(server.addr, "www.example.test");
+        k.expect_status = Some(vec![503]);
+        k.expect_body = Some("ok \"now\"".into());
+        let r = prober(&k).probe(T).await;
+        assert!(!r.ok);
+        let dots = ".".repeat(80 - 37);
+        assert_eq!(
+            r.reason,
+            format!(
+                r#"body mismatch: expected "ok \"now\"", got "Service \"Unavailable\"\r\n\u{{1b}}[31m\xff\xfe café {dots}…""#
+            )
+        );
     }
 
     #[tokio::test]
@@ -853,8 +979,27 @@ mod tests {
         let server = Server::start(Reply::Full(302, location, Vec::new())).await;
         let r = prober(&key(server.addr, "www.example.test")).probe(T).await;
         assert!(!r.ok);
-        assert_eq!(r.reason, "status 302");
+        assert_eq!(r.reason, "status 302 (Location: /elsewhere)");
         assert_eq!(server.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_shows_its_target_and_what_was_expected() {
+        let location = vec![(
+            "Location".to_string(),
+            "https://example.com/login".to_string(),
+        )];
+        let server = Server::start(Reply::Full(301, location, Vec::new())).await;
+        let mut k = key(server.addr, "www.example.test");
+        assert_eq!(
+            prober(&k).probe(T).await.reason,
+            "status 301 (Location: https://example.com/login)"
+        );
+        k.expect_status = Some(vec![200]);
+        assert_eq!(
+            prober(&k).probe(T).await.reason,
+            "status 301 (Location: https://example.com/login), expected 200"
+        );
     }
 
     #[tokio::test]
@@ -923,7 +1068,11 @@ mod tests {
         let mut k = key(server.addr, "www.example.test");
         k.expect_body = Some("ok".into());
         let r = prober(&k).probe(T).await;
-        assert_eq!(r.reason, "body mismatch");
+        let shown = "x".repeat(80);
+        assert_eq!(
+            r.reason,
+            format!(r#"body mismatch: expected "ok", got "{shown}…""#)
+        );
     }
 
     #[tokio::test]
@@ -961,168 +1110,5 @@ mod tests {
             k.to_string(),
             "https://[2001:db8::1]:8080/healthz (host www.example.com)"
         );
-    }
-
-    // --- TLS: a blocking rustls server on a thread, with a self-signed certificate.
-
-    const CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIBvjCCAWSgAwIBAgIURw+A8d+2mYZkAe0Cdz0XQASWiNowCgYIKoZIzj0EAwIw
-GzEZMBcGA1UEAwwQd3d3LmV4YW1wbGUudGVzdDAgFw0yNjExMjIxNTMxNDFaGA8y
-MTI2MTAyOTE1MzE0MVowGzEZMBcGA1UEAwwQd3d3LmV4YW1wbGUudGVzdDBZMBMG
-ByqGSM49AgEGCCqGSM49AwEHA0IABDTg2TaQ7iRk/kj8EgeiHC98tIRUCgnFdXEy
-BN6OHGbLxsOMAPGT40NK0cug0axXFGM5G240eNx4gx2vlFD4Xo+jgYMwgYAwHQYD
-VR0OBBYEFCoIG/4o0QrATAKBCzpWCDD/OhZnMB8GA1UdIwQYMBaAFCoIG/4o0QrA
-TAKBCzpWCDD/OhZnMBsGA1UdEQQUMBKCEHd3dy5leGFtcGxlLnRlc3QwDAYDVR0T
-AQH/BAIwADATBgNVHSUEDDAKBggrBgEFBQcDATAKBggqhkjOPQQDAgNIADBFAiA7
-CmVoA0CVvqSNqKlpma76f3Ml0HQTd8A7XtLHIegHfQIhAO7MEZVc7AyuEnPG7uQF
-/WRuzvHo5l0NbCHGsyvsRIpe
------END CERTIFICATE-----
-";
-    const KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgftE1SgfGlsdR7T34
-mlzHA6S5DEtPPQXwxIeBHg0hHAGhRANCAAQ04Nk2kO4kZP5I/BIHohwvfLSEVAoJ
-xXVxMgTejhxmy8bDjADxk+NDStHLoNGsVxRjORtuNHjceIMdr5RQ+F6P
------END PRIVATE KEY-----
-";
-
-    /// What the TLS server saw: (SNI, request head) per connection that completed a handshake.
-    type Seen = Arc<std::sync::Mutex<Vec<(Option<String>, String)>>>;
-
-    /// An expired self-signed certificate for www.example.test (valid 2020-01-01 to 2020-01-02).
-    const EXPIRED_CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIBZjCCAQugAwIBAgIUXdw2wXn1PGfb0U/jSL7stn53P9MwCgYIKoZIzj0EAwIw
-GzEZMBcGA1UEAwwQd3d3LmV4YW1wbGUudGVzdDAeFw0yMDAxMDEwMDAwMDBaFw0y
-MDAxMDIwMDAwMDBaMBsxGTAXBgNVBAMMEHd3dy5leGFtcGxlLnRlc3QwWTATBgcq
-hkjOPQIBBggqhkjOPQMBBwNCAATJoTKZiw84OJmciYc7uAHeNQaFVsgm2t9d4lP7
-dUURPZ1lI+9me2aoRkPO2+xeWoyqkArR8sAZCjRqeC6eJQLeoy0wKzAbBgNVHREE
-FDASghB3d3cuZXhhbXBsZS50ZXN0MAwGA1UdEwEB/wQCMAAwCgYIKoZIzj0EAwID
-SQAwRgIhAMiiya3/7wsjpr/+dpAzXo7WPUzP7ST6EltnJSryqc6LAiEA/O1KSR6w
-Ldkdqg2qiEcIOMMuAWH8xx7QHcLne9iwtMU=
------END CERTIFICATE-----
-";
-    const EXPIRED_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgJVcx7Z9fqxLGxE7e
-alq3CLz4w/G1ENShCORefz6LfT6hRANCAATJoTKZiw84OJmciYc7uAHeNQaFVsgm
-2t9d4lP7dUURPZ1lI+9me2aoRkPO2+xeWoyqkArR8sAZCjRqeC6eJQLe
------END PRIVATE KEY-----
-";
-
-    fn tls_server() -> (SocketAddr, Seen) {
-        tls_server_with(CERT, KEY)
-    }
-
-    fn tls_server_with(cert: &str, key: &str) -> (SocketAddr, Seen) {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        use std::io::{Read, Write};
-
-        let cert = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
-        let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .unwrap();
-        let config = Arc::new(config);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen: Seen = Arc::default();
-        let seen2 = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(tcp) = stream else { continue };
-                let (config, seen) = (config.clone(), seen2.clone());
-                std::thread::spawn(move || {
-                    let Ok(conn) = rustls::ServerConnection::new(config) else {
-                        return;
-                    };
-                    let mut tls = rustls::StreamOwned::new(conn, tcp);
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tls.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let sni = tls.conn.server_name().map(str::to_string);
-                    let head = String::from_utf8_lossy(&buf).into_owned();
-                    seen.lock().unwrap().push((sni, head));
-                    let _ = tls.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    );
-                    tls.conn.send_close_notify();
-                    let _ = tls.flush();
-                });
-            }
-        });
-        (addr, seen)
-    }
-
-    #[tokio::test]
-    async fn https_without_verification_accepts_self_signed_and_sends_sni() {
-        let (addr, seen) = tls_server();
-        let mut k = key(addr, "www.example.test");
-        k.scheme = Scheme::Https;
-        k.tls_verify = false;
-        k.expect_body = Some("ok".into());
-        let r = prober(&k).probe(T).await;
-        assert!(r.ok, "{r:?}");
-        let seen = seen.lock().unwrap();
-        let (sni, head) = seen.last().unwrap();
-        assert_eq!(sni.as_deref(), Some("www.example.test"));
-        assert_eq!(header(head, "host").as_deref(), Some("www.example.test"));
-    }
-
-    #[tokio::test]
-    async fn https_with_verification_rejects_self_signed() {
-        let (addr, _seen) = tls_server();
-        let mut k = key(addr, "www.example.test");
-        k.scheme = Scheme::Https;
-        k.tls_verify = true;
-        let r = prober(&k).probe(T).await;
-        assert!(!r.ok);
-        assert!(r.reason.starts_with("tls: "), "{r:?}");
-        assert!(r.reason.contains("UnknownIssuer"), "{r:?}");
-    }
-
-    #[tokio::test]
-    async fn https_with_verification_rejects_an_expired_certificate() {
-        let (addr, _seen) = tls_server_with(EXPIRED_CERT, EXPIRED_KEY);
-        let mut k = key(addr, "www.example.test");
-        k.scheme = Scheme::Https;
-        let r = prober(&k).probe(T).await;
-        assert!(!r.ok, "{r:?}");
-        assert!(
-            r.reason.starts_with("tls: invalid peer certificate"),
-            "{r:?}"
-        );
-        // Without verification (self-signed backends), the handshake itself is sound.
-        k.tls_verify = false;
-        assert!(prober(&k).probe(T).await.ok);
-    }
-
-    #[tokio::test]
-    async fn https_against_plain_http_is_a_tls_failure() {
-        // Like a real HTTP server, answer the unparseable ClientHello with a 400.
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf).await;
-                let _ = stream
-                    .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
-                    .await;
-            }
-        });
-        let mut k = key(addr, "www.example.test");
-        k.scheme = Scheme::Https;
-        let r = prober(&k).probe(T).await;
-        assert!(!r.ok);
-        assert!(r.reason.starts_with("tls: "), "{r:?}");
     }
 }

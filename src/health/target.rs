@@ -4,8 +4,9 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
-use crate::config::{Canary, Probe, Schedule, Scheme};
+use crate::config::{CaFile, Canary, Probe, Schedule, Scheme};
 
 /// Everything that decides a probe's outcome; two checks sharing a key share one prober.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -26,6 +27,14 @@ pub struct TargetKey {
     pub expect_body: Option<String>,
     /// For https: verify the certificate against `host`.
     pub tls_verify: bool,
+    /// For https: the `ca_file` whose CAs are trusted instead of the
+    /// built-in roots. (Absent from state files written before it existed,
+    /// and from those of targets without one, so their keys still match.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// For https: fail while the leaf certificate expires within this many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_min_days: Option<u32>,
 }
 
 impl fmt::Display for TargetKey {
@@ -50,6 +59,8 @@ pub struct TargetSpec {
     pub schedule: Schedule,
     /// Owner names whose records point at this target, for logs and /status.
     pub names: Vec<String>,
+    /// The roots of `key.ca_file`, as this load read them.
+    pub ca: Option<CaFile>,
 }
 
 impl TargetKey {
@@ -60,6 +71,8 @@ impl TargetKey {
         if host.len() > 1 && host.ends_with('.') {
             host.pop();
         }
+        // From [defaults], these reach http checks too, where they mean nothing.
+        let https = probe.scheme == Scheme::Https;
         TargetKey {
             ip,
             scheme: probe.scheme,
@@ -69,6 +82,12 @@ impl TargetKey {
             expect_status: probe.expect_status.clone(),
             expect_body: probe.expect_body.clone(),
             tls_verify: probe.tls_verify,
+            ca_file: probe
+                .ca_file
+                .as_ref()
+                .filter(|_| https)
+                .map(|ca| ca.path.clone()),
+            cert_min_days: probe.cert_min_days.filter(|_| https),
         }
     }
 }
@@ -80,6 +99,7 @@ impl TargetSpec {
             key: TargetKey::new(canary.ip, &canary.probe, ""),
             schedule: canary.schedule.clone(),
             names: vec!["(mass-failure canary)".into()],
+            ca: None,
         }
     }
 }
