@@ -687,7 +687,7 @@ mod tests {
         let down = infos[0];
         assert_eq!(down["message"], "health changed");
         assert_eq!(
-            down["target"],
+            down["probe"],
             "http://192.0.2.1:8080/healthz (host www.example.test)"
         );
         assert_eq!(down["names"], r#"["www.example.test."]"#);
