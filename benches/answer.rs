@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hale::dns::{Loaded, Serials, Snapshot, Transport, respond, respond_slow, warm};
+use hale::dns::{
+    Answered, Loaded, Rcode, Serials, Snapshot, Transport, respond, respond_slow, warm,
+};
 use hale::health::Verdicts;
 use hickory_proto::op::{Edns, Message, Query};
 use hickory_proto::rr::{Name, RecordType};
@@ -142,5 +144,24 @@ fn cold_lookups(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, answer_path, cold_lookups);
+/// What the UDP workers add per batch for metrics: one tally of a full
+/// batch of 32 responses (rcode, query type, TC) into the shared counters.
+fn metrics_tally(c: &mut Criterion) {
+    let metrics = hale::metrics::Metrics::new();
+    let batch: Vec<(Answered, bool)> = (0..32u16)
+        .map(|i| {
+            let (rcode, qtype) = match i % 8 {
+                0 => (Rcode::NxDomain, 1),
+                1 => (Rcode::NoError, 28),
+                _ => (Rcode::NoError, 1),
+            };
+            (Answered { rcode, qtype }, false)
+        })
+        .collect();
+    c.bench_function("metrics tally of a 32-response batch", |b| {
+        b.iter(|| metrics.tally(Transport::Udp, black_box(&batch), 0))
+    });
+}
+
+criterion_group!(benches, answer_path, cold_lookups, metrics_tally);
 criterion_main!(benches);

@@ -221,7 +221,7 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     let port = free_dns_port();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
-        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {}\n",
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {}\nwhen_all_down = \"all\"\n[mass_failure]\nenabled = false\n",
         b[0].port()
     );
     let zone = format!(
@@ -252,8 +252,12 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
             let lines = lines.clone();
             async move {
                 lines.lock().unwrap().iter().any(|l| {
-                    serde_json::from_str::<serde_json::Value>(l)
-                        .is_ok_and(|v| v["message"] == message && v["level"] == level)
+                    serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| {
+                        v["message"]
+                            .as_str()
+                            .is_some_and(|m| m.starts_with(message))
+                            && v["level"] == level
+                    })
                 })
             }
         }
@@ -263,6 +267,15 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     eventually(
         "hale logs the target down",
         logged("health changed", "WARN"),
+    )
+    .await;
+    // Its only address down: both names fail open, and say so at WARN,
+    // entering and leaving.
+    eventually("fail-open is logged", logged("fail-open: ", "WARN")).await;
+    b[0].set_mode(Mode::Healthy).await;
+    eventually(
+        "the end of fail-open is logged",
+        logged("fail-open over", "WARN"),
     )
     .await;
     let _ = child.start_kill();
@@ -319,6 +332,22 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
         "{down:#}"
     );
     assert_eq!(down["new"], "down", "{down:#}");
+    let mut open: Vec<String> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("fail-open: "))
+        })
+        .map(|v| format!("{} {}", v["name"].as_str().unwrap_or("?"), v["rtype"]))
+        .collect();
+    open.sort();
+    assert_eq!(
+        open,
+        ["api.example.com. \"A\"", "www.example.com. \"A\""],
+        "one WARN per name and type entering fail-open"
+    );
 }
 
 /// Runs headless Chromium on `url` with `args`; `None` when Chromium is
