@@ -95,6 +95,10 @@ async fn metrics_move_with_queries_probes_failures_fail_open_overrides_and_reloa
             >= 2.0
     );
     assert_eq!(value(h, "hale_last_reload_successful", &[]).await, 1.0);
+    if cfg!(target_os = "linux") {
+        assert!(value(h, "process_resident_memory_bytes", &[]).await > 0.0);
+        assert!(value(h, "process_open_fds", &[]).await > 0.0);
+    }
     assert_eq!(
         value(h, "hale_reloads_total", &["result=\"error\""]).await,
         0.0

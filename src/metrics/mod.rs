@@ -31,6 +31,7 @@
 //! | `hale_name_serving` | gauge | `name`, `type`: in the answer now |
 //! | `hale_name_fail_open` | gauge | `name`, `type`: 1 while `when_all_down = "all"` answers |
 //! | `hale_tcp_connections`, `hale_mass_failure` | gauge | read at scrape |
+//! | `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`, `process_start_time_seconds` | | as every exporter has them (Linux) |
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -44,6 +45,7 @@ use std::time::SystemTime;
 
 use crate::dns::{Answered, Rcode, Transport};
 
+mod process;
 mod scrape;
 pub use scrape::{NameSample, OverrideSample, Scrape, TargetSample};
 
@@ -456,6 +458,12 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
         let _ = prometheus_client::encoding::text::encode_registry(&mut out, &now);
+        // Exporters' common `process_*` names, without hale's prefix.
+        if let Some(process) = process::Process::read() {
+            let mut registry = Registry::default();
+            registry.register_collector(Box::new(process));
+            let _ = prometheus_client::encoding::text::encode_registry(&mut out, &registry);
+        }
         let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
     }
