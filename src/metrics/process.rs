@@ -38,7 +38,7 @@ impl Process {
                 max,
             )
         };
-        parse(&stat, &boot, ticks as f64, i64::from(page)).map(|p| Process {
+        parse(&stat, &boot, ticks as f64, page).map(|p| Process {
             open_fds,
             max_fds,
             ..p
