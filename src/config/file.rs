@@ -212,6 +212,10 @@ pub(super) struct RawSettings {
     pub(super) cert_min_days: Option<Spanned<u32>>,
     pub(super) flap_damping: Option<bool>,
     pub(super) flap_half_life: Option<Spanned<Dur>>,
+    pub(super) tiers: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
+    pub(super) min_healthy: Option<Spanned<super::policy::RawMinHealthy>>,
+    pub(super) weights: Option<Spanned<std::collections::BTreeMap<String, u32>>>,
+    pub(super) max_answers: Option<Spanned<u32>>,
 }
 
 // Spanned at 0..0: a default has no line of its own in the file.

@@ -19,9 +19,11 @@ use serde::Serialize;
 
 mod ca;
 mod file;
+mod policy;
 mod validate;
 
 pub use ca::{CaFile, CaFileError};
+pub use policy::{MinHealthy, Policy};
 
 use file::RawConfig;
 
@@ -300,6 +302,8 @@ pub struct Check {
     pub ttl: u32,
     /// Answer policy when no address of the asked type is healthy.
     pub when_all_down: WhenAllDown,
+    /// Which healthy addresses answer: tiers, weights, the answer cap.
+    pub policy: Policy,
 }
 
 /// The per-check part of a probe; the address comes from each A/AAAA record.

@@ -147,6 +147,7 @@ pub(super) fn defaults(
         ));
     }
     settings(src, d)?;
+    super::policy::not_in_defaults(src, d)?;
     cas.load(src, d.ca_file.as_ref()).map(drop)
 }
 
@@ -202,6 +203,7 @@ fn check(
             .when_all_down
             .or(d.when_all_down)
             .unwrap_or(WhenAllDown::All),
+        policy: super::policy::policy(src, c, d)?,
     })
 }
 

@@ -79,7 +79,7 @@ pub fn explain(
             continue;
         };
         let (answer, rule) = match judged.filter(&spec.name, rtype) {
-            Some(Filter::Records(_, rdatas)) => (
+            Some(Filter::Records(_, rdatas, _)) => (
                 rdatas
                     .iter()
                     .filter_map(|r| r.ip_addr())

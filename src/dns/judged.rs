@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
+use super::draw;
 use crate::config::WhenAllDown;
 use crate::health::{Addresses, Checks, OverrideKind, TargetKey, Verdicts};
 
@@ -34,10 +35,15 @@ struct JudgedName {
 struct Filtered {
     /// min(check ttl, zone TTL).
     ttl: u32,
-    /// Addresses whose target is healthy, in zone order.
+    /// The addresses that answer: the serving tier's healthy ones (or,
+    /// below strength everywhere, every healthy one), heaviest first.
     healthy: Vec<RData>,
-    /// Every address, for `when_all_down = "all"`.
+    /// The orders answers take `healthy` in ([`draw::orders`]).
+    orders: Vec<Box<[u16]>>,
+    /// Every address, for `when_all_down = "all"`, heaviest first.
     all: Vec<RData>,
+    /// The orders answers take `all` in.
+    all_orders: Vec<Box<[u16]>>,
     /// How many addresses the set has, and how many are healthy (by
     /// verdict or forced up; not drained).
     counts: (usize, usize),
@@ -62,8 +68,9 @@ pub struct NameCounts {
 
 /// What a checked RRset answers right now.
 pub(super) enum Filter<'a> {
-    /// These addresses (rotate them).
-    Records(u32, &'a [RData]),
+    /// These addresses, with this TTL, taken in these orders one answer
+    /// after another (see [`pick`]); every one of them goes to secondaries.
+    Records(u32, &'a [RData], &'a [Box<[u16]>]),
     /// NODATA, with the negative TTL capped at this (the check's `ttl`):
     /// resolvers must not keep an empty answer longer than a full one.
     NoData(u32),
@@ -109,7 +116,7 @@ impl Judged {
     pub(super) fn served(&self, name: &Name) -> Vec<(IpAddr, u32)> {
         let mut out = Vec::new();
         for rtype in [RecordType::A, RecordType::AAAA] {
-            if let Some(Filter::Records(ttl, rdatas)) = self.filter(name, rtype) {
+            if let Some(Filter::Records(ttl, rdatas, _)) = self.filter(name, rtype) {
                 out.extend(rdatas.iter().filter_map(RData::ip_addr).map(|ip| (ip, ttl)));
             }
         }
@@ -136,7 +143,7 @@ impl Judged {
             _ => return None,
         };
         let serving = match self.filter(name, rtype)? {
-            Filter::Records(_, rdatas) => rdatas.len(),
+            Filter::Records(_, rdatas, _) => rdatas.len(),
             Filter::NoData(_) | Filter::ServFail(_) => 0,
         };
         Some(NameCounts {
@@ -177,10 +184,12 @@ impl Judged {
             true => checked.aaaa.as_ref()?,
         };
         Some(if !set.healthy.is_empty() {
-            Filter::Records(set.ttl, &set.healthy)
+            Filter::Records(set.ttl, &set.healthy, &set.orders)
         } else {
             match checked.when_all_down {
-                WhenAllDown::All if !set.all.is_empty() => Filter::Records(set.ttl, &set.all),
+                WhenAllDown::All if !set.all.is_empty() => {
+                    Filter::Records(set.ttl, &set.all, &set.all_orders)
+                }
                 // Every address drained: nothing to fail open to.
                 WhenAllDown::All | WhenAllDown::None => Filter::NoData(set.ttl),
                 WhenAllDown::Servfail => Filter::ServFail(&set.why_none),
@@ -221,17 +230,34 @@ fn judge(
         .iter()
         .map(|(rdata, key)| (standing(rdata, key, owner, verdicts), rdata))
         .collect();
-    let pick = |keep: &dyn Fn(Standing) -> bool| -> Vec<RData> {
-        standings
-            .iter()
-            .filter(|(s, _)| keep(*s))
-            .map(|(_, rdata)| (*rdata).clone())
-            .collect()
-    };
-    let mut healthy = pick(&|s| matches!(s, Standing::Forced | Standing::Healthy));
-    if healthy.is_empty() {
-        healthy = pick(&|s| s == Standing::Probation);
+    let is_up = |i: usize| matches!(standings[i].0, Standing::Forced | Standing::Healthy);
+    let n = standings.len();
+    // The serving tier: the first whose healthy addresses reach min_healthy.
+    let mut chosen: Vec<usize> = Vec::new();
+    for tier in 0..set.tiers {
+        let members: Vec<usize> = (0..n).filter(|&i| set.placement[i].tier == tier).collect();
+        let healthy: Vec<usize> = members.iter().copied().filter(|&i| is_up(i)).collect();
+        if !healthy.is_empty() && healthy.len() >= set.min_healthy.needed(members.len()) {
+            chosen = healthy;
+            break;
+        }
     }
+    // No tier at strength: every healthy address; failing those, the ones
+    // a reload added that wait for their first result.
+    if chosen.is_empty() {
+        chosen = (0..n).filter(|&i| is_up(i)).collect();
+    }
+    if chosen.is_empty() {
+        chosen = (0..n)
+            .filter(|&i| standings[i].0 == Standing::Probation)
+            .collect();
+    }
+    let all: Vec<usize> = (0..n)
+        .filter(|&i| standings[i].0 != Standing::Drained)
+        .collect();
+    let seed = seed_of(owner, rtype);
+    let (healthy, orders) = ordered(set, chosen, standings.iter().map(|s| s.1), seed);
+    let (all, all_orders) = ordered(set, all, standings.iter().map(|s| s.1), seed);
     let why_none = match healthy.is_empty() {
         false => Box::default(),
         true => {
@@ -256,10 +282,66 @@ fn judge(
     Filtered {
         ttl: set.ttl,
         healthy,
-        all: pick(&|s| s != Standing::Drained),
+        orders,
+        all,
+        all_orders,
         counts: (standings.len(), up),
         why_none,
     }
+}
+
+/// The addresses `chosen` (indexes into `set`) as they answer: weight-0
+/// ones only if nothing else was chosen, heaviest first (zone order among
+/// equals), with the orders answers take them in.
+fn ordered<'r>(
+    set: &Addresses,
+    mut chosen: Vec<usize>,
+    rdatas: impl Iterator<Item = &'r RData>,
+    seed: u64,
+) -> (Vec<RData>, Vec<Box<[u16]>>) {
+    let weight = |i: usize| set.placement.get(i).map_or(1, |p| p.weight);
+    if chosen.iter().any(|&i| weight(i) > 0) {
+        chosen.retain(|&i| weight(i) > 0);
+    }
+    chosen.sort_by_key(|&i| std::cmp::Reverse(weight(i)));
+    let rdatas: Vec<&RData> = rdatas.collect();
+    let weights: Vec<u32> = chosen.iter().map(|&i| weight(i)).collect();
+    let addresses = chosen.iter().map(|&i| rdatas[i].clone()).collect();
+    (addresses, draw::orders(&weights, set.max_answers, seed))
+}
+
+/// A seed per name and type, so that rings of different names differ
+/// while one name's stays the same from one snapshot to the next.
+fn seed_of(owner: &str, rtype: &str) -> u64 {
+    owner
+        .bytes()
+        .chain(rtype.bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+}
+
+/// The addresses of one answer: `addresses` in the order `rotation`
+/// picks from `orders` (all of them, as listed, when there are none).
+pub(super) fn pick<'a>(
+    addresses: &'a [RData],
+    orders: &'a [Box<[u16]>],
+    rotation: usize,
+) -> impl Iterator<Item = &'a RData> + 'a {
+    let order: Option<&[u16]> = match orders.len() {
+        0 => None,
+        len => Some(&orders[rotation % len]),
+    };
+    let listed = order
+        .is_none()
+        .then(|| addresses.iter())
+        .into_iter()
+        .flatten();
+    let ordered = order
+        .into_iter()
+        .flatten()
+        .filter_map(|&i| addresses.get(usize::from(i)));
+    listed.chain(ordered)
 }
 
 /// Where the address of `rdata`, probed as `key`, stands at the name

@@ -15,6 +15,7 @@
 //! bytes and patches the header, question and OPT.
 
 // The snapshot and what it is built from.
+mod draw;
 mod judged;
 mod load;
 pub mod serial;

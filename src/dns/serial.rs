@@ -233,7 +233,7 @@ fn snapshots(zones: &ZoneSet, judged: &Judged) -> HashMap<Name, Records> {
         };
         let records = out.entry(zone.origin.clone()).or_default();
         for rtype in [RecordType::A, RecordType::AAAA] {
-            if let Some(Filter::Records(ttl, rdatas)) = judged.filter(name, rtype) {
+            if let Some(Filter::Records(ttl, rdatas, _)) = judged.filter(name, rtype) {
                 for rdata in rdatas {
                     if let Some(ip) = RdataRef::Full(rdata).ip() {
                         records.insert((name.clone(), rtype, ttl, ip));

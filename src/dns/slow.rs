@@ -7,7 +7,7 @@
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::encode::{Rr, Sections, encode};
-use super::judged::Filter;
+use super::judged::{Filter, pick};
 use super::query::{Malformed, Query, parse, skip_name, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
@@ -165,9 +165,11 @@ fn filter<'a>(
     s: &mut Sections<'a>,
 ) -> Option<Filter<'a>> {
     let filter = match rtype {
-        RecordType::SOA if src.served.follows_health() && *key == zone.origin => {
-            Filter::Records(zone.soa.ttl, std::slice::from_ref(src.served.soa(zone)))
-        }
+        RecordType::SOA if src.served.follows_health() && *key == zone.origin => Filter::Records(
+            zone.soa.ttl,
+            std::slice::from_ref(src.served.soa(zone)),
+            &[],
+        ),
         _ => src.judged.filter(key, rtype)?,
     };
     s.depends = Depends::Health;
@@ -240,15 +242,13 @@ fn resolve<'a>(
 
         if let Some(filter) = filter(src, zone, key, qtype, s) {
             match filter {
-                Filter::Records(ttl, rdatas) => {
-                    let start = rotation;
-                    let n = rdatas.len();
-                    for i in 0..n {
+                Filter::Records(ttl, rdatas, orders) => {
+                    for rdata in pick(rdatas, orders, rotation) {
                         s.answer.push(Rr {
                             owner,
                             rtype: qtype,
                             ttl,
-                            rdata: RdataRef::Full(&rdatas[(start + i) % n]),
+                            rdata: RdataRef::Full(rdata),
                         });
                     }
                     add_apex_ns(src, zone, s);
@@ -329,8 +329,8 @@ fn push_set<'a>(
 ) {
     let rtype = set.rtype;
     match filter(src, zone, key, rtype, s) {
-        Some(Filter::Records(ttl, healthy)) => {
-            for rdata in healthy {
+        Some(Filter::Records(ttl, healthy, orders)) => {
+            for rdata in pick(healthy, orders, 0) {
                 s.answer.push(Rr {
                     owner,
                     rtype,
@@ -469,8 +469,8 @@ fn add_addresses<'a>(
             continue;
         }
         match filter(src, zone, key, rtype, s) {
-            Some(Filter::Records(ttl, rdatas)) => {
-                for rdata in rdatas {
+            Some(Filter::Records(ttl, rdatas, orders)) => {
+                for rdata in pick(rdatas, orders, 0) {
                     s.additional.push(Rr {
                         owner,
                         rtype,

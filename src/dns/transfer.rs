@@ -106,7 +106,7 @@ pub(super) fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
                 false => None,
             };
             match filter {
-                Some(Filter::Records(ttl, records)) => {
+                Some(Filter::Records(ttl, records, _)) => {
                     rrs.extend(records.iter().map(|rdata| Rr {
                         owner: name,
                         rtype: rrset.rtype,

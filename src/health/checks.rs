@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::{TargetKey, TargetSpec};
-use crate::config::{Check, Config, ConfigError, WhenAllDown};
+use crate::config::{Check, Config, ConfigError, MinHealthy, WhenAllDown};
 use crate::zones::{Rrset, ZoneSet};
 
 /// Every `[[check]]` of a config, resolved against its zones.
@@ -54,6 +54,24 @@ pub struct Addresses {
     pub ttl: u32,
     /// Each record, in zone order, with the target that judges it.
     pub targets: Vec<(RData, TargetKey)>,
+    /// Each record's tier and weight, in the same order as `targets`.
+    pub placement: Vec<Placement>,
+    /// How many tiers the check has (1 without `tiers`).
+    pub tiers: usize,
+    /// Healthy addresses a tier needs to serve.
+    pub min_healthy: MinHealthy,
+    /// At most this many addresses per answer, drawn by weight.
+    pub max_answers: Option<u32>,
+}
+
+/// Where one address stands in its check's answer policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Its tier: 0 is served first.
+    pub tier: usize,
+    /// Its weight (1 unless set; 0: only when nothing else of its tier is
+    /// healthy).
+    pub weight: u32,
 }
 
 impl CheckedName {
@@ -81,6 +99,8 @@ impl Checks {
     pub fn resolve(config: &Config, zones: &ZoneSet) -> Result<Checks, ConfigError> {
         let mut checks = Checks::default();
         for check in &config.checks {
+            // Every address the check's names hold: what its policy may name.
+            let mut held = Vec::new();
             for (name, line) in &check.names {
                 let line = *line;
                 let Some(zone) = zones.find(name) else {
@@ -103,6 +123,11 @@ impl Checks {
                 }
                 let a = a.map(|set| checks.addresses(check, name, set));
                 let aaaa = aaaa.map(|set| checks.addresses(check, name, set));
+                held.extend(
+                    a.iter().chain(aaaa.iter()).flat_map(|set| {
+                        set.targets.iter().filter_map(|(rdata, _)| rdata.ip_addr())
+                    }),
+                );
                 checks.names.push(CheckedName {
                     name: name.clone(),
                     when_all_down: check.when_all_down,
@@ -110,22 +135,47 @@ impl Checks {
                     aaaa,
                 });
             }
+            if let Some((ip, line)) = check.policy.addresses().find(|(ip, _)| !held.contains(ip)) {
+                let names: Vec<String> = check.names.iter().map(|(n, _)| n.to_string()).collect();
+                return Err(config.error_at(
+                    line,
+                    format!(
+                        "{ip} is not an A or AAAA record of {} in the zones: tiers and weights name the zone's addresses",
+                        names.join(", ")
+                    ),
+                ));
+            }
         }
         Ok(checks)
     }
 
     /// The records of `set` at `name` with their targets.
     fn addresses(&mut self, check: &Check, name: &Name, set: &Rrset) -> Addresses {
-        let targets = set
+        let targets: Vec<(RData, TargetKey)> = set
             .iter()
             .filter_map(|rdata| {
                 let ip = rdata.ip()?;
                 Some((rdata.to_rdata(), self.add_target(check, name, ip)))
             })
             .collect();
+        let policy = &check.policy;
+        let placement = targets
+            .iter()
+            .map(|(rdata, key): &(RData, TargetKey)| {
+                let ip = rdata.ip_addr().unwrap_or(key.ip);
+                Placement {
+                    tier: policy.tier_of(ip),
+                    weight: policy.weight_of(ip),
+                }
+            })
+            .collect();
         Addresses {
             ttl: set.ttl.min(check.ttl),
             targets,
+            placement,
+            tiers: policy.tiers.len().max(1),
+            min_healthy: policy.min_healthy,
+            max_answers: policy.max_answers,
         }
     }
 

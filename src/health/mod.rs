@@ -34,7 +34,7 @@ mod persist;
 mod verdicts;
 
 pub use crate::config::{Schedule, Scheme};
-pub use checks::{Addresses, CheckedName, Checks, WorstCase};
+pub use checks::{Addresses, CheckedName, Checks, Placement, WorstCase};
 pub use guard::{Guard, GuardStatus};
 pub use overrides::{Override, OverrideKind, Overrides, override_name};
 pub use persist::{Saved, SavedDeparture, SavedVerdict, StateError};

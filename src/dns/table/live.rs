@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RecordType};
 use super::Table;
 use super::frag::{ZoneFrags, answer_rr, soa_frag};
 use super::wire;
-use crate::dns::judged::{Filter, Judged};
+use crate::dns::judged::{Filter, Judged, pick};
 use crate::dns::serial::Served;
 use crate::health::Checks;
 use crate::zones::{RdataRef, ZoneSet};
@@ -87,21 +87,22 @@ impl Live {
                     None => LiveSet::Absent,
                     Some(Filter::NoData(ttl)) => LiveSet::NoData(capped(name, ttl, served, zones)),
                     Some(Filter::ServFail(_)) => LiveSet::ServFail,
-                    Some(Filter::Records(ttl, rdatas)) => {
-                        let n = rdatas.len().max(1);
-                        let rotations = (0..n)
-                            .map(|start| {
+                    Some(Filter::Records(ttl, rdatas, orders)) => {
+                        let mut count = 0;
+                        let rotations = (0..orders.len().max(1))
+                            .map(|r| {
                                 let mut bytes = Vec::with_capacity(rdatas.len() * 28);
-                                for i in 0..rdatas.len() {
-                                    let rdata = RdataRef::Full(&rdatas[(start + i) % rdatas.len()]);
-                                    if let Some(ip) = rdata.ip() {
+                                count = 0;
+                                for rdata in pick(rdatas, orders, r) {
+                                    if let Some(ip) = RdataRef::Full(rdata).ip() {
                                         answer_rr(&mut bytes, rtype, ttl, ip);
+                                        count += 1;
                                     }
                                 }
                                 bytes.into_boxed_slice()
                             })
                             .collect();
-                        LiveSet::Records(rotations, rdatas.len() as u16)
+                        LiveSet::Records(rotations, count)
                     }
                 })
             })
