@@ -983,3 +983,67 @@ async fn nsd_as_secondary_follows_health_through_notify() {
     drop(nsd);
     hale.shutdown().await;
 }
+
+/// Issue #16 item 8: transfers carry the serving set, so an NSD secondary
+/// follows a tier switch (primary down: the backup serves; back again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsd_as_secondary_follows_a_tier_switch() {
+    if !nsd_or_skip("the NSD secondary tier test") {
+        return;
+    }
+    let b = crate::support::backends(2).await;
+    let nsd_port = free_dns_port();
+    let zone = format!(
+        "{}www IN A {}\nwww IN A {}\n",
+        crate::support::EXAMPLE_ZONE_HEAD,
+        b[0].ip(),
+        b[1].ip()
+    );
+    let config = format!(
+        "{}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{nsd_port}\"]\n\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n\
+         tiers = [[\"{}\"], [\"{}\"]]\n",
+        crate::support::SERVER,
+        b[0].port(),
+        b[0].ip(),
+        b[1].ip()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let secondary_dir = tempfile::tempdir().expect("temp dir");
+    let primary = hale.dns_addr();
+    let stanza = format!(
+        "    zonefile: \"example.com.secondary\"\n    request-xfr: {}@{} NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n",
+        primary.ip(),
+        primary.port()
+    );
+    let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
+    let www = Ask::new("www.example.com", RecordType::A).to_bytes();
+    let addresses = |reply: Vec<u8>| {
+        let mut ips: Vec<String> = decode(&reply)
+            .answers
+            .iter()
+            .map(|r| r.data.to_string())
+            .collect();
+        ips.sort();
+        ips
+    };
+    let (addr, www) = (nsd.addr, &www);
+    let (primary_tier, backup_tier) = (&vec![b[0].ip()], &vec![b[1].ip()]);
+    crate::support::eventually("NSD serves the primary tier", || async move {
+        addresses(udp(addr, www).await) == *primary_tier
+    })
+    .await;
+    b[0].set_mode(crate::support::Mode::Status(503)).await;
+    crate::support::eventually("NSD serves the backup tier", || async move {
+        addresses(udp(addr, www).await) == *backup_tier
+    })
+    .await;
+    b[0].set_mode(crate::support::Mode::Healthy).await;
+    crate::support::eventually("NSD serves the primary tier again", || async move {
+        addresses(udp(addr, www).await) == *primary_tier
+    })
+    .await;
+    drop(nsd);
+    hale.shutdown().await;
+}

@@ -38,3 +38,5 @@ mod zone_hardening;
 mod steering;
 // Metrics that move, fail-open in /status, the JSON log, the status page.
 mod visibility;
+// Answer policies: tiers, min_healthy, weights, max_answers.
+mod policies;

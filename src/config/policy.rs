@@ -1,9 +1,10 @@
 //! Owns a check's answer policy as written: priority `tiers`, the
 //! `min_healthy` a tier needs to serve, `weights` and the `max_answers`
 //! cap. Checked here for what the config alone can tell (addresses that
-//! parse, none in two tiers, a `min_healthy` no tier can reach); whether
-//! the zones hold the addresses is checked where checks meet zones
-//! (`health::Checks::resolve`).
+//! parse, none in two tiers); whether the zones hold the addresses, and
+//! whether each tier can reach `min_healthy`, where checks meet zones
+//! (`health::Checks::resolve`): the last tier also takes every address no
+//! tier lists.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -153,19 +154,6 @@ pub(super) fn policy(
             ));
         }
         policy.max_answers = Some(*max.get_ref());
-    }
-    // A tier that can never serve is a mistake, not a wish.
-    if let (MinHealthy::Count(n), Some(tiers)) = (policy.min_healthy, &c.tiers)
-        && let Some(small) = policy.tiers.iter().find(|t| t.len() < n as usize)
-    {
-        return Err(src.err(
-            tiers.span().start,
-            format!(
-                "min_healthy = {n} is more than the {} address(es) of tier [{}]: that tier could never serve",
-                small.len(),
-                small.iter().map(|(ip, _)| ip.to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        ));
     }
     Ok(policy)
 }

@@ -93,6 +93,47 @@ impl CheckedName {
     }
 }
 
+/// Every tier of `set` must be able to reach `min_healthy` (a count):
+/// one that cannot would never serve, which is a mistake, not a wish.
+fn reachable(
+    config: &Config,
+    check: &Check,
+    name: &Name,
+    set: &Addresses,
+) -> Result<(), ConfigError> {
+    let MinHealthy::Count(needed) = set.min_healthy else {
+        return Ok(());
+    };
+    for tier in 0..set.tiers {
+        let members: Vec<String> = set
+            .targets
+            .iter()
+            .zip(&set.placement)
+            .filter(|(_, p)| p.tier == tier)
+            .map(|((rdata, key), _)| rdata.ip_addr().unwrap_or(key.ip).to_string())
+            .collect();
+        if members.is_empty() || members.len() >= needed as usize {
+            continue;
+        }
+        let line = check
+            .policy
+            .tiers
+            .get(tier)
+            .and_then(|t| t.first())
+            .map_or(check.line, |&(_, l)| l);
+        return Err(config.error_at(
+            line,
+            format!(
+                "min_healthy = {needed} is more than the {} address(es) of {name} in tier {} [{}]: that tier could never serve",
+                members.len(),
+                tier + 1,
+                members.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Checks {
     /// Resolves every `[[check]]` against the zones. A checked name without
     /// A/AAAA records, or outside the authoritative data, is a config error.
@@ -123,6 +164,9 @@ impl Checks {
                 }
                 let a = a.map(|set| checks.addresses(check, name, set));
                 let aaaa = aaaa.map(|set| checks.addresses(check, name, set));
+                for set in a.iter().chain(aaaa.iter()) {
+                    reachable(config, check, name, set)?;
+                }
                 held.extend(
                     a.iter().chain(aaaa.iter()).flat_map(|set| {
                         set.targets.iter().filter_map(|(rdata, _)| rdata.ip_addr())
