@@ -585,3 +585,49 @@ async fn the_status_page_in_a_browser_shows_what_needs_attention_first() {
     }
     hale.shutdown().await;
 }
+
+/// A config on disk that no longer validates is when an operator most
+/// needs `ctl`: it still finds the admin listener in it, and `ctl reload`
+/// reaches hale, which records the rejection (metric, /status) instead of
+/// `ctl` refusing on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_works_and_reloads_are_recorded_when_the_file_no_longer_validates() {
+    let b = backends(1).await;
+    let admin = crate::support::free_tcp_port();
+    let config = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nzones = \"zones\"\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
+         {FAST}\n[[check]]\nnames = [\"www.example.com.\"]\nport = {}\n",
+        b[0].port()
+    );
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A {}\n", b[0].ip());
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let path = hale.dir().join("hale.toml");
+    hale.rewrite_config(&config.replace("interval = \"100ms\"", "interval = \"2\""));
+    let ctl = |args: &'static [&'static str]| {
+        let path = path.clone();
+        async move {
+            let out = Command::new(env!("CARGO_BIN_EXE_hale"))
+                .arg("--config")
+                .arg(&path)
+                .arg("ctl")
+                .args(args)
+                .output()
+                .await
+                .expect("run hale ctl");
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.code(), text(&out.stdout), text(&out.stderr))
+        }
+    };
+    let (code, out, err) = ctl(&["status"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("www.example.com."), "{out}");
+    let (code, out, err) = ctl(&["reload"]).await;
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(
+        err.contains("hale.toml:") && err.contains("bad duration"),
+        "{err}"
+    );
+    assert_eq!(value(&hale, "hale_last_reload_successful", &[]).await, 0.0);
+    assert_eq!(hale.status().await["last_load"]["result"], "error");
+    hale.shutdown().await;
+}

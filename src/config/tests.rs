@@ -177,7 +177,7 @@ fn mass_failure_guard() {
     let canary = c.mass_failure.canary.expect("canary");
     assert_eq!(
         crate::health::TargetSpec::canary(&canary).key.to_string(),
-        "https://[::1]:8443/ok?x=1 (host ::1)"
+        "https://[::1]:8443/ok?x=1 (host ::1, no verify)"
     );
     assert_eq!(canary.schedule.interval, Duration::from_secs(1));
     assert_eq!(c.mass_failure.share, 0.5);

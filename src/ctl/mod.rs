@@ -99,6 +99,26 @@ impl CtlError {
     }
 }
 
+/// `[admin] listen` and the token of `token_file` read leniently from the
+/// config at `path`, for a config that does not validate as a whole;
+/// `None` when even that section cannot be read.
+fn admin_section(path: &Path) -> Option<(Option<SocketAddr>, Option<AdminToken>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: toml::Value = toml::from_str(&text).ok()?;
+    let Some(admin) = value.get("admin") else {
+        return Some((None, None));
+    };
+    let listen = admin.get("listen")?.as_str()?.trim().parse().ok()?;
+    let token = match admin.get("token_file").and_then(|t| t.as_str()) {
+        Some(file) => {
+            let file = path.parent().unwrap_or(Path::new("")).join(file);
+            Some(AdminToken::read(&file).ok()?)
+        }
+        None => None,
+    };
+    Some((Some(listen), token))
+}
+
 impl Admin {
     /// The admin listener of the config at `config` unless `admin` names
     /// one, with the token of `token_file` or else the config's.
@@ -108,20 +128,26 @@ impl Admin {
         token_file: Option<&Path>,
     ) -> Result<Admin, CtlError> {
         let token = token_file.map(AdminToken::read).transpose()?;
-        let loaded = match admin {
-            // With an address, the config is only a source of the token.
-            Some(_) => Config::load(config).ok(),
-            None => Some(Config::load(config)?),
+        // The running hale listens where its start's config said, whatever
+        // the file says now: a file that no longer validates (the very
+        // moment an operator needs ctl, or reloads to learn why) still
+        // gives its [admin] section.
+        let (listen, config_token) = match Config::load(config) {
+            Ok(c) => (c.admin, c.admin_token.clone()),
+            Err(e) => match admin_section(config) {
+                Some(section) => section,
+                None if admin.is_some() => (None, None),
+                None => return Err(CtlError::Config(e)),
+            },
         };
-        let addr = match (admin, &loaded) {
-            (Some(addr), _) => addr,
-            (None, Some(c)) => c
-                .admin
-                .ok_or_else(|| CtlError::NoAdmin(config.to_path_buf()))?,
+        let addr = match (admin, listen) {
+            (Some(addr), _) | (None, Some(addr)) => addr,
             (None, None) => return Err(CtlError::NoAdmin(config.to_path_buf())),
         };
-        let token = token.or_else(|| loaded.as_ref().and_then(|c| c.admin_token.clone()));
-        Ok(Admin { addr, token })
+        Ok(Admin {
+            addr,
+            token: token.or(config_token),
+        })
     }
 
     /// Runs `command`, printing what people need to `out`.

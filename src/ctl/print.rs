@@ -28,15 +28,28 @@ pub(super) fn status(status: &Value, out: &mut dyn Write) {
             .iter()
             .filter(|t| t["in_answer"].as_bool() == Some(true))
             .count();
-        line(
-            out,
-            &format!(
-                "{}  {}/{} in the answer",
-                text(&name["name"]),
-                serving,
-                targets.len()
-            ),
+        let mut head = format!(
+            "{}  {}/{} in the answer",
+            text(&name["name"]),
+            serving,
+            targets.len()
         );
+        // What a whole answer does when none of its addresses is healthy.
+        for t in name["types"].as_array().into_iter().flatten() {
+            let rtype = text(&t["type"]);
+            if t["fail_open"].as_bool() == Some(true) {
+                head.push_str(&format!(
+                    "  FAIL-OPEN ({rtype}: none healthy, every address served)"
+                ));
+            } else if t["serving"].as_u64() == Some(0) {
+                let answer = match name["when_all_down"].as_str() {
+                    Some("servfail") => "SERVFAIL",
+                    _ => "NODATA",
+                };
+                head.push_str(&format!("  NOTHING SERVED ({rtype}: {answer})"));
+            }
+        }
+        line(out, &head);
         for t in &targets {
             line(out, &format!("  {}", target(t)));
         }
@@ -58,9 +71,14 @@ fn target(t: &Value) -> String {
     }
     if let Some(left) = t.get("left_answers").filter(|l| l.is_object()) {
         let done = text(&left["resolvers_done"]);
+        let drained = t["override"]["kind"].as_str() == Some("drain");
         parts.push(match left["complete"].as_bool() {
-            Some(true) => format!(
+            Some(true) if drained => format!(
                 "drain complete: last served {}, resolvers dropped it by {done}",
+                text(&left["at"])
+            ),
+            Some(true) => format!(
+                "last served {}, resolvers dropped it by {done}",
                 text(&left["at"])
             ),
             _ => format!(

@@ -154,6 +154,16 @@ impl Judged {
         })
     }
 
+    /// What `name`'s `rtype` answer is when health left it nothing to
+    /// serve: `NODATA` or `SERVFAIL`; `None` while it serves addresses.
+    pub(super) fn empty(&self, name: &Name, rtype: RecordType) -> Option<&'static str> {
+        match self.filter(name, rtype)? {
+            Filter::Records(..) => None,
+            Filter::NoData(_) => Some("NODATA"),
+            Filter::ServFail(_) => Some("SERVFAIL"),
+        }
+    }
+
     /// Whether `name` has a healthy address of `rtype` (not failing open).
     pub(super) fn has_healthy(&self, name: &Name, rtype: RecordType) -> bool {
         let Some(checked) = self.names.get(name) else {

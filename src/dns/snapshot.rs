@@ -121,6 +121,12 @@ impl Snapshot {
         self.judged.served(name)
     }
 
+    /// What the checked `name`'s `rtype` answers when health left it no
+    /// address (`NODATA` or `SERVFAIL`); `None` while it serves some.
+    pub fn empty(&self, name: &Name, rtype: RecordType) -> Option<&'static str> {
+        self.judged.empty(name, rtype)
+    }
+
     /// Whether the checked `name`'s `rtype` answer fails open right now.
     pub fn fails_open(&self, name: &Name, rtype: RecordType) -> bool {
         self.judged.fails_open(name, rtype)

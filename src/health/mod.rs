@@ -55,7 +55,7 @@ use rand::Rng;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 pub use probe::{MAX_BODY, ProbeResult};
 pub use state::{Damping, Hysteresis, Transition};
@@ -195,6 +195,16 @@ impl Health {
                 continue;
             }
             let restored = saved.get(&spec.key);
+            // A warm restart starts it down: say so, as its going down was.
+            if let Some(down) = restored.filter(|v| !v.up) {
+                warn!(
+                    address = %spec.key.ip,
+                    names = ?spec.names,
+                    probe = spec.key.to_string().as_str(),
+                    since = %humantime::format_rfc3339_seconds(down.since),
+                    "restored down from the state file"
+                );
+            }
             let target = Arc::new(Target::new(
                 spec,
                 probation,
@@ -303,7 +313,9 @@ impl Health {
     /// expiry moves them again when it ends. Must be called from within a
     /// tokio runtime for the expiry to be kept.
     pub fn set_override(&self, o: Override) -> Option<Override> {
-        info!(
+        // WARN, as a verdict going down: answers change by hand, and
+        // `RUST_LOG=warn` must show it.
+        warn!(
             address = %o.address,
             name = o.name.as_deref().unwrap_or("(every name)"),
             kind = o.kind.as_str(),
@@ -325,7 +337,7 @@ impl Health {
     pub fn clear_override(&self, address: IpAddr, name: Option<&str>) -> Vec<Override> {
         let gone = self.inner.overrides.clear(address, name);
         for o in &gone {
-            info!(
+            warn!(
                 address = %o.address,
                 name = o.name.as_deref().unwrap_or("(every name)"),
                 kind = o.kind.as_str(),
@@ -355,7 +367,7 @@ impl Health {
                     _ = tokio::time::sleep(wait.min(MAX_WAIT) + Duration::from_millis(1)) => {}
                 }
             }
-            info!(%address, kind, "override expired");
+            warn!(%address, kind, "override expired");
             changes.send_modify(|generation| *generation = generation.wrapping_add(1));
         });
     }
@@ -688,7 +700,7 @@ mod tests {
         assert_eq!(down["message"], "health changed");
         assert_eq!(
             down["probe"],
-            "http://192.0.2.1:8080/healthz (host www.example.test)"
+            "http://192.0.2.1:8080/healthz (host www.example.test, body \"ok\")"
         );
         assert_eq!(down["names"], r#"["www.example.test."]"#);
         // Never probed before: not "up" (issue #14).

@@ -38,15 +38,35 @@ pub struct TargetKey {
 }
 
 impl fmt::Display for TargetKey {
+    /// The URL and host, then whatever else sets it apart from another
+    /// target on the same URL (two checks expecting different things probe
+    /// twice): logs, `/status` and metric labels must tell them apart.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}://{}{} (host {})",
+            "{}://{}{} (host {}",
             self.scheme,
             SocketAddr::new(self.ip, self.port),
             self.path,
             self.host
-        )
+        )?;
+        if let Some(codes) = &self.expect_status {
+            let codes: Vec<String> = codes.iter().map(u16::to_string).collect();
+            write!(f, ", status {}", codes.join("|"))?;
+        }
+        if let Some(body) = &self.expect_body {
+            write!(f, ", body {body:?}")?;
+        }
+        if self.scheme == Scheme::Https && !self.tls_verify {
+            f.write_str(", no verify")?;
+        }
+        if let Some(ca) = &self.ca_file {
+            write!(f, ", ca_file {}", ca.display())?;
+        }
+        if let Some(days) = self.cert_min_days {
+            write!(f, ", cert_min_days {days}")?;
+        }
+        f.write_str(")")
     }
 }
 

@@ -398,16 +398,18 @@ impl Target {
         // Down is what an operator must hear of with RUST_LOG=warn; tracing
         // fixes an event's level where it is written, hence one per level.
         let change = format!("{} → {}", old.as_str(), new.as_str());
+        // As strings, so the text log quotes them (they hold spaces).
+        let probe = self.key.to_string();
         macro_rules! log_change {
             ($level:ident) => {
                 $level!(
                     address = %self.key.ip,
                     names = ?names,
-                    probe = %self.key,
+                    probe = probe.as_str(),
                     old = old.as_str(),
                     new = new.as_str(),
                     change,
-                    reason = %reason,
+                    reason = reason.as_str(),
                     "health changed"
                 )
             };

@@ -21,6 +21,8 @@ use tracing::{info, warn};
 
 // Shared state and the one way a snapshot is published.
 mod state;
+// What the log says of whole answers: fail-open, empty, back.
+mod announce;
 // What an operator changes at run time: overrides.
 pub mod control;
 // DNS sockets.

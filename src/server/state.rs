@@ -24,7 +24,7 @@ use crate::config::AdminToken;
 use crate::dns::{Changed, LoadError, Loaded, Serials, Snapshot};
 use crate::health::{Guard, Health, SavedDeparture, TargetSpec, Targets, Verdicts};
 use crate::metrics::Metrics;
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::Name;
 
 /// Why a reload kept the old config.
 #[derive(thiserror::Error, Debug)]
@@ -117,18 +117,8 @@ impl State {
             .with_overrides(parts.health.overrides().active(SystemTime::now()));
         let (snapshot, changed) = Snapshot::build(&loaded, &verdicts, &mut serials);
         log_serials(&changed);
-        // Saved verdicts can put a name in fail-open from the start.
-        for spec in loaded.checks.names() {
-            for rtype in [RecordType::A, RecordType::AAAA] {
-                if snapshot.fails_open(&spec.name, rtype) {
-                    warn!(
-                        name = %spec.name,
-                        %rtype,
-                        "fail-open: no address of this type is healthy; when_all_down = \"all\" answers every one"
-                    );
-                }
-            }
-        }
+        // Saved verdicts can put a name in fail-open, or empty it, from the start.
+        super::announce::announce(&loaded, None, &snapshot);
         let departures = restored_departures(&parts.health);
         let admin_token = loaded.config.admin_token.clone();
         let persistent = loaded.config.state.is_some();
@@ -257,26 +247,9 @@ impl State {
     fn note_changes(&self, loaded: &Loaded, before: &Snapshot) {
         let now = SystemTime::now();
         let after = self.snapshot();
+        super::announce::announce(loaded, Some(before), &after);
         let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
         for spec in loaded.checks.names() {
-            for rtype in [RecordType::A, RecordType::AAAA] {
-                match (
-                    before.fails_open(&spec.name, rtype),
-                    after.fails_open(&spec.name, rtype),
-                ) {
-                    (false, true) => warn!(
-                        name = %spec.name,
-                        %rtype,
-                        "fail-open: no address of this type is healthy; when_all_down = \"all\" answers every one"
-                    ),
-                    (true, false) => warn!(
-                        name = %spec.name,
-                        %rtype,
-                        "fail-open over: healthy addresses answer again"
-                    ),
-                    _ => {}
-                }
-            }
             let serving = after.serving(&spec.name);
             for (address, _) in before.serving(&spec.name) {
                 if !serving.iter().any(|(ip, _)| *ip == address) {

@@ -60,7 +60,7 @@ pub(super) fn render(s: &Status, now: SystemTime) -> String {
     // Names that need attention first; otherwise in name order.
     names.sort_by_key(|n| (!needs_attention(n), n.name.clone()));
     for name in names {
-        section(&mut html, name, now);
+        section(&mut html, name, now, s.mass_failure.guard.engaged);
     }
     if s.checks.is_empty() {
         html.push_str("<p>No name is health-checked.</p>");
@@ -97,6 +97,29 @@ fn banners(html: &mut String, s: &Status) {
             "<p class=\"banner bad\" id=fail-open><b>Failing open:</b> {} — no address is \
              healthy, so <code>when_all_down = \"all\"</code> answers every address not drained.</p>",
             escape(&s.fail_open.join(", "))
+        );
+    }
+    let empty: Vec<String> = s
+        .checks
+        .iter()
+        .flat_map(|n| {
+            let answer = if n.when_all_down == "servfail" {
+                "SERVFAIL"
+            } else {
+                "NODATA"
+            };
+            n.types
+                .iter()
+                .filter(|t| t.counts.serving == 0)
+                .map(move |t| format!("{} {} ({answer})", n.name, t.rtype))
+        })
+        .collect();
+    if !empty.is_empty() {
+        let _ = write!(
+            html,
+            "<p class=\"banner bad\" id=nothing-served><b>Serving no address:</b> {} — none \
+             is healthy, and <code>when_all_down</code> answers without addresses.</p>",
+            escape(&empty.join(", "))
         );
     }
     let last = &s.last_load;
@@ -139,7 +162,7 @@ fn needs_attention(n: &NameStatus) -> bool {
 }
 
 /// One checked name: its summary line and a row per address.
-fn section(html: &mut String, n: &NameStatus, now: SystemTime) {
+fn section(html: &mut String, n: &NameStatus, now: SystemTime, held: bool) {
     let _ = write!(
         html,
         "<h2 id=\"{0}\">{0}</h2><p class=summary>",
@@ -155,7 +178,14 @@ fn section(html: &mut String, n: &NameStatus, now: SystemTime) {
         if c.fail_open {
             part.push_str("<span class=\"tag bad\">FAIL-OPEN</span>");
         } else if c.serving == 0 {
-            part.push_str("<span class=\"tag bad\">NOTHING SERVED</span>");
+            let answer = if n.when_all_down == "servfail" {
+                "SERVFAIL"
+            } else {
+                "NODATA"
+            };
+            part.push_str(&format!(
+                "<span class=\"tag bad\">NOTHING SERVED: {answer}</span>"
+            ));
         }
         parts.push(part);
     }
@@ -177,7 +207,7 @@ fn section(html: &mut String, n: &NameStatus, now: SystemTime) {
     // Down or out of the answer first, then by address.
     targets.sort_by_key(|t| (!target_needs_attention(t), t.address.clone()));
     for t in targets {
-        row(html, t, now);
+        row(html, t, now, held);
     }
     html.push_str("</table>");
 }
@@ -190,8 +220,8 @@ fn target_needs_attention(t: &TargetEntry) -> bool {
             .is_some_and(|s| s.verdict == Verdict::Down || s.stale)
 }
 
-/// One address of a name.
-fn row(html: &mut String, t: &TargetEntry, now: SystemTime) {
+/// One address of a name; `held`: the mass-failure guard holds answers.
+fn row(html: &mut String, t: &TargetEntry, now: SystemTime, held: bool) {
     let (verdict, class, since, strip, last) = match &t.status {
         Some(st) => {
             let (verdict, class) = match (st.verdict, st.flap_held, st.stale) {
@@ -230,13 +260,25 @@ fn row(html: &mut String, t: &TargetEntry, now: SystemTime) {
         .status
         .as_ref()
         .is_some_and(|s| s.verdict == Verdict::Down);
+    let drained = t
+        .override_
+        .as_ref()
+        .is_some_and(|o| o.kind == crate::health::OverrideKind::Drain);
     let answer = match (t.in_answer, &t.left_answers) {
+        (Some(true), _) if down && held => {
+            "<span class=down>yes</span> (held by the mass-failure guard)".to_string()
+        }
         (Some(true), _) if down && t.override_.is_none() => {
             "<span class=down>yes</span> (fail-open: down, served anyway)".to_string()
         }
         (Some(true), _) => "<span class=up>yes</span>".to_string(),
-        (_, Some(left)) if left.complete => format!(
+        (_, Some(left)) if left.complete && drained => format!(
             "<span class=down>no</span>; drain complete (last served {})",
+            time(left.at)
+        ),
+        (_, Some(left)) if left.complete => format!(
+            "<span class=down>no</span>; resolvers dropped it by {} (last served {})",
+            time(left.resolvers_done),
             time(left.at)
         ),
         (_, Some(left)) => format!(
