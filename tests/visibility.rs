@@ -225,11 +225,11 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     let port = free_dns_port();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
-        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {}\nwhen_all_down = \"all\"\n[mass_failure]\nenabled = false\n",
-        b[0].port()
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {port}\nwhen_all_down = \"all\"\n[[check]]\nnames = [\"db.example.com.\"]\nport = {port}\nwhen_all_down = \"none\"\n[mass_failure]\nenabled = false\n",
+        port = b[0].port()
     );
     let zone = format!(
-        "{EXAMPLE_ZONE_HEAD}www IN A {ip}\napi IN A {ip}\n",
+        "{EXAMPLE_ZONE_HEAD}www IN A {ip}\napi IN A {ip}\ndb IN A {ip}\n",
         ip = b[0].ip()
     );
     let path = write_files(dir.path(), &config, &[("example.com.zone", &zone)]);
@@ -276,12 +276,19 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     // Its only address down: both names fail open, and say so at WARN,
     // entering and leaving.
     eventually("fail-open is logged", logged("fail-open: ", "WARN")).await;
+    // db answers NODATA instead: announced too, with its end.
+    eventually(
+        "an empty answer is logged",
+        logged("no address to serve", "WARN"),
+    )
+    .await;
     b[0].set_mode(Mode::Healthy).await;
     eventually(
         "the end of fail-open is logged",
         logged("fail-open over", "WARN"),
     )
     .await;
+    eventually("the end of NODATA is logged", logged("NODATA over", "WARN")).await;
     let _ = child.start_kill();
     let _ = child.wait().await;
 
@@ -314,8 +321,14 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     let down = lines
         .iter()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["message"] == "health changed" && v["level"] == "WARN")
-        .expect("a WARN line for the target going down");
+        .find(|v| {
+            v["message"] == "health changed"
+                && v["level"] == "WARN"
+                && v["probe"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("host example.com"))
+        })
+        .expect("a WARN line for the shared target going down");
     let mut names: Vec<&str> = down["names"]
         .as_array()
         .unwrap_or_else(|| panic!("names is an array: {down:#}"))
