@@ -21,7 +21,7 @@ fn setup(dir: &Path, names: usize) -> Snapshot {
     let mut zone = String::from(
         "$ORIGIN bench.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n\
          @ NS ns1\nns1 A 10.0.0.1\nwww A 127.0.0.21\nwww A 127.0.0.22\nwww A 127.0.0.23\n\
-         *.wild A 10.0.0.2\n",
+         *.wild A 10.0.0.2\npol A 127.0.0.31\npol A 127.0.0.32\npol A 127.0.0.33\npol A 127.0.0.34\n",
     );
     for i in 0..names {
         zone.push_str(&format!(
@@ -35,7 +35,10 @@ fn setup(dir: &Path, names: usize) -> Snapshot {
     let config = dir.join("hale.toml");
     std::fs::write(
         &config,
-        "[server]\nzones = \"bench.test.zone\"\n[[check]]\nnames = [\"www.bench.test.\"]\nport = 18080\n",
+        "[server]\nzones = \"bench.test.zone\"\n[[check]]\nnames = [\"www.bench.test.\"]\nport = 18080\n\
+         [[check]]\nnames = [\"pol.bench.test.\"]\nport = 18080\n\
+         tiers = [[\"127.0.0.31\", \"127.0.0.32\", \"127.0.0.33\"], [\"127.0.0.34\"]]\n\
+         weights = { \"127.0.0.31\" = 3, \"127.0.0.32\" = 2 }\nmax_answers = 2\n",
     )
     .expect("write config");
     let loaded = Loaded::load(&config).expect("load");
@@ -55,6 +58,10 @@ fn answer_path(c: &mut Criterion) {
     let view = setup(dir.path(), 10_000);
     let cases = [
         ("checked A", query("www.bench.test.", RecordType::A)),
+        (
+            "checked A, tiers + weights + max_answers",
+            query("pol.bench.test.", RecordType::A),
+        ),
         ("static A", query("s4711.bench.test.", RecordType::A)),
         (
             "static A, mixed case",
@@ -83,7 +90,10 @@ fn answer_path(c: &mut Criterion) {
             b.iter(|| respond(black_box(&view), black_box(q), Transport::Udp, &mut out))
         });
     }
-    for (what, q) in &cases[..2] {
+    for (what, q) in cases
+        .iter()
+        .filter(|(w, _)| ["checked A", "static A"].contains(w))
+    {
         // The same queries without the table, for comparison.
         c.bench_function(&format!("{what}, general path only"), |b| {
             b.iter(|| respond_slow(black_box(&view), black_box(q), Transport::Udp, &mut out))

@@ -47,6 +47,9 @@ struct Filtered {
     /// How many addresses the set has, and how many are healthy (by
     /// verdict or forced up; not drained).
     counts: (usize, usize),
+    /// The tier serving (0 first), when one is at strength; and how many
+    /// tiers there are.
+    tier: (Option<usize>, usize),
     /// Why no address is healthy, in words (for the Extended DNS Error of
     /// `when_all_down = "servfail"`); empty while one is.
     why_none: Box<str>,
@@ -64,6 +67,11 @@ pub struct NameCounts {
     pub serving: usize,
     /// The all-down policy is answering: every address not drained.
     pub fail_open: bool,
+    /// The tier serving (1 first), when one is at `min_healthy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<usize>,
+    /// How many tiers the check has (1 without `tiers`).
+    pub tiers: usize,
 }
 
 /// What a checked RRset answers right now.
@@ -151,6 +159,8 @@ impl Judged {
             healthy: set.counts.1,
             serving,
             fail_open: self.fails_open(name, rtype),
+            tier: set.tier.0.map(|t| t + 1),
+            tiers: set.tier.1,
         })
     }
 
@@ -244,11 +254,13 @@ fn judge(
     let n = standings.len();
     // The serving tier: the first whose healthy addresses reach min_healthy.
     let mut chosen: Vec<usize> = Vec::new();
+    let mut serving_tier = None;
     for tier in 0..set.tiers {
         let members: Vec<usize> = (0..n).filter(|&i| set.placement[i].tier == tier).collect();
         let healthy: Vec<usize> = members.iter().copied().filter(|&i| is_up(i)).collect();
         if !healthy.is_empty() && healthy.len() >= set.min_healthy.needed(members.len()) {
             chosen = healthy;
+            serving_tier = Some(tier);
             break;
         }
     }
@@ -296,6 +308,7 @@ fn judge(
         all,
         all_orders,
         counts: (standings.len(), up),
+        tier: (serving_tier, set.tiers),
         why_none,
     }
 }

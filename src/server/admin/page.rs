@@ -191,7 +191,15 @@ fn section(html: &mut String, n: &NameStatus, now: SystemTime, held: bool) {
     }
     let overrides = n.targets.iter().filter(|t| t.override_.is_some()).count();
     parts.push(format!("when all down: {}", n.when_all_down));
-    parts.push("tier: all addresses (no tiers)".to_string());
+    for t in n.types.iter().filter(|t| t.counts.tiers > 1) {
+        parts.push(match t.counts.tier {
+            Some(tier) => format!("{}: tier {tier} of {} serving", t.rtype, t.counts.tiers),
+            None => format!(
+                "<span class=\"tag warn\">{}: no tier at min_healthy, every healthy address serves</span>",
+                t.rtype
+            ),
+        });
+    }
     if overrides > 0 {
         parts.push(format!(
             "<span class=\"tag warn\">{overrides} override{}</span>",
