@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::{TargetKey, TargetSpec};
-use crate::config::{Check, Config, ConfigError, WhenAllDown};
+use crate::config::{Check, Config, ConfigError, Probe, Schedule, WhenAllDown};
 use crate::zones::{Rrset, ZoneSet};
 
 /// Every `[[check]]` of a config, resolved against its zones.
@@ -52,8 +52,43 @@ pub struct CheckedName {
 pub struct Addresses {
     /// min(check ttl, zone TTL).
     pub ttl: u32,
-    /// Each record, in zone order, with the target that judges it.
-    pub targets: Vec<(RData, TargetKey)>,
+    /// Each record, in zone order, with the probes that judge it.
+    pub targets: Vec<(RData, AddressProbes)>,
+}
+
+/// The probes that judge one address: one target per probe of its check
+/// (each with its own rise/fall), and how many must pass. An address is
+/// healthy while `needed` of them are ([`super::Verdicts::judge`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressProbes {
+    /// The first probe: the only one of a check without `[[check.probe]]`.
+    pub first: TargetKey,
+    /// The other probes, in config order.
+    pub rest: Vec<TargetKey>,
+    /// How many of them must pass (1 ..= all).
+    pub needed: usize,
+}
+
+impl AddressProbes {
+    /// Every probe's target, in config order.
+    pub fn keys(&self) -> impl Iterator<Item = &TargetKey> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+
+    /// How many probes the address has.
+    pub fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// Always false: an address has at least one probe.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Where its probes connect (`probe_address`, else the record's own).
+    pub fn probed(&self) -> IpAddr {
+        self.first.ip
+    }
 }
 
 impl CheckedName {
@@ -71,7 +106,7 @@ impl CheckedName {
         self.a
             .iter()
             .chain(self.aaaa.iter())
-            .flat_map(|set| set.targets.iter().map(|(_, key)| key))
+            .flat_map(|set| set.targets.iter().flat_map(|(_, probes)| probes.keys()))
     }
 }
 
@@ -81,6 +116,7 @@ impl Checks {
     pub fn resolve(config: &Config, zones: &ZoneSet) -> Result<Checks, ConfigError> {
         let mut checks = Checks::default();
         for check in &config.checks {
+            let first = checks.names.len();
             for (name, line) in &check.names {
                 let line = *line;
                 let Some(zone) = zones.find(name) else {
@@ -110,8 +146,38 @@ impl Checks {
                     aaaa,
                 });
             }
+            checks.probe_addresses_exist(config, check, first)?;
         }
         Ok(checks)
+    }
+
+    /// Every `probe_address` of `check` (whose names are those from
+    /// `first` on) maps an address one of them has: any other is a typo,
+    /// and the record it meant would be probed at its own address.
+    fn probe_addresses_exist(
+        &self,
+        config: &Config,
+        check: &Check,
+        first: usize,
+    ) -> Result<(), ConfigError> {
+        let names = &self.names[first..];
+        for pa in &check.probe_address {
+            let held = names
+                .iter()
+                .flat_map(|n| n.a.iter().chain(n.aaaa.iter()))
+                .flat_map(|set| &set.targets)
+                .any(|(rdata, _)| rdata.ip_addr() == Some(pa.record));
+            if !held {
+                return Err(config.error_at(
+                    pa.line,
+                    format!(
+                        "probe_address {:?}: no name of this check has it as an A or AAAA record",
+                        pa.record.to_string()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The records of `set` at `name` with their targets.
@@ -120,7 +186,7 @@ impl Checks {
             .iter()
             .filter_map(|rdata| {
                 let ip = rdata.ip()?;
-                Some((rdata.to_rdata(), self.add_target(check, name, ip)))
+                Some((rdata.to_rdata(), self.add_probes(check, name, ip)))
             })
             .collect();
         Addresses {
@@ -129,15 +195,46 @@ impl Checks {
         }
     }
 
-    fn add_target(&mut self, check: &Check, name: &Name, ip: IpAddr) -> TargetKey {
+    /// The targets of every probe of the address `ip` of `name`.
+    fn add_probes(&mut self, check: &Check, name: &Name, ip: IpAddr) -> AddressProbes {
+        let probed = check
+            .probe_address
+            .iter()
+            .find(|pa| pa.record == ip)
+            .map_or(ip, |pa| pa.probed);
+        let mut keys: Vec<TargetKey> = check
+            .all_probes()
+            .iter()
+            .map(|probe| self.add_target(check, probe, name, probed))
+            .collect();
+        // `all_probes` is never empty; the fallback keeps that its business
+        // rather than a panic's.
+        let first = match keys.is_empty() {
+            false => keys.remove(0),
+            true => self.add_target(check, &check.probe, name, probed),
+        };
+        let rest = keys;
+        let needed = check.require.needed(1 + rest.len()).max(1);
+        AddressProbes {
+            first,
+            rest,
+            needed,
+        }
+    }
+
+    fn add_target(&mut self, check: &Check, probe: &Probe, name: &Name, ip: IpAddr) -> TargetKey {
         let owner = name.to_ascii();
-        let key = TargetKey::new(ip, &check.probe, &owner);
+        let key = TargetKey::new(ip, probe, &owner);
+        let schedule = Schedule {
+            timeout: probe.timeout.unwrap_or(check.schedule.timeout),
+            ..check.schedule.clone()
+        };
         self.specs
             .entry(key.clone())
             .and_modify(|spec| {
                 // Shared by two checks: one prober, with the schedule of the
                 // check that probes more often (the first one on a tie).
-                if spec.schedule != check.schedule {
+                if spec.schedule != schedule {
                     tracing::warn!(
                         probe = %spec.key,
                         line = check.line,
@@ -145,8 +242,8 @@ impl Checks {
                          the faster check's settings apply"
                     );
                 }
-                if check.schedule.interval < spec.schedule.interval {
-                    spec.schedule = check.schedule.clone();
+                if schedule.interval < spec.schedule.interval {
+                    spec.schedule = schedule.clone();
                 }
                 if !spec.names.contains(&owner) {
                     spec.names.push(owner.clone());
@@ -154,13 +251,9 @@ impl Checks {
             })
             .or_insert_with(|| TargetSpec {
                 key: key.clone(),
-                schedule: check.schedule.clone(),
+                schedule: schedule.clone(),
                 names: vec![owner.clone()],
-                ca: check
-                    .probe
-                    .ca_file
-                    .clone()
-                    .filter(|_| key.ca_file.is_some()),
+                ca: probe.ca_file.clone().filter(|_| key.ca_file.is_some()),
             });
         key
     }

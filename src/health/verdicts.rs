@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use super::{Override, TargetKey, Targets};
+use super::{AddressProbes, Override, TargetKey, Targets};
 
 /// The targets answers leave out, and those a reload added that are not
 /// probed yet; every other target counts as healthy, including one with
@@ -91,6 +91,38 @@ impl Verdicts {
     pub fn on_probation(&self, key: &TargetKey) -> bool {
         !self.probation.is_empty() && self.probation.contains(key)
     }
+
+    /// Where an address stands by its probes: healthy while `needed` of
+    /// them are; else waiting while enough of the rest are unprobed ones a
+    /// reload added; else down. With one probe, that probe's verdict.
+    pub fn judge(&self, probes: &AddressProbes) -> Judgement {
+        let (mut up, mut unprobed) = (0, 0);
+        for key in probes.keys() {
+            match (self.is_healthy(key), self.on_probation(key)) {
+                (false, _) => {}
+                (true, true) => unprobed += 1,
+                (true, false) => up += 1,
+            }
+        }
+        if up >= probes.needed {
+            Judgement::Healthy
+        } else if up + unprobed >= probes.needed {
+            Judgement::Probation
+        } else {
+            Judgement::Down
+        }
+    }
+}
+
+/// An address's probes taken together ([`Verdicts::judge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judgement {
+    /// Enough probes pass (or have no result since the start).
+    Healthy,
+    /// Enough would, counting those a reload added and not probed yet.
+    Probation,
+    /// Too few pass.
+    Down,
 }
 
 impl FromIterator<TargetKey> for Verdicts {
