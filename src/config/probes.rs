@@ -391,3 +391,6 @@ fn probe_address(src: &Source, c: &RawSettings) -> Result<Vec<ProbeAddress>, Con
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
