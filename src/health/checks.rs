@@ -272,7 +272,13 @@ impl Checks {
     /// stay in answers at worst, and stay with resolvers, for `hale check`.
     pub fn worst_case(&self, check: &Check) -> WorstCase {
         let s = &check.schedule;
-        let leaves = s.interval.saturating_mul(s.fall.max(1)) + s.timeout;
+        // The slowest probe decides: a `[[check.probe]]` may have its own timeout.
+        let timeout = check
+            .all_probes()
+            .iter()
+            .filter_map(|p| p.timeout)
+            .fold(s.timeout, std::time::Duration::max);
+        let leaves = s.interval.saturating_mul(s.fall.max(1)) + timeout;
         let ttl = self
             .names
             .iter()

@@ -135,3 +135,51 @@ impl FromIterator<TargetKey> for Verdicts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Scheme;
+
+    fn key(port: u16) -> TargetKey {
+        TargetKey {
+            ip: [192, 0, 2, 1].into(),
+            scheme: Scheme::Tcp,
+            port,
+            path: String::new(),
+            host: String::new(),
+            expect_status: None,
+            expect_body: None,
+            tls_verify: false,
+            ca_file: None,
+            cert_min_days: None,
+        }
+    }
+
+    fn probes(needed: usize) -> AddressProbes {
+        AddressProbes {
+            first: key(1),
+            rest: vec![key(2), key(3)],
+            needed,
+        }
+    }
+
+    #[test]
+    fn an_address_is_healthy_while_enough_of_its_probes_are() {
+        let one_down: Verdicts = [key(2)].into_iter().collect();
+        assert_eq!(one_down.judge(&probes(3)), Judgement::Down);
+        assert_eq!(one_down.judge(&probes(2)), Judgement::Healthy);
+        assert_eq!(one_down.judge(&probes(1)), Judgement::Healthy);
+        let all_down: Verdicts = [key(1), key(2), key(3)].into_iter().collect();
+        assert_eq!(all_down.judge(&probes(1)), Judgement::Down);
+        assert_eq!(
+            Verdicts::all_healthy().judge(&probes(3)),
+            Judgement::Healthy
+        );
+        // Unprobed ones a reload added count only toward probation.
+        let mut waiting = one_down.clone();
+        waiting.probation.insert(key(3));
+        assert_eq!(waiting.judge(&probes(2)), Judgement::Probation);
+        assert_eq!(waiting.judge(&probes(1)), Judgement::Healthy);
+    }
+}
