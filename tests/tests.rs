@@ -36,6 +36,8 @@ mod wire;
 mod zone_hardening;
 // Steering: first verdicts, reload probation, drain / force-up / clear through `hale ctl`.
 mod steering;
+// tcp probes, several probes per address with `require`, `probe_address`.
+mod probe_kinds;
 // Metrics that move, fail-open in /status, the JSON log, the status page.
 mod visibility;
 // Answer policies: tiers, min_healthy, weights, max_answers.

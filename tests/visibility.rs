@@ -225,8 +225,8 @@ async fn the_json_log_parses_with_arrays_and_no_clashing_fields() {
     let port = free_dns_port();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
-        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {port}\nwhen_all_down = \"all\"\n[[check]]\nnames = [\"db.example.com.\"]\nport = {port}\nwhen_all_down = \"none\"\n[mass_failure]\nenabled = false\n",
-        port = b[0].port()
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\nzones = \"zones\"\n{FAST}\n[[check]]\nnames = [\"www.example.com.\", \"api.example.com.\"]\nhost = \"example.com\"\nport = {backend}\nwhen_all_down = \"all\"\n[[check]]\nnames = [\"db.example.com.\"]\nport = {backend}\nwhen_all_down = \"none\"\n[mass_failure]\nenabled = false\n",
+        backend = b[0].port()
     );
     let zone = format!(
         "{EXAMPLE_ZONE_HEAD}www IN A {ip}\napi IN A {ip}\ndb IN A {ip}\n",

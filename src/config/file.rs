@@ -3,6 +3,7 @@
 //! them must name their line. Nothing here judges a value; [`super::validate`]
 //! does.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -203,19 +204,48 @@ pub(super) struct RawSettings {
     pub(super) when_all_down: Option<WhenAllDown>,
     pub(super) port: Option<Spanned<u16>>,
     pub(super) path: Option<Spanned<String>>,
-    pub(super) scheme: Option<Scheme>,
+    pub(super) scheme: Option<Spanned<Scheme>>,
     pub(super) host: Option<Spanned<String>>,
     pub(super) expect_status: Option<Spanned<Vec<u16>>>,
-    pub(super) expect_body: Option<String>,
-    pub(super) tls_verify: Option<bool>,
+    pub(super) expect_body: Option<Spanned<String>>,
+    pub(super) tls_verify: Option<Spanned<bool>>,
     pub(super) ca_file: Option<Spanned<String>>,
     pub(super) cert_min_days: Option<Spanned<u32>>,
+    // A [[check]]'s probes and how they combine: see `super::probes`.
+    pub(super) probe: Option<Vec<Spanned<RawProbe>>>,
+    pub(super) require: Option<Spanned<RawRequire>>,
+    pub(super) probe_address: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
     pub(super) flap_damping: Option<bool>,
     pub(super) flap_half_life: Option<Spanned<Dur>>,
     pub(super) tiers: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
     pub(super) min_healthy: Option<Spanned<super::policy::RawMinHealthy>>,
     pub(super) weights: Option<Spanned<std::collections::BTreeMap<String, u32>>>,
     pub(super) max_answers: Option<Spanned<u32>>,
+}
+
+/// One `[[check.probe]]`: the probe keys, each overriding its check's for
+/// this probe.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProbe {
+    pub(super) scheme: Option<Spanned<Scheme>>,
+    pub(super) port: Option<Spanned<u16>>,
+    pub(super) path: Option<Spanned<String>>,
+    pub(super) host: Option<Spanned<String>>,
+    pub(super) expect_status: Option<Spanned<Vec<u16>>>,
+    pub(super) expect_body: Option<Spanned<String>>,
+    pub(super) tls_verify: Option<Spanned<bool>>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) cert_min_days: Option<Spanned<u32>>,
+    pub(super) timeout: Option<Spanned<Dur>>,
+}
+
+/// `require`: `"all"`, `"any"` or a number, judged in `super::probes`.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "\"all\", \"any\" or a number of probes")]
+pub(super) enum RawRequire {
+    Count(i64),
+    Word(String),
 }
 
 // Spanned at 0..0: a default has no line of its own in the file.

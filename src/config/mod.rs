@@ -20,10 +20,12 @@ use serde::Serialize;
 mod ca;
 mod file;
 mod policy;
+mod probes;
 mod validate;
 
 pub use ca::{CaFile, CaFileError};
 pub use policy::{MinHealthy, Policy};
+pub use probes::{ProbeAddress, Require};
 
 use file::RawConfig;
 
@@ -40,6 +42,8 @@ pub enum Scheme {
     Http,
     /// HTTP over TLS, with `host` as SNI.
     Https,
+    /// A TCP connect, closed at once: no payload, no HTTP.
+    Tcp,
 }
 
 impl fmt::Display for Scheme {
@@ -47,6 +51,7 @@ impl fmt::Display for Scheme {
         f.write_str(match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
+            Scheme::Tcp => "tcp",
         })
     }
 }
@@ -294,8 +299,15 @@ pub struct Check {
     pub names: Vec<(Name, usize)>,
     /// Line of the `[[check]]` header, for error messages.
     pub line: usize,
-    /// How a probe is made.
+    /// How a probe is made: the check's own probe keys, and its only probe
+    /// unless it has `[[check.probe]]` tables.
     pub probe: Probe,
+    /// The `[[check.probe]]` tables, each over `probe`; empty: `probe` alone.
+    pub probes: Vec<Probe>,
+    /// How many of an address's probes must pass for it to be healthy.
+    pub require: Require,
+    /// `probe_address`: records whose probes go to another address.
+    pub probe_address: Vec<ProbeAddress>,
     /// When probes run and how results turn into state.
     pub schedule: Schedule,
     /// TTL cap for answers of these names.
@@ -306,10 +318,21 @@ pub struct Check {
     pub policy: Policy,
 }
 
+impl Check {
+    /// Every probe each address of this check gets: the `[[check.probe]]`
+    /// tables, or the check's own keys when it has none.
+    pub fn all_probes(&self) -> &[Probe] {
+        match self.probes.is_empty() {
+            true => std::slice::from_ref(&self.probe),
+            false => &self.probes,
+        }
+    }
+}
+
 /// The per-check part of a probe; the address comes from each A/AAAA record.
 #[derive(Clone, Debug)]
 pub struct Probe {
-    /// http or https.
+    /// http, https or tcp.
     pub scheme: Scheme,
     /// TCP port.
     pub port: u16,
@@ -327,6 +350,8 @@ pub struct Probe {
     pub ca_file: Option<CaFile>,
     /// https: fail while the leaf certificate expires within this many days.
     pub cert_min_days: Option<u32>,
+    /// A `[[check.probe]]`'s own `timeout`, instead of the check's.
+    pub timeout: Option<Duration>,
 }
 
 /// A config that could not be read or is invalid.

@@ -19,6 +19,7 @@ pub(super) use super::ca::CaFiles;
 use super::file::{
     Addr, RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones, bracketed,
 };
+use super::probes;
 use super::{
     AdminToken, Canary, Check, ConfigError, MassFailure, Probe, Rrl, Schedule, Scheme, Source,
     StateSettings, TcpLimits, WhenAllDown,
@@ -146,6 +147,7 @@ pub(super) fn defaults(
             "`names` belongs in a [[check]], not in [defaults]".into(),
         ));
     }
+    probes::not_in_defaults(src, d)?;
     settings(src, d)?;
     super::policy::not_in_defaults(src, d)?;
     cas.load(src, d.ca_file.as_ref()).map(drop)
@@ -177,12 +179,16 @@ fn check(
     let c = spanned.get_ref();
     settings(src, c)?;
     let names = names(src, c, at)?;
-    let mut probe = probe(c, d);
-    probe.ca_file = cas.load(src, pick_spanned(&c.ca_file, &d.ca_file))?;
-    https_only(src, c, probe.scheme)?;
-    // Probes send the host as Host header and SNI, where a wildcard means
-    // nothing: a backend would answer for one real name under it.
-    if probe.host.is_none()
+    let probes = probes::check(src, c, d, cas)?;
+    // HTTP probes send the host as Host header and SNI, where a wildcard
+    // means nothing: a backend would answer for one real name under it.
+    let all = match probes.tables.is_empty() {
+        true => std::slice::from_ref(&probes.own),
+        false => &probes.tables[..],
+    };
+    if all
+        .iter()
+        .any(|p| p.host.is_none() && p.scheme != Scheme::Tcp)
         && let Some((wild, line)) = names.iter().find(|(n, _)| n.is_wildcard())
     {
         return Err(src.err_at_line(
@@ -196,7 +202,10 @@ fn check(
     Ok(Check {
         names,
         line: src.line(at),
-        probe,
+        probe: probes.own,
+        probes: probes.tables,
+        require: probes.require,
+        probe_address: probes.probe_address,
         schedule: schedule(c, d),
         ttl: pick(&c.ttl, &d.ttl).copied().unwrap_or(30),
         when_all_down: c
@@ -223,47 +232,6 @@ fn names(src: &Source, c: &RawSettings, at: usize) -> Result<Vec<(Name, usize)>,
             Ok((name, src.line(n.span().start)))
         })
         .collect()
-}
-
-fn probe(c: &RawSettings, d: &RawSettings) -> Probe {
-    let scheme = c.scheme.or(d.scheme).unwrap_or(Scheme::Http);
-    Probe {
-        scheme,
-        port: pick(&c.port, &d.port).copied().unwrap_or(match scheme {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        }),
-        path: pick(&c.path, &d.path).map_or_else(|| "/".to_string(), Clone::clone),
-        host: pick(&c.host, &d.host).cloned(),
-        expect_status: pick(&c.expect_status, &d.expect_status).cloned(),
-        expect_body: c.expect_body.clone().or_else(|| d.expect_body.clone()),
-        tls_verify: c.tls_verify.or(d.tls_verify).unwrap_or(true),
-        ca_file: None,
-        cert_min_days: pick(&c.cert_min_days, &d.cert_min_days).copied(),
-    }
-}
-
-/// A check's own `ca_file` or `cert_min_days` on an http probe does nothing:
-/// more likely a forgotten `scheme = "https"` than a wish. (From
-/// `[defaults]` they apply to the https checks only.)
-fn https_only(src: &Source, c: &RawSettings, scheme: Scheme) -> Result<(), ConfigError> {
-    if scheme == Scheme::Https {
-        return Ok(());
-    }
-    let own = [
-        ("ca_file", c.ca_file.as_ref().map(|v| v.span().start)),
-        (
-            "cert_min_days",
-            c.cert_min_days.as_ref().map(|v| v.span().start),
-        ),
-    ];
-    match own.into_iter().find_map(|(key, at)| Some((key, at?))) {
-        Some((key, at)) => Err(src.err(
-            at,
-            format!("{key} applies to https probes only: set scheme = \"https\" in this check"),
-        )),
-        None => Ok(()),
-    }
 }
 
 fn schedule(c: &RawSettings, d: &RawSettings) -> Schedule {
@@ -322,41 +290,7 @@ fn settings(src: &Source, s: &RawSettings) -> Result<(), ConfigError> {
     {
         return Err(src.err(t.span().start, format!("ttl must be at most {MAX_TTL}")));
     }
-    probe_settings(src, s)
-}
-
-/// The probe's part of [`settings`].
-fn probe_settings(src: &Source, s: &RawSettings) -> Result<(), ConfigError> {
-    if let Some(p) = &s.port
-        && *p.get_ref() == 0
-    {
-        return Err(src.err(p.span().start, "port must not be 0".into()));
-    }
-    if let Some(p) = &s.path
-        && !p.get_ref().starts_with('/')
-    {
-        return Err(src.err(p.span().start, "path must start with '/'".into()));
-    }
-    if let Some(st) = &s.expect_status {
-        if st.get_ref().is_empty() {
-            return Err(src.err(st.span().start, "expect_status is empty".into()));
-        }
-        if let Some(bad) = st.get_ref().iter().find(|v| !(100..=599).contains(*v)) {
-            return Err(src.err(st.span().start, format!("bad HTTP status {bad}")));
-        }
-    }
-    if let Some(h) = &s.host
-        && !valid_host(h.get_ref())
-    {
-        return Err(src.err(
-            h.span().start,
-            format!(
-                "bad host {:?}: a host name or IP address, without port or path",
-                h.get_ref()
-            ),
-        ));
-    }
-    Ok(())
+    probes::settings(src, s)
 }
 
 /// `[state]`: the state file (relative to the config's folder) and how
@@ -569,15 +503,7 @@ fn notify_addr(text: &str) -> Option<SocketAddr> {
 
 /// A check's own value of a key, else `[defaults]`'s.
 fn pick<'a, T>(own: &'a Option<Spanned<T>>, dflt: &'a Option<Spanned<T>>) -> Option<&'a T> {
-    pick_spanned(own, dflt).map(Spanned::get_ref)
-}
-
-/// As [`pick`], keeping the value's line.
-fn pick_spanned<'a, T>(
-    own: &'a Option<Spanned<T>>,
-    dflt: &'a Option<Spanned<T>>,
-) -> Option<&'a Spanned<T>> {
-    own.as_ref().or(dflt.as_ref())
+    own.as_ref().or(dflt.as_ref()).map(Spanned::get_ref)
 }
 
 /// Whether two listen addresses would take the same port: the same
@@ -638,13 +564,14 @@ fn canary_spec(url: &str, schedule: Schedule) -> Result<Canary, CanaryError> {
             tls_verify: false,
             ca_file: None,
             cert_min_days: None,
+            timeout: None,
         },
         schedule,
     })
 }
 
 /// A value usable as Host header and TLS server name.
-fn valid_host(host: &str) -> bool {
+pub(super) fn valid_host(host: &str) -> bool {
     if host.parse::<IpAddr>().is_ok() {
         return true;
     }

@@ -52,6 +52,22 @@ pub(super) fn status(status: &Value, out: &mut dyn Write) {
         line(out, &head);
         for t in &targets {
             line(out, &format!("  {}", target(t)));
+            // With several probes, each one's verdict and last result.
+            let probes = t["probes"].as_array().cloned().unwrap_or_default();
+            if probes.len() > 1 {
+                for p in &probes {
+                    let last = p["last"]["reason"].as_str().unwrap_or("not probed yet");
+                    line(
+                        out,
+                        &format!(
+                            "  {:<15} {:<7} {}: {last}",
+                            "",
+                            text(&p["verdict"]),
+                            text(&p["target"])
+                        ),
+                    );
+                }
+            }
         }
     }
 }
@@ -157,6 +173,26 @@ pub(super) fn explain(reply: &Value, out: &mut dyn Write) {
                 out,
                 &format!("  {:<15} {place}  {}", text(&a["address"]), text(&a["why"])),
             );
+            if a["probed_address"] != a["address"] && a["probed_address"].is_string() {
+                line(
+                    out,
+                    &format!("  {:<15}      probed at {}", "", text(&a["probed_address"])),
+                );
+            }
+            let probes = a["probes"].as_array().cloned().unwrap_or_default();
+            if probes.len() > 1 {
+                for p in &probes {
+                    line(
+                        out,
+                        &format!(
+                            "  {:<15}      {}: {}",
+                            "",
+                            text(&p["target"]),
+                            text(&p["why"])
+                        ),
+                    );
+                }
+            }
             let recent: String = a["recent"]
                 .as_array()
                 .into_iter()

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::Loaded;
 pub use super::judged::Standing;
 use super::judged::{Filter, Judged, standing};
-use crate::health::{TargetKey, Verdicts, override_name};
+use crate::health::{AddressProbes, Verdicts, override_name};
 
 /// Which rule chose an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,9 +55,9 @@ pub struct AddressStanding {
     pub in_answer: bool,
     /// Where it stands (override, verdict, probation).
     pub standing: Standing,
-    /// The target that judges it.
+    /// The probes that judge it.
     #[serde(skip)]
-    pub target: TargetKey,
+    pub probes: AddressProbes,
 }
 
 /// The checked name `name`'s sets of `rtypes` explained under `verdicts`;
@@ -93,13 +93,13 @@ pub fn explain(
         let addresses: Vec<AddressStanding> = set
             .targets
             .iter()
-            .map(|(rdata, key)| {
-                let address = rdata.ip_addr().unwrap_or(key.ip);
+            .map(|(rdata, probes)| {
+                let address = rdata.ip_addr().unwrap_or(probes.first.ip);
                 AddressStanding {
                     address,
                     in_answer: answer.contains(&address),
-                    standing: standing(rdata, key, &owner, verdicts),
-                    target: key.clone(),
+                    standing: standing(rdata, probes, &owner, verdicts),
+                    probes: probes.clone(),
                 }
             })
             .collect();

@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::draw;
 use crate::config::WhenAllDown;
-use crate::health::{Addresses, Checks, OverrideKind, TargetKey, Verdicts};
+use crate::health::{AddressProbes, Addresses, Checks, Judgement, OverrideKind, Verdicts};
 
 /// Every checked name's answers under one set of verdicts.
 #[derive(Debug, Default)]
@@ -248,7 +248,7 @@ fn judge(
     let standings: Vec<(Standing, &RData)> = set
         .targets
         .iter()
-        .map(|(rdata, key)| (standing(rdata, key, owner, verdicts), rdata))
+        .map(|(rdata, probes)| (standing(rdata, probes, owner, verdicts), rdata))
         .collect();
     let is_up = |i: usize| matches!(standings[i].0, Standing::Forced | Standing::Healthy);
     let n = standings.len();
@@ -367,20 +367,22 @@ pub(super) fn pick<'a>(
     listed.chain(ordered)
 }
 
-/// Where the address of `rdata`, probed as `key`, stands at the name
-/// `owner` under `verdicts`: overrides first, then the verdict.
+/// Where the address of `rdata`, judged by `probes`, stands at the name
+/// `owner` under `verdicts`: overrides first, then its probes' verdicts.
 pub(super) fn standing(
     rdata: &RData,
-    key: &TargetKey,
+    probes: &AddressProbes,
     owner: &str,
     verdicts: &Verdicts,
 ) -> Standing {
-    let address = rdata.ip_addr().unwrap_or(key.ip);
+    let address = rdata.ip_addr().unwrap_or(probes.first.ip);
     match verdicts.override_for(address, owner).map(|o| o.kind) {
         Some(OverrideKind::Drain) => Standing::Drained,
         Some(OverrideKind::ForceUp) => Standing::Forced,
-        None if !verdicts.is_healthy(key) => Standing::Down,
-        None if verdicts.on_probation(key) => Standing::Probation,
-        None => Standing::Healthy,
+        None => match verdicts.judge(probes) {
+            Judgement::Down => Standing::Down,
+            Judgement::Probation => Standing::Probation,
+            Judgement::Healthy => Standing::Healthy,
+        },
     }
 }

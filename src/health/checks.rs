@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::{TargetKey, TargetSpec};
-use crate::config::{Check, Config, ConfigError, MinHealthy, WhenAllDown};
+use crate::config::{Check, Config, ConfigError, MinHealthy, Probe, Schedule, WhenAllDown};
 use crate::zones::{Rrset, ZoneSet};
 
 /// Every `[[check]]` of a config, resolved against its zones.
@@ -52,8 +52,8 @@ pub struct CheckedName {
 pub struct Addresses {
     /// min(check ttl, zone TTL).
     pub ttl: u32,
-    /// Each record, in zone order, with the target that judges it.
-    pub targets: Vec<(RData, TargetKey)>,
+    /// Each record, in zone order, with the probes that judge it.
+    pub targets: Vec<(RData, AddressProbes)>,
     /// Each record's tier and weight, in the same order as `targets`.
     pub placement: Vec<Placement>,
     /// How many tiers the check has (1 without `tiers`).
@@ -74,6 +74,41 @@ pub struct Placement {
     pub weight: u32,
 }
 
+/// The probes that judge one address: one target per probe of its check
+/// (each with its own rise/fall), and how many must pass. An address is
+/// healthy while `needed` of them are ([`super::Verdicts::judge`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressProbes {
+    /// The first probe: the only one of a check without `[[check.probe]]`.
+    pub first: TargetKey,
+    /// The other probes, in config order.
+    pub rest: Vec<TargetKey>,
+    /// How many of them must pass (1 ..= all).
+    pub needed: usize,
+}
+
+impl AddressProbes {
+    /// Every probe's target, in config order.
+    pub fn keys(&self) -> impl Iterator<Item = &TargetKey> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+
+    /// How many probes the address has.
+    pub fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// Always false: an address has at least one probe.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Where its probes connect (`probe_address`, else the record's own).
+    pub fn probed(&self) -> IpAddr {
+        self.first.ip
+    }
+}
+
 impl CheckedName {
     /// The set of `rtype` (A or AAAA), if the name has one.
     pub fn addresses(&self, rtype: RecordType) -> Option<&Addresses> {
@@ -89,7 +124,7 @@ impl CheckedName {
         self.a
             .iter()
             .chain(self.aaaa.iter())
-            .flat_map(|set| set.targets.iter().map(|(_, key)| key))
+            .flat_map(|set| set.targets.iter().flat_map(|(_, probes)| probes.keys()))
     }
 }
 
@@ -110,7 +145,7 @@ fn reachable(
             .iter()
             .zip(&set.placement)
             .filter(|(_, p)| p.tier == tier)
-            .map(|((rdata, key), _)| rdata.ip_addr().unwrap_or(key.ip).to_string())
+            .map(|((rdata, probes), _)| rdata.ip_addr().unwrap_or(probes.probed()).to_string())
             .collect();
         if members.is_empty() || members.len() >= needed as usize {
             continue;
@@ -142,6 +177,7 @@ impl Checks {
         for check in &config.checks {
             // Every address the check's names hold: what its policy may name.
             let mut held = Vec::new();
+            let first = checks.names.len();
             for (name, line) in &check.names {
                 let line = *line;
                 let Some(zone) = zones.find(name) else {
@@ -189,24 +225,55 @@ impl Checks {
                     ),
                 ));
             }
+            checks.probe_addresses_exist(config, check, first)?;
         }
         Ok(checks)
     }
 
+    /// Every `probe_address` of `check` (whose names are those from
+    /// `first` on) maps an address one of them has: any other is a typo,
+    /// and the record it meant would be probed at its own address.
+    fn probe_addresses_exist(
+        &self,
+        config: &Config,
+        check: &Check,
+        first: usize,
+    ) -> Result<(), ConfigError> {
+        let names = &self.names[first..];
+        for pa in &check.probe_address {
+            let held = names
+                .iter()
+                .flat_map(|n| n.a.iter().chain(n.aaaa.iter()))
+                .flat_map(|set| &set.targets)
+                .any(|(rdata, _)| rdata.ip_addr() == Some(pa.record));
+            if !held {
+                return Err(config.error_at(
+                    pa.line,
+                    format!(
+                        "probe_address {:?}: no name of this check has it as an A or AAAA record",
+                        pa.record.to_string()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The records of `set` at `name` with their targets.
     fn addresses(&mut self, check: &Check, name: &Name, set: &Rrset) -> Addresses {
-        let targets: Vec<(RData, TargetKey)> = set
+        let targets: Vec<(RData, AddressProbes)> = set
             .iter()
             .filter_map(|rdata| {
                 let ip = rdata.ip()?;
-                Some((rdata.to_rdata(), self.add_target(check, name, ip)))
+                Some((rdata.to_rdata(), self.add_probes(check, name, ip)))
             })
             .collect();
         let policy = &check.policy;
         let placement = targets
             .iter()
-            .map(|(rdata, key): &(RData, TargetKey)| {
-                let ip = rdata.ip_addr().unwrap_or(key.ip);
+            .map(|(rdata, probes): &(RData, AddressProbes)| {
+                // The record's address: a probe_address is only probed.
+                let ip = rdata.ip_addr().unwrap_or(probes.probed());
                 Placement {
                     tier: policy.tier_of(ip),
                     weight: policy.weight_of(ip),
@@ -223,15 +290,46 @@ impl Checks {
         }
     }
 
-    fn add_target(&mut self, check: &Check, name: &Name, ip: IpAddr) -> TargetKey {
+    /// The targets of every probe of the address `ip` of `name`.
+    fn add_probes(&mut self, check: &Check, name: &Name, ip: IpAddr) -> AddressProbes {
+        let probed = check
+            .probe_address
+            .iter()
+            .find(|pa| pa.record == ip)
+            .map_or(ip, |pa| pa.probed);
+        let mut keys: Vec<TargetKey> = check
+            .all_probes()
+            .iter()
+            .map(|probe| self.add_target(check, probe, name, probed))
+            .collect();
+        // `all_probes` is never empty; the fallback keeps that its business
+        // rather than a panic's.
+        let first = match keys.is_empty() {
+            false => keys.remove(0),
+            true => self.add_target(check, &check.probe, name, probed),
+        };
+        let rest = keys;
+        let needed = check.require.needed(1 + rest.len()).max(1);
+        AddressProbes {
+            first,
+            rest,
+            needed,
+        }
+    }
+
+    fn add_target(&mut self, check: &Check, probe: &Probe, name: &Name, ip: IpAddr) -> TargetKey {
         let owner = name.to_ascii();
-        let key = TargetKey::new(ip, &check.probe, &owner);
+        let key = TargetKey::new(ip, probe, &owner);
+        let schedule = Schedule {
+            timeout: probe.timeout.unwrap_or(check.schedule.timeout),
+            ..check.schedule.clone()
+        };
         self.specs
             .entry(key.clone())
             .and_modify(|spec| {
                 // Shared by two checks: one prober, with the schedule of the
                 // check that probes more often (the first one on a tie).
-                if spec.schedule != check.schedule {
+                if spec.schedule != schedule {
                     tracing::warn!(
                         probe = %spec.key,
                         line = check.line,
@@ -239,8 +337,8 @@ impl Checks {
                          the faster check's settings apply"
                     );
                 }
-                if check.schedule.interval < spec.schedule.interval {
-                    spec.schedule = check.schedule.clone();
+                if schedule.interval < spec.schedule.interval {
+                    spec.schedule = schedule.clone();
                 }
                 if !spec.names.contains(&owner) {
                     spec.names.push(owner.clone());
@@ -248,13 +346,9 @@ impl Checks {
             })
             .or_insert_with(|| TargetSpec {
                 key: key.clone(),
-                schedule: check.schedule.clone(),
+                schedule: schedule.clone(),
                 names: vec![owner.clone()],
-                ca: check
-                    .probe
-                    .ca_file
-                    .clone()
-                    .filter(|_| key.ca_file.is_some()),
+                ca: probe.ca_file.clone().filter(|_| key.ca_file.is_some()),
             });
         key
     }
@@ -273,7 +367,13 @@ impl Checks {
     /// stay in answers at worst, and stay with resolvers, for `hale check`.
     pub fn worst_case(&self, check: &Check) -> WorstCase {
         let s = &check.schedule;
-        let leaves = s.interval.saturating_mul(s.fall.max(1)) + s.timeout;
+        // The slowest probe decides: a `[[check.probe]]` may have its own timeout.
+        let timeout = check
+            .all_probes()
+            .iter()
+            .filter_map(|p| p.timeout)
+            .fold(s.timeout, std::time::Duration::max);
+        let leaves = s.interval.saturating_mul(s.fall.max(1)) + timeout;
         let ttl = self
             .names
             .iter()

@@ -34,13 +34,13 @@ mod persist;
 mod verdicts;
 
 pub use crate::config::{Schedule, Scheme};
-pub use checks::{Addresses, CheckedName, Checks, Placement, WorstCase};
+pub use checks::{AddressProbes, Addresses, CheckedName, Checks, Placement, WorstCase};
 pub use guard::{Guard, GuardStatus};
 pub use overrides::{Override, OverrideKind, Overrides, override_name};
 pub use persist::{Saved, SavedDeparture, SavedVerdict, StateError};
 pub use target::{TargetKey, TargetSpec};
 pub use tracked::{Target, TargetStatus, Verdict};
-pub use verdicts::Verdicts;
+pub use verdicts::{Judgement, Verdicts};
 
 use std::collections::HashMap;
 

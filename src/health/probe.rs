@@ -1,6 +1,7 @@
-//! One HTTP(S) health probe against one target: the target's kept-alive
-//! connection, and the mapping from what the network did to a pass or a
-//! [`ProbeError`], whose text is the short human-readable failure reason.
+//! One health probe against one target, by its scheme ([`Prober`]): here
+//! HTTP(S), with the target's kept-alive connection, and the mapping from
+//! what the network did to a pass or a [`ProbeError`], whose text is the
+//! short human-readable failure reason (tcp probes are in `tcp`).
 //! The TLS configurations and the wording of TLS failures are in
 //! [`super::tls`].
 //!
@@ -81,6 +82,9 @@ pub(crate) enum ProbeError {
     /// Nothing listens on the target's port.
     #[error("connection refused")]
     Refused(#[source] io::Error),
+    /// tcp probes: no route to the host or its network.
+    #[error("unreachable")]
+    Unreachable(#[source] io::Error),
     /// TCP failed otherwise (unreachable, reset, ...).
     #[error("connect: {}", innermost(.0))]
     Connect(#[source] io::Error),
@@ -259,8 +263,51 @@ pub(crate) fn serialize_time<S: serde::Serializer>(
     s.collect_str(&humantime::format_rfc3339_millis(*t))
 }
 
-/// Everything needed to probe one target again and again.
-pub(crate) struct Prober {
+/// Everything needed to probe one target again and again, by its scheme.
+pub(crate) enum Prober {
+    /// http and https: [`HttpProber`].
+    Http(Box<HttpProber>),
+    /// tcp: a connect, in [`tcp`].
+    Tcp(tcp::TcpProber),
+}
+
+impl Prober {
+    /// Prepares the probe of one target. Fails only on a key that cannot form
+    /// a request (config validation should have caught it).
+    pub(crate) fn new(key: &TargetKey, tls: &TlsConfigs) -> Result<Self, ProbeError> {
+        Ok(match key.scheme {
+            Scheme::Tcp => Prober::Tcp(tcp::TcpProber::new(key)),
+            Scheme::Http | Scheme::Https => Prober::Http(Box::new(HttpProber::new(key, tls)?)),
+        })
+    }
+
+    /// Runs one probe, which must finish within `timeout`.
+    pub(crate) async fn probe(&self, timeout: Duration) -> ProbeResult {
+        match self {
+            Prober::Http(http) => http.probe(timeout).await,
+            Prober::Tcp(tcp) => tcp.probe(timeout).await,
+        }
+    }
+}
+
+/// The result of a probe that started at `start`: a pass with its reason,
+/// or the failure's.
+fn finish(start: Instant, verdict: Result<String, ProbeError>) -> ProbeResult {
+    let latency = start.elapsed();
+    let (ok, reason) = match verdict {
+        Ok(reason) => (true, reason),
+        Err(err) => (false, err.to_string()),
+    };
+    ProbeResult {
+        ok,
+        reason,
+        latency_ms: (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+        at: SystemTime::now(),
+    }
+}
+
+/// Everything needed to probe one HTTP(S) target again and again.
+pub(crate) struct HttpProber {
     /// The record's own IP and the check's port.
     addr: SocketAddr,
     /// For https: the trust and the name sent as SNI and verified.
@@ -315,10 +362,9 @@ fn ip_authority(ip: IpAddr) -> String {
     }
 }
 
-impl Prober {
-    /// Prepares the probe of one target. Fails only on a key that cannot form
-    /// a request (config validation should have caught it).
-    pub(crate) fn new(key: &TargetKey, tls: &TlsConfigs) -> Result<Self, ProbeError> {
+impl HttpProber {
+    /// Prepares the probe of one http(s) target.
+    fn new(key: &TargetKey, tls: &TlsConfigs) -> Result<Self, ProbeError> {
         let host = key.host.trim_end_matches('.');
         let host_ip = host
             .strip_prefix('[')
@@ -355,7 +401,7 @@ impl Prober {
                 source,
             })?;
         let tls = match key.scheme {
-            Scheme::Http => None,
+            Scheme::Http | Scheme::Tcp => None,
             Scheme::Https => {
                 let ca_file = key.ca_file.as_deref();
                 let trust = tls
@@ -379,22 +425,12 @@ impl Prober {
 
     /// Runs one probe; the whole exchange (connect, TLS, headers and the body
     /// read) must finish within `timeout`.
-    pub(crate) async fn probe(&self, timeout: Duration) -> ProbeResult {
+    async fn probe(&self, timeout: Duration) -> ProbeResult {
         let start = Instant::now();
         let verdict = tokio::time::timeout(timeout, self.exchange())
             .await
             .unwrap_or(Err(ProbeError::Timeout(timeout)));
-        let latency = start.elapsed();
-        let (ok, reason) = match verdict {
-            Ok(status) => (true, format!("status {status}")),
-            Err(err) => (false, err.to_string()),
-        };
-        ProbeResult {
-            ok,
-            reason,
-            latency_ms: (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
-            at: SystemTime::now(),
-        }
+        finish(start, verdict.map(|status| format!("status {status}")))
     }
 
     /// Opens a connection to the target: TCP, TLS for https, HTTP/1.1.
@@ -779,6 +815,9 @@ pub(crate) mod test_server {
         }
     }
 }
+
+// The tcp probe: a connect and nothing else.
+mod tcp;
 
 #[cfg(test)]
 mod tls_tests;

@@ -11,9 +11,10 @@ use crate::config::{CaFile, Canary, Probe, Schedule, Scheme};
 /// Everything that decides a probe's outcome; two checks sharing a key share one prober.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TargetKey {
-    /// The address from the zone's A/AAAA record; probes connect here.
+    /// Where probes connect: the zone's A/AAAA record's address, or the
+    /// one `probe_address` maps it to.
     pub ip: IpAddr,
-    /// HTTP or HTTPS.
+    /// HTTP, HTTPS or TCP (whose key has no path, host or expectations).
     pub scheme: Scheme,
     /// TCP port.
     pub port: u16,
@@ -42,6 +43,9 @@ impl fmt::Display for TargetKey {
     /// target on the same URL (two checks expecting different things probe
     /// twice): logs, `/status` and metric labels must tell them apart.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.scheme == Scheme::Tcp {
+            return write!(f, "tcp://{}", SocketAddr::new(self.ip, self.port));
+        }
         write!(
             f,
             "{}://{}{} (host {}",
@@ -87,6 +91,9 @@ impl TargetKey {
     /// The target probing `ip` as `probe` says; `owner` (the checked name)
     /// is the Host header and SNI unless the probe names one.
     pub fn new(ip: IpAddr, probe: &Probe, owner: &str) -> TargetKey {
+        if probe.scheme == Scheme::Tcp {
+            return TargetKey::tcp(ip, probe.port);
+        }
         let mut host = probe.host.clone().unwrap_or_else(|| owner.to_string());
         if host.len() > 1 && host.ends_with('.') {
             host.pop();
@@ -108,6 +115,25 @@ impl TargetKey {
                 .filter(|_| https)
                 .map(|ca| ca.path.clone()),
             cert_min_days: probe.cert_min_days.filter(|_| https),
+        }
+    }
+}
+
+impl TargetKey {
+    /// A TCP connect to `ip`:`port`. Only those decide its outcome, so
+    /// every name and check connecting there shares one prober.
+    fn tcp(ip: IpAddr, port: u16) -> TargetKey {
+        TargetKey {
+            ip,
+            scheme: Scheme::Tcp,
+            port,
+            path: String::new(),
+            host: String::new(),
+            expect_status: None,
+            expect_body: None,
+            tls_verify: false,
+            ca_file: None,
+            cert_min_days: None,
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use super::{Override, TargetKey, Targets};
+use super::{AddressProbes, Override, TargetKey, Targets};
 
 /// The targets answers leave out, and those a reload added that are not
 /// probed yet; every other target counts as healthy, including one with
@@ -91,6 +91,38 @@ impl Verdicts {
     pub fn on_probation(&self, key: &TargetKey) -> bool {
         !self.probation.is_empty() && self.probation.contains(key)
     }
+
+    /// Where an address stands by its probes: healthy while `needed` of
+    /// them are; else waiting while enough of the rest are unprobed ones a
+    /// reload added; else down. With one probe, that probe's verdict.
+    pub fn judge(&self, probes: &AddressProbes) -> Judgement {
+        let (mut up, mut unprobed) = (0, 0);
+        for key in probes.keys() {
+            match (self.is_healthy(key), self.on_probation(key)) {
+                (false, _) => {}
+                (true, true) => unprobed += 1,
+                (true, false) => up += 1,
+            }
+        }
+        if up >= probes.needed {
+            Judgement::Healthy
+        } else if up + unprobed >= probes.needed {
+            Judgement::Probation
+        } else {
+            Judgement::Down
+        }
+    }
+}
+
+/// An address's probes taken together ([`Verdicts::judge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judgement {
+    /// Enough probes pass (or have no result since the start).
+    Healthy,
+    /// Enough would, counting those a reload added and not probed yet.
+    Probation,
+    /// Too few pass.
+    Down,
 }
 
 impl FromIterator<TargetKey> for Verdicts {
@@ -101,5 +133,53 @@ impl FromIterator<TargetKey> for Verdicts {
             probation: HashSet::new(),
             overrides: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Scheme;
+
+    fn key(port: u16) -> TargetKey {
+        TargetKey {
+            ip: [192, 0, 2, 1].into(),
+            scheme: Scheme::Tcp,
+            port,
+            path: String::new(),
+            host: String::new(),
+            expect_status: None,
+            expect_body: None,
+            tls_verify: false,
+            ca_file: None,
+            cert_min_days: None,
+        }
+    }
+
+    fn probes(needed: usize) -> AddressProbes {
+        AddressProbes {
+            first: key(1),
+            rest: vec![key(2), key(3)],
+            needed,
+        }
+    }
+
+    #[test]
+    fn an_address_is_healthy_while_enough_of_its_probes_are() {
+        let one_down: Verdicts = [key(2)].into_iter().collect();
+        assert_eq!(one_down.judge(&probes(3)), Judgement::Down);
+        assert_eq!(one_down.judge(&probes(2)), Judgement::Healthy);
+        assert_eq!(one_down.judge(&probes(1)), Judgement::Healthy);
+        let all_down: Verdicts = [key(1), key(2), key(3)].into_iter().collect();
+        assert_eq!(all_down.judge(&probes(1)), Judgement::Down);
+        assert_eq!(
+            Verdicts::all_healthy().judge(&probes(3)),
+            Judgement::Healthy
+        );
+        // Unprobed ones a reload added count only toward probation.
+        let mut waiting = one_down.clone();
+        waiting.probation.insert(key(3));
+        assert_eq!(waiting.judge(&probes(2)), Judgement::Probation);
+        assert_eq!(waiting.judge(&probes(1)), Judgement::Healthy);
     }
 }

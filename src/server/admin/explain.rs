@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::dns::explain::{Explained, Rule, Standing, explain};
-use crate::health::{OverrideKind, TargetStatus, Verdict, override_name};
+use crate::health::{
+    AddressProbes, Judgement, OverrideKind, TargetKey, TargetStatus, Verdict, override_name,
+};
 use crate::server::State;
 
 /// The query of `GET /api/explain`.
@@ -96,9 +98,40 @@ pub(super) async fn handle(
             .addresses
             .iter()
             .map(|a| {
-                let status = targets.get(&a.target).map(|t| t.status());
                 let o = verdicts.override_for(a.address, &owner);
-                let (mut reason, change) = why(a.standing, status.as_ref(), o, guard.engaged);
+                let probes: Vec<ProbeWhy> = a
+                    .probes
+                    .keys()
+                    .map(|key| {
+                        let status = targets.get(key).map(|t| t.status());
+                        let standing = match verdicts.judge(&single(key)) {
+                            Judgement::Healthy => Standing::Healthy,
+                            Judgement::Probation => Standing::Probation,
+                            Judgement::Down => Standing::Down,
+                        };
+                        let (why, change) = why(standing, status.as_ref(), None, guard.engaged);
+                        ProbeWhy {
+                            target: key.to_string(),
+                            up: standing == Standing::Healthy,
+                            status,
+                            why,
+                            change,
+                        }
+                    })
+                    .collect();
+                let first = probes.first();
+                let status = first.and_then(|p| p.status.as_ref());
+                let (mut reason, mut change) = why(a.standing, status, o, guard.engaged);
+                if probes.len() > 1 && o.is_none() {
+                    // Which probes decide it, then each one's own story.
+                    let passing = probes.iter().filter(|p| p.up).count();
+                    reason = format!(
+                        "{passing} of {} probes pass, {} required",
+                        probes.len(),
+                        a.probes.needed
+                    );
+                    change = probes.iter().filter_map(|p| p.change).min();
+                }
                 if set.rule == Rule::FailOpen && a.in_answer {
                     reason = format!(
                         "no address of this type is healthy: when_all_down = \"all\" answers it anyway; {reason}"
@@ -107,16 +140,34 @@ pub(super) async fn handle(
                 if let Some(at) = change {
                     earliest = Some(earliest.map_or(at, |e| e.min(at)));
                 }
+                let at = |t: Option<SystemTime>| t.map(|t| humantime::format_rfc3339_seconds(t).to_string());
+                let probes_json: Vec<Value> = probes
+                    .iter()
+                    .map(|p| {
+                        json!({
+                            "target": p.target,
+                            "up": p.up,
+                            "why": p.why,
+                            "verdict": p.status.as_ref().map(|s| s.verdict),
+                            "last": p.status.as_ref().and_then(|s| s.last.as_ref()),
+                            "recent": p.status.as_ref().map(|s| &s.recent),
+                            "can_change_at": at(p.change),
+                        })
+                    })
+                    .collect();
                 json!({
                     "address": a.address,
+                    "probed_address": a.probes.probed(),
                     "in_answer": a.in_answer,
                     "standing": a.standing,
                     "why": reason,
-                    "target": a.target.to_string(),
-                    "verdict": status.as_ref().map(|s| s.verdict),
-                    "recent": status.as_ref().map(|s| &s.recent),
+                    "target": a.probes.first.to_string(),
+                    "verdict": status.map(|s| s.verdict),
+                    "recent": status.map(|s| &s.recent),
                     "override": o,
-                    "can_change_at": change.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+                    "can_change_at": at(change),
+                    "require": a.probes.needed,
+                    "probes": probes_json,
                 })
             })
             .collect();
@@ -125,7 +176,7 @@ pub(super) async fn handle(
                 .addresses
                 .iter()
                 .filter(|a| a.address == ip)
-                .map(|a| a.target.clone())
+                .flat_map(|a| a.probes.keys().cloned())
                 .collect::<Vec<_>>();
             if keys.is_empty() {
                 return None;
@@ -166,6 +217,25 @@ pub(super) async fn handle(
         StatusCode::OK,
         Json(json!({ "name": name.to_ascii(), "sets": out })),
     )
+}
+
+/// One probe of an address, explained.
+struct ProbeWhy {
+    target: String,
+    /// Passing by its own verdict (or not probed since the start).
+    up: bool,
+    status: Option<TargetStatus>,
+    why: String,
+    change: Option<SystemTime>,
+}
+
+/// `key` as an address's only probe, to judge it on its own.
+fn single(key: &TargetKey) -> AddressProbes {
+    AddressProbes {
+        first: key.clone(),
+        rest: Vec::new(),
+        needed: 1,
+    }
 }
 
 /// Why an address stands where it does, in words, and the earliest time

@@ -62,16 +62,18 @@ fn scrape(state: &State) -> Scrape {
         }
         let owner = override_name(&spec.name);
         for set in [&spec.a, &spec.aaaa].into_iter().flatten() {
-            for (rdata, key) in &set.targets {
-                let address = rdata.ip_addr().unwrap_or(key.ip);
-                overrides.push(OverrideSample {
-                    name: name.clone(),
-                    target: key.to_string(),
-                    address: address.to_string(),
-                    kind: verdicts
-                        .override_for(address, &owner)
-                        .map(|o| o.kind.as_str()),
-                });
+            for (rdata, probes) in &set.targets {
+                let address = rdata.ip_addr().unwrap_or(probes.first.ip);
+                for key in probes.keys() {
+                    overrides.push(OverrideSample {
+                        name: name.clone(),
+                        target: key.to_string(),
+                        address: address.to_string(),
+                        kind: verdicts
+                            .override_for(address, &owner)
+                            .map(|o| o.kind.as_str()),
+                    });
+                }
             }
         }
     }

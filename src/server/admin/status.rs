@@ -85,11 +85,24 @@ pub struct TypeStatus {
 pub struct TargetEntry {
     /// The record's address.
     pub address: String,
-    /// What is probed.
+    /// What is probed (its first probe, with several).
     pub target: String,
-    /// Current state; absent only while a reload is starting its prober.
+    /// Where its probes connect: `address`, or what `probe_address` maps it to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probed_address: Option<String>,
+    /// The first probe's state; absent only while a reload is starting its prober.
     #[serde(flatten)]
     pub status: Option<TargetStatus>,
+    /// Every probe of the address (one without `[[check.probe]]`), each
+    /// with its own verdict and results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeEntry>,
+    /// How many of `probes` must pass for the address to be healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require: Option<usize>,
+    /// How many of `probes` pass now (or have no result since the start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probes_passing: Option<usize>,
     /// Whether queries for the name get this address right now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_answer: Option<bool>,
@@ -101,6 +114,16 @@ pub struct TargetEntry {
     /// whether that time has come ("drain complete").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left_answers: Option<Departure>,
+}
+
+/// One probe of an address in `/status`.
+#[derive(Serialize)]
+pub struct ProbeEntry {
+    /// What is probed.
+    pub target: String,
+    /// Its state; absent only while a reload is starting its prober.
+    #[serde(flatten)]
+    pub status: Option<TargetStatus>,
 }
 
 /// When an address left a name's answers, for `/status`.
@@ -134,7 +157,11 @@ pub fn status(state: &State) -> Status {
     let entry = |key: &TargetKey| TargetEntry {
         address: key.ip.to_string(),
         target: key.to_string(),
+        probed_address: None,
         status: targets.get(key).map(|t| t.status()),
+        probes: Vec::new(),
+        require: None,
+        probes_passing: None,
         in_answer: None,
         override_: None,
         left_answers: None,
@@ -158,8 +185,8 @@ pub fn status(state: &State) -> Status {
                 .into_iter()
                 .flatten()
                 .flat_map(|set| &set.targets)
-                .map(|(rdata, key)| {
-                    let address = rdata.ip_addr().unwrap_or(key.ip);
+                .map(|(rdata, probes)| {
+                    let address = rdata.ip_addr().unwrap_or(probes.first.ip);
                     let in_answer = serving.iter().any(|(ip, _)| *ip == address);
                     let left_answers = match in_answer {
                         true => None,
@@ -177,7 +204,24 @@ pub fn status(state: &State) -> Status {
                         in_answer: Some(in_answer),
                         override_: verdicts.override_for(address, &owner).cloned(),
                         left_answers,
-                        ..entry(key)
+                        probed_address: Some(probes.probed().to_string()),
+                        probes: probes
+                            .keys()
+                            .map(|key| ProbeEntry {
+                                target: key.to_string(),
+                                status: targets.get(key).map(|t| t.status()),
+                            })
+                            .collect(),
+                        require: Some(probes.needed),
+                        probes_passing: Some(
+                            probes
+                                .keys()
+                                .filter(|key| {
+                                    verdicts.is_healthy(key) && !verdicts.on_probation(key)
+                                })
+                                .count(),
+                        ),
+                        ..entry(&probes.first)
                     }
                 })
                 .collect();
