@@ -921,63 +921,23 @@ async fn nsd_as_secondary_follows_health_through_notify() {
         return;
     }
     let b = crate::support::backends(2).await;
-    let nsd_port = free_dns_port();
-    let zone = format!(
-        "{}www IN A {}\nwww IN A {}\n",
-        crate::support::EXAMPLE_ZONE_HEAD,
-        b[0].ip(),
-        b[1].ip()
-    );
-    let config = format!(
-        "{}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{nsd_port}\"]\n\n\
-         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
-        crate::support::SERVER,
-        b[0].port()
-    );
-    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
-    let secondary_dir = tempfile::tempdir().expect("temp dir");
-    let primary = hale.dns_addr();
-    let stanza = format!(
-        "    zonefile: \"example.com.secondary\"\n    request-xfr: {}@{} NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n",
-        primary.ip(),
-        primary.port()
-    );
-    let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
-
-    let www = Ask::new("www.example.com", RecordType::A).to_bytes();
-    let addresses = |reply: Vec<u8>| {
-        let mut ips: Vec<String> = decode(&reply)
-            .answers
-            .iter()
-            .map(|r| r.data.to_string())
-            .collect();
-        ips.sort();
-        ips
-    };
-    let both = {
-        let mut v = vec![b[0].ip(), b[1].ip()];
-        v.sort();
-        v
-    };
-    assert_eq!(
-        addresses(udp(nsd.addr, &www).await),
-        both,
-        "NSD serves the transferred zone"
-    );
+    let (hale, nsd, _dir) = hale_and_nsd_secondary(&b, "").await;
+    let addr = nsd.addr;
+    let mut both = vec![b[0].ip(), b[1].ip()];
+    both.sort();
+    assert_eq!(www_at(addr).await, both, "NSD serves the transferred zone");
 
     b[1].set_mode(crate::support::Mode::Status(503)).await;
     let one = &vec![b[0].ip()];
-    let (addr, www) = (nsd.addr, &www);
     crate::support::eventually("NSD drops the failing address", || async move {
-        addresses(udp(addr, www).await) == *one
+        www_at(addr).await == *one
     })
     .await;
 
     b[1].set_mode(crate::support::Mode::Healthy).await;
     let both = &both;
     crate::support::eventually("NSD takes the address back", || async move {
-        addresses(udp(addr, www).await) == *both
+        www_at(addr).await == *both
     })
     .await;
     drop(nsd);
@@ -992,22 +952,46 @@ async fn nsd_as_secondary_follows_a_tier_switch() {
         return;
     }
     let b = crate::support::backends(2).await;
+    let tiers = format!("tiers = [[\"{}\"], [\"{}\"]]", b[0].ip(), b[1].ip());
+    let (hale, nsd, _dir) = hale_and_nsd_secondary(&b, &tiers).await;
+    let addr = nsd.addr;
+    let (primary_tier, backup_tier) = (&vec![b[0].ip()], &vec![b[1].ip()]);
+    crate::support::eventually("NSD serves the primary tier", || async move {
+        www_at(addr).await == *primary_tier
+    })
+    .await;
+    b[0].set_mode(crate::support::Mode::Status(503)).await;
+    crate::support::eventually("NSD serves the backup tier", || async move {
+        www_at(addr).await == *backup_tier
+    })
+    .await;
+    b[0].set_mode(crate::support::Mode::Healthy).await;
+    crate::support::eventually("NSD serves the primary tier again", || async move {
+        www_at(addr).await == *primary_tier
+    })
+    .await;
+    drop(nsd);
+    hale.shutdown().await;
+}
+
+/// hale checking `www` on backends `b` (rise 1, fall 1, plus `extra` keys
+/// in its check), with an NSD secondary it feeds by NOTIFY and transfers;
+/// the temp dir holds NSD's files.
+async fn hale_and_nsd_secondary(
+    b: &[crate::support::Backend],
+    extra: &str,
+) -> (Hale, Nsd, tempfile::TempDir) {
     let nsd_port = free_dns_port();
-    let zone = format!(
-        "{}www IN A {}\nwww IN A {}\n",
-        crate::support::EXAMPLE_ZONE_HEAD,
-        b[0].ip(),
-        b[1].ip()
-    );
+    let mut zone = crate::support::EXAMPLE_ZONE_HEAD.to_string();
+    for backend in b {
+        zone.push_str(&format!("www IN A {}\n", backend.ip()));
+    }
     let config = format!(
         "{}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{nsd_port}\"]\n\n\
          [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n\
-         tiers = [[\"{}\"], [\"{}\"]]\n",
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n{extra}\n",
         crate::support::SERVER,
-        b[0].port(),
-        b[0].ip(),
-        b[1].ip()
+        b[0].port()
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
     let secondary_dir = tempfile::tempdir().expect("temp dir");
@@ -1018,32 +1002,17 @@ async fn nsd_as_secondary_follows_a_tier_switch() {
         primary.port()
     );
     let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
+    (hale, nsd, secondary_dir)
+}
+
+/// The A addresses `www.example.com` has at the server `addr`, sorted.
+async fn www_at(addr: std::net::SocketAddr) -> Vec<String> {
     let www = Ask::new("www.example.com", RecordType::A).to_bytes();
-    let addresses = |reply: Vec<u8>| {
-        let mut ips: Vec<String> = decode(&reply)
-            .answers
-            .iter()
-            .map(|r| r.data.to_string())
-            .collect();
-        ips.sort();
-        ips
-    };
-    let (addr, www) = (nsd.addr, &www);
-    let (primary_tier, backup_tier) = (&vec![b[0].ip()], &vec![b[1].ip()]);
-    crate::support::eventually("NSD serves the primary tier", || async move {
-        addresses(udp(addr, www).await) == *primary_tier
-    })
-    .await;
-    b[0].set_mode(crate::support::Mode::Status(503)).await;
-    crate::support::eventually("NSD serves the backup tier", || async move {
-        addresses(udp(addr, www).await) == *backup_tier
-    })
-    .await;
-    b[0].set_mode(crate::support::Mode::Healthy).await;
-    crate::support::eventually("NSD serves the primary tier again", || async move {
-        addresses(udp(addr, www).await) == *primary_tier
-    })
-    .await;
-    drop(nsd);
-    hale.shutdown().await;
+    let mut ips: Vec<String> = decode(&udp(addr, &www).await)
+        .answers
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect();
+    ips.sort();
+    ips
 }

@@ -122,7 +122,7 @@ impl TargetKey {
 impl TargetKey {
     /// A TCP connect to `ip`:`port`. Only those decide its outcome, so
     /// every name and check connecting there shares one prober.
-    fn tcp(ip: IpAddr, port: u16) -> TargetKey {
+    pub(crate) fn tcp(ip: IpAddr, port: u16) -> TargetKey {
         TargetKey {
             ip,
             scheme: Scheme::Tcp,

@@ -139,21 +139,9 @@ impl FromIterator<TargetKey> for Verdicts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Scheme;
 
     fn key(port: u16) -> TargetKey {
-        TargetKey {
-            ip: [192, 0, 2, 1].into(),
-            scheme: Scheme::Tcp,
-            port,
-            path: String::new(),
-            host: String::new(),
-            expect_status: None,
-            expect_body: None,
-            tls_verify: false,
-            ca_file: None,
-            cert_min_days: None,
-        }
+        TargetKey::tcp([192, 0, 2, 1].into(), port)
     }
 
     fn probes(needed: usize) -> AddressProbes {

@@ -58,21 +58,9 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
-    use crate::config::Scheme;
 
     fn key(addr: SocketAddr) -> TargetKey {
-        TargetKey {
-            ip: addr.ip(),
-            scheme: Scheme::Tcp,
-            port: addr.port(),
-            path: String::new(),
-            host: String::new(),
-            expect_status: None,
-            expect_body: None,
-            tls_verify: false,
-            ca_file: None,
-            cert_min_days: None,
-        }
+        TargetKey::tcp(addr.ip(), addr.port())
     }
 
     const T: Duration = Duration::from_secs(5);
