@@ -76,7 +76,7 @@ async fn leaves_and_returns(mode: Mode, extra: &str, reason: &str) {
     let why = target["last"]["reason"].as_str().unwrap_or_default();
     assert!(
         why.contains(reason),
-        "reason {why:?} should contain {reason:?}"
+        "reason {why:?} should contain {reason:?}; the target: {target:#}"
     );
     let healthy = hale.target_status("www.example.com.", &b[0].ip()).await;
     assert_eq!(healthy["healthy"], true, "{healthy:#}");

@@ -458,6 +458,7 @@ async fn run(
                 reason: err.to_string(),
                 latency_ms: 0.0,
                 at: SystemTime::now(),
+                cert_expires: None,
             },
         };
         drop(permit);
@@ -658,6 +659,7 @@ mod tests {
             reason: reason.into(),
             latency_ms: 1.0,
             at: SystemTime::now(),
+            cert_expires: None,
         }
     }
 

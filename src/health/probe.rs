@@ -48,6 +48,15 @@ pub struct ProbeResult {
     /// When the verdict was reached.
     #[serde(serialize_with = "serialize_time")]
     pub at: SystemTime,
+    /// https: when the backend's certificate expires, as last seen (kept
+    /// when a probe fails before the handshake), so an expiry can be
+    /// alerted on before `cert_min_days` takes the backend out.
+    #[serde(
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub cert_expires: Option<SystemTime>,
 }
 
 /// Why a probe failed, or why a target cannot be probed at all. The Display
@@ -303,6 +312,7 @@ fn finish(start: Instant, verdict: Result<String, ProbeError>) -> ProbeResult {
         reason,
         latency_ms: (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         at: SystemTime::now(),
+        cert_expires: None,
     }
 }
 
@@ -326,6 +336,8 @@ pub(crate) struct HttpProber {
     idle: Mutex<Option<Connection>>,
     /// Probes sent, to end each connection after [`PROBES_PER_CONNECTION`].
     sent: std::sync::atomic::AtomicU32,
+    /// https: when the leaf certificate of the last handshake expires.
+    cert_expires: std::sync::Mutex<Option<SystemTime>>,
 }
 
 /// One open HTTP/1.1 connection: its request handle and the task driving it,
@@ -420,6 +432,7 @@ impl HttpProber {
             expect_body: key.expect_body.clone(),
             idle: Mutex::new(None),
             sent: std::sync::atomic::AtomicU32::new(0),
+            cert_expires: std::sync::Mutex::new(None),
         })
     }
 
@@ -430,7 +443,9 @@ impl HttpProber {
         let verdict = tokio::time::timeout(timeout, self.exchange())
             .await
             .unwrap_or(Err(ProbeError::Timeout(timeout)));
-        finish(start, verdict.map(|status| format!("status {status}")))
+        let mut result = finish(start, verdict.map(|status| format!("status {status}")));
+        result.cert_expires = *self.cert_expires.lock().unwrap_or_else(|e| e.into_inner());
+        result
     }
 
     /// Opens a connection to the target: TCP, TLS for https, HTTP/1.1.
@@ -450,13 +465,19 @@ impl HttpProber {
                     .map_err(|(e, io)| {
                         ProbeError::from_handshake(e, io.first(), ProbeError::TlsIo)
                     })?;
+                let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+                // Read for every handshake (the metric of its expiry); only
+                // `cert_min_days` makes an unreadable one a failure.
+                let expires = leaf.map(tls::not_after);
+                if let Some(Ok(at)) = &expires {
+                    *self.cert_expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(*at);
+                }
                 let not_after = match self.cert_min_days {
                     None => None,
                     Some(_) => {
-                        let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
-                        let leaf =
-                            leaf.ok_or(ProbeError::Tls(rustls::Error::NoCertificatesPresented))?;
-                        Some(tls::not_after(leaf).map_err(ProbeError::CertDate)?)
+                        let expires = expires
+                            .ok_or(ProbeError::Tls(rustls::Error::NoCertificatesPresented))?;
+                        Some(expires.map_err(ProbeError::CertDate)?)
                     }
                 };
                 handshake(tls, not_after).await

@@ -22,6 +22,7 @@
 //! | `hale_target_probe_latency_seconds` | gauge | `target`, `address`: last probe's latency |
 //! | `hale_target_stale` | gauge | `target`, `address`: 1 when its prober gave no result for 3 intervals |
 //! | `hale_target_verdict_age_seconds` | gauge | `target`, `address`: time since its last result |
+//! | `hale_target_certificate_expiry_timestamp_seconds` | gauge | `target`, `address`: https, when the certificate expires |
 //! | `hale_probes_total` | counter | `target`, `address`, `result` (ok, fail) |
 //! | `hale_target_transitions_total` | counter | `target`, `address`, `to` (up, down) |
 //! | `hale_probe_duration_seconds` | histogram | `target`, `address` |
@@ -479,6 +480,36 @@ fn unix_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrape_renders_target_and_name_samples() {
+        let sample = TargetSample {
+            target: "https://192.0.2.1:443/ (host www.example.test)".into(),
+            address: "192.0.2.1".into(),
+            healthy: true,
+            latency_seconds: Some(0.002),
+            stale: false,
+            age_seconds: 1.0,
+            tally: crate::health::ProbeTally::default(),
+            cert_expires_seconds: Some(4_102_531_200.0),
+        };
+        let text = Metrics::new().render(Scrape {
+            targets: vec![sample],
+            ..Scrape::default()
+        });
+        let labels =
+            "{target=\"https://192.0.2.1:443/ (host www.example.test)\",address=\"192.0.2.1\"}";
+        for line in [
+            format!("hale_target_certificate_expiry_timestamp_seconds{labels} 4102531200"),
+            format!("hale_target_up{labels} 1"),
+            format!("hale_probe_duration_seconds_count{labels} 0"),
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(&line)),
+                "no {line} in\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn every_named_qtype_has_its_own_index() {

@@ -30,6 +30,8 @@ pub struct TargetSample {
     pub age_seconds: f64,
     /// Its probes, verdict changes and probe durations so far.
     pub tally: ProbeTally,
+    /// https: when the backend's certificate expires, seconds since the epoch.
+    pub cert_expires_seconds: Option<f64>,
 }
 
 /// One checked name's A or AAAA set at a scrape.
@@ -109,7 +111,7 @@ impl Scrape {
         let labels =
             |t: &TargetSample| [("target", t.target.clone()), ("address", t.address.clone())];
         type Read = fn(&TargetSample) -> Option<f64>;
-        let gauges: [(&str, &str, Read); 4] = [
+        let gauges: [(&str, &str, Read); 5] = [
             ("target_up", "1 if the target is healthy", |t| {
                 Some(f64::from(u8::from(t.healthy)))
             }),
@@ -127,6 +129,11 @@ impl Scrape {
                 "target_verdict_age_seconds",
                 "Time since the target's last probe result",
                 |t| Some(t.age_seconds),
+            ),
+            (
+                "target_certificate_expiry_timestamp_seconds",
+                "https: when the backend's certificate expires, as last seen",
+                |t| t.cert_expires_seconds,
             ),
         ];
         for (name, help, read) in gauges {

@@ -363,3 +363,17 @@ async fn a_server_closing_during_the_handshake() {
         "tls: the server closed the connection during the handshake"
     );
 }
+
+#[tokio::test]
+async fn every_https_probe_reports_when_the_certificate_expires() {
+    let pki = Pki::new("hale test CA");
+    let (cert, key) = pki.leaf(&["www.example.test"], (2100, 1, 2));
+    let (addr, _seen) = tls_server_with(&cert, &key);
+    let prober = pki.prober(&mut https(addr));
+    let r = prober.probe(T).await;
+    assert!(r.ok, "{r:?}");
+    let expires = humantime::parse_rfc3339("2100-01-02T00:00:00Z").unwrap();
+    assert_eq!(r.cert_expires, Some(expires), "without cert_min_days too");
+    // On the kept-alive connection as well.
+    assert_eq!(prober.probe(T).await.cert_expires, Some(expires));
+}

@@ -337,12 +337,19 @@ fn strip_of(recent: &[ProbeResult]) -> String {
 
 fn last_of(last: Option<&ProbeResult>) -> String {
     match last {
-        Some(l) => format!(
-            "<span class={}>{}</span> ({:.1} ms)",
-            if l.ok { "up" } else { "down" },
-            escape(&l.reason),
-            l.latency_ms
-        ),
+        Some(l) => {
+            let mut text = format!(
+                "<span class={}>{}</span> ({:.1} ms)",
+                if l.ok { "up" } else { "down" },
+                escape(&l.reason),
+                l.latency_ms
+            );
+            if let Some(at) = l.cert_expires {
+                let date = humantime::format_rfc3339_seconds(at).to_string();
+                let _ = write!(text, "<br>certificate expires {}", &date[..10]);
+            }
+            text
+        }
         None => String::new(),
     }
 }

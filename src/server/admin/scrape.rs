@@ -37,7 +37,13 @@ fn scrape(state: &State) -> Scrape {
                 target: t.key().to_string(),
                 address: t.key().ip.to_string(),
                 healthy: status.healthy,
-                latency_seconds: status.last.map(|l| l.latency_ms / 1000.0),
+                latency_seconds: status.last.as_ref().map(|l| l.latency_ms / 1000.0),
+                cert_expires_seconds: status
+                    .last
+                    .as_ref()
+                    .and_then(|l| l.cert_expires)
+                    .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs_f64()),
                 stale: status.stale,
                 age_seconds: status.age_seconds,
                 tally: t.tally(),
