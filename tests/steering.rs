@@ -234,6 +234,12 @@ async fn an_override_for_a_while_ends_by_itself() {
     let (code, _, err) = hale.ctl(&["drain", &b[0].ip(), "--for", "soon"]).await;
     assert_eq!(code, 2, "a bad duration is refused");
     assert!(err.contains("30m"), "says what to write: {err}");
+    let (code, _, err) = hale.ctl(&["drain", &b[0].ip(), "--for", "30"]).await;
+    assert_eq!(code, 2, "a duration without its unit is refused");
+    assert!(
+        err.contains("write one with its unit, such as 30m") && !err.contains("30sec"),
+        "one hint: {err}"
+    );
     hale.shutdown().await;
 }
 

@@ -392,7 +392,11 @@ impl Config {
         let src = Source { path, text };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
-            src.err(offset, e.message().trim().to_string())
+            let message = e.message().trim();
+            let at = offset.min(text.len());
+            let start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            let line = text[start..].lines().next().unwrap_or("");
+            src.err(offset, with_hint(message, line))
         })?;
         // In this order: a file with several problems reports the first of
         // them, and the same one from release to release.
@@ -436,6 +440,38 @@ impl Config {
             msg,
         }
     }
+}
+
+/// toml's message for the usual slips, with what to write instead: a
+/// `[check]` table where checks are `[[check]]`, a single value where a
+/// list is wanted. `line` is the line where the error starts.
+fn with_hint(message: &str, line: &str) -> String {
+    let line = line.trim();
+    let hint = if message.starts_with("invalid type: map, expected a sequence")
+        && line.starts_with('[')
+        && !line.starts_with("[[")
+    {
+        format!("; a table that may repeat takes double brackets: write [{line}]")
+    } else if message.starts_with("invalid type:") && message.contains("expected a sequence") {
+        match line.split_once('=') {
+            Some((key, value)) => {
+                // Without a trailing comment (not looked for inside quotes).
+                let value = match value.trim().starts_with('"') {
+                    true => value,
+                    false => value.split('#').next().unwrap_or(value),
+                };
+                format!(
+                    "; a list is wanted: write {} = [{}]",
+                    key.trim(),
+                    value.trim()
+                )
+            }
+            None => "; a list is wanted: put the value in [ ]".to_string(),
+        }
+    } else {
+        String::new()
+    };
+    format!("{message}{hint}")
 }
 
 /// The text being validated and the file it came from, so that an error

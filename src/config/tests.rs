@@ -467,3 +467,28 @@ fn a_duration_without_a_unit_shows_an_example() {
     ));
     assert!(e.contains("hale.toml:6:") && e.contains(example), "{e}");
 }
+
+#[test]
+fn toml_type_slips_say_what_to_write() {
+    let cases = [
+        (
+            "[server]\nlisten = \"127.0.0.1:5599\"\nzones = \"z\"\n",
+            ":2:",
+            "write listen = [\"127.0.0.1:5599\"]",
+        ),
+        (
+            "[server]\nzones = \"z\"\n[check]\nnames = [\"a.example.\"]\n",
+            ":3:",
+            "write [[check]]",
+        ),
+        (
+            "[server]\nzones = \"z\"\n[[check]]\nnames = [\"a.example.\"]\nexpect_status = 200 # ok\n",
+            ":5:",
+            "write expect_status = [200]",
+        ),
+    ];
+    for (text, at, hint) in cases {
+        let e = err(text);
+        assert!(e.contains(at) && e.contains(hint), "{text:?}: {e}");
+    }
+}

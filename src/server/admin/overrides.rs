@@ -101,10 +101,14 @@ pub(super) async fn set(
                         ),
                     ));
                 }
-                Err(e) => {
+                // humantime's own message carries another example ("30sec"):
+                // one hint is enough.
+                Err(_) => {
                     return Err(refused(
                         StatusCode::BAD_REQUEST,
-                        format!("--for {text:?}: {e} (write a duration such as 30m or 2h)"),
+                        format!(
+                            "--for {text:?} is not a duration: write one with its unit, such as 30m or 2h"
+                        ),
                     ));
                 }
             },
