@@ -231,6 +231,16 @@ async fn an_address_with_a_failing_probe_is_out_with_all_and_in_with_any() {
         out.contains("1 of 2 probes pass, 2 required") && out.contains(&refused),
         "{out}"
     );
+    // And the page: the address's probes, each with its verdict.
+    let (code, page) = hale.admin_get("/").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("1 of 2 probes pass, 2 required")
+            && page.contains(&format!(
+                "<code>{refused}</code> <span class=down>down</span>"
+            )),
+        "{page}"
+    );
 
     // require = "any": the passing HTTP probe is enough.
     hale.rewrite_config(&two_probes(b[0].port(), tcp_port, "\"any\""));
@@ -286,6 +296,11 @@ async fn probe_address_probes_elsewhere_and_answers_the_zone_address() {
         .target_status("www.example.com.", &unmapped.to_string())
         .await;
     assert_eq!(other["probed_address"], unmapped.to_string(), "{other:#}");
+    let (_, page) = hale.admin_get("/").await;
+    assert!(
+        page.contains(&format!("probed at {}", backend.ip())),
+        "{page}"
+    );
 
     backend.set_mode(Mode::Status(503)).await;
     eventually(

@@ -264,10 +264,20 @@ fn row(html: &mut String, t: &TargetEntry, now: SystemTime, held: bool) {
             String::new(),
         ),
     };
-    let down = t
-        .status
-        .as_ref()
-        .is_some_and(|s| s.verdict == Verdict::Down);
+    // With several probes the address stands by how many pass, not by
+    // its first probe (whose results the strip and last result show).
+    let (verdict, class) = match (t.probes.len() > 1, t.probes_passing, t.require) {
+        (true, Some(passing), Some(needed)) if passing >= needed => ("up", "up"),
+        (true, Some(_), Some(_)) => ("down", "down"),
+        _ => (verdict, class),
+    };
+    let down = match t.probes.len() > 1 {
+        true => verdict == "down",
+        false => t
+            .status
+            .as_ref()
+            .is_some_and(|s| s.verdict == Verdict::Down),
+    };
     let drained = t
         .override_
         .as_ref()
@@ -312,10 +322,54 @@ fn row(html: &mut String, t: &TargetEntry, now: SystemTime, held: bool) {
     let _ = write!(
         html,
         "<tr><td><b>{}</b></td><td class={class}>{verdict}</td><td>{since}</td><td>{answer}</td>\
-         <td>{override_}</td><td class=strip>{strip}</td><td>{last}</td><td><code>{}</code></td></tr>",
+         <td>{override_}</td><td class=strip>{strip}</td><td>{last}</td><td>{}</td></tr>",
         escape(&t.address),
-        escape(&t.target),
+        probes_of(t),
     );
+}
+
+/// The probe column: the URL, or with several probes each one with its
+/// verdict and how many must pass; and where probes connect when
+/// `probe_address` sends them elsewhere than the address served.
+fn probes_of(t: &TargetEntry) -> String {
+    let mut out = String::new();
+    if t.probes.len() > 1 {
+        let _ = write!(
+            out,
+            "{} of {} probes pass, {} required",
+            t.probes_passing.unwrap_or(0),
+            t.probes.len(),
+            t.require.unwrap_or(t.probes.len())
+        );
+        for p in &t.probes {
+            let (verdict, class, reason) = match &p.status {
+                Some(st) => (
+                    st.verdict.as_str(),
+                    if st.verdict == Verdict::Down {
+                        "down"
+                    } else {
+                        "up"
+                    },
+                    st.last
+                        .as_ref()
+                        .map(|l| escape(&l.reason))
+                        .unwrap_or_default(),
+                ),
+                None => ("starting", "unknown", String::new()),
+            };
+            let _ = write!(
+                out,
+                "<br><code>{}</code> <span class={class}>{verdict}</span> {reason}",
+                escape(&p.target)
+            );
+        }
+    } else {
+        let _ = write!(out, "<code>{}</code>", escape(&t.target));
+    }
+    if let Some(probed) = t.probed_address.as_ref().filter(|p| **p != t.address) {
+        let _ = write!(out, "<br>probed at {}", escape(probed));
+    }
+    out
 }
 
 /// The recent results as marks, oldest first, each with its time and
