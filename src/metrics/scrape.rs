@@ -145,34 +145,33 @@ impl Scrape {
             }
         }
 
-        let mut family = encoder.encode_descriptor(
-            "probes",
-            "Probes finished, by result (fail includes timeouts)",
-            None,
-            MetricType::Counter,
-        )?;
-        for t in &self.targets {
-            for (result, n) in [("ok", t.tally.passed), ("fail", t.tally.failed)] {
-                let [target, address] = labels(t);
-                let labels = [target, address, ("result", result.to_string())];
-                family
-                    .encode_family(&labels)?
-                    .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
-            }
-        }
-        let mut family = encoder.encode_descriptor(
-            "target_transitions",
-            "Verdict changes, by the verdict changed to (a first result counts)",
-            None,
-            MetricType::Counter,
-        )?;
-        for t in &self.targets {
-            for (to, n) in [("up", t.tally.to_up), ("down", t.tally.to_down)] {
-                let [target, address] = labels(t);
-                let labels = [target, address, ("to", to.to_string())];
-                family
-                    .encode_family(&labels)?
-                    .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+        // Counters by one more label: name, help, that label, and each of
+        // its values with the count it reads.
+        type Split = fn(&ProbeTally) -> [(&'static str, u64); 2];
+        let counters: [(&str, &str, &str, Split); 2] = [
+            (
+                "probes",
+                "Probes finished, by result (fail includes timeouts)",
+                "result",
+                |t| [("ok", t.passed), ("fail", t.failed)],
+            ),
+            (
+                "target_transitions",
+                "Verdict changes, by the verdict changed to (a first result counts)",
+                "to",
+                |t| [("up", t.to_up), ("down", t.to_down)],
+            ),
+        ];
+        for (name, help, label, split) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for t in &self.targets {
+                for (value, n) in split(&t.tally) {
+                    let [target, address] = labels(t);
+                    let labels = [target, address, (label, value.to_string())];
+                    family
+                        .encode_family(&labels)?
+                        .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
+                }
             }
         }
         let mut family = encoder.encode_descriptor(
