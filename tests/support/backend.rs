@@ -154,16 +154,20 @@ impl Backend {
     /// Switches how it answers; `Closed` stops listening and any other mode
     /// after `Closed` listens again on the same address.
     pub async fn set_mode(&self, mode: Mode) {
-        *self.seen.mode.lock().unwrap() = mode.clone();
         if mode == Mode::Closed {
+            // Stop listening first: set the mode before and a connection
+            // accepted in between would be closed unanswered, which is not
+            // "refused" (a target's first result is its verdict at once).
             let handle = self.accept.lock().unwrap().take();
             if let Some(handle) = handle {
                 handle.abort();
                 // The listener is closed once the task is gone.
                 let _ = handle.await;
             }
+            *self.seen.mode.lock().unwrap() = mode;
             return;
         }
+        *self.seen.mode.lock().unwrap() = mode.clone();
         let mut accept = self.accept.lock().unwrap();
         if accept.is_none() {
             let listener =
