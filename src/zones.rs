@@ -1,23 +1,21 @@
-//! Owns zone data: reads RFC 1035 master files with hickory's parser, checks
+//! Owns zone data: reads RFC 1035 master files as NSD reads them, checks
 //! them, and keeps them in an immutable [`ZoneSet`] indexed for answering.
 //!
 //! Every name is stored lower-cased; empty non-terminals get an empty node so
 //! that "name exists" is one lookup (NODATA vs NXDOMAIN, closest encloser).
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasher;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordSet, RecordType, RrKey};
-use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, Restrict};
-use hickory_proto::serialize::txt::Parser;
+use std::hash::BuildHasher;
 
-pub use error::{RecordError, ZoneError, ZoneProblem};
-pub use rewrite::SyntaxError;
-pub use scan::IncludeError;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+pub use error::{DataError, IncludeError, ZoneError, ZoneProblem};
+pub use lexer::SyntaxError;
+pub use rdata::type_name;
 
 /// Largest TTL RFC 2181 §8 allows.
 const MAX_TTL: u32 = (1 << 31) - 1;
@@ -117,21 +115,23 @@ fn origin_from_file_name(path: &Path) -> Option<Name> {
     Some(name)
 }
 
-// The zone in memory; reading a file's text; loading one zone file.
+// The zone in memory and loading one zone file into it.
 mod data;
 mod load;
-mod parse;
+
+// Reading master files: entries, scalar forms, record data, the file and its includes.
+mod lexer;
+mod rdata;
+mod reader;
+mod special;
+mod text;
 
 mod error;
-mod records;
-mod rewrite;
-mod scan;
 
 use data::*;
 pub use data::{Node, RdataRef, Rrset, Zone};
 use load::*;
-use parse::*;
+use reader::{Files, Located, Reader, Where};
 
-use records::{Data, Rec};
 #[cfg(test)]
 mod tests;

@@ -70,7 +70,13 @@ impl Nodes {
 
     /// The node at `name`, whose hash is `hash`, added empty if missing.
     pub(super) fn entry_owned(&mut self, name: Name, hash: u64) -> &mut Node {
-        let i = match self.position_hashed(&name, hash) {
+        let i = self.entry_index(name, hash);
+        &mut self.list[i].1
+    }
+
+    /// The position of the node at `name` ([`Self::entry_owned`]).
+    pub(super) fn entry_index(&mut self, name: Name, hash: u64) -> usize {
+        match self.position_hashed(&name, hash) {
             Some(i) => i,
             None => {
                 let i = self.list.len();
@@ -81,8 +87,7 @@ impl Nodes {
                 });
                 i
             }
-        };
-        &mut self.list[i].1
+        }
     }
 
     fn iter(&self) -> impl Iterator<Item = (&Name, &Node)> {
@@ -94,64 +99,116 @@ impl Nodes {
     }
 }
 
-/// Files records into nodes as they are read.
+/// One record as read, its data compact: a bare address for A and AAAA,
+/// hickory's 184-byte `RData`, boxed, for the rest.
+#[derive(Debug)]
+pub(super) struct Rec {
+    /// Owner, lower case.
+    pub name: Name,
+    /// Its hash for the zone's node index.
+    pub hash: u64,
+    /// Where it was written (its first line).
+    pub at: Where,
+    /// Type.
+    pub rtype: RecordType,
+    /// TTL.
+    pub ttl: u32,
+    /// Data.
+    pub data: Data,
+}
+
+/// A record's data.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Data {
+    /// An A record.
+    V4(Ipv4Addr),
+    /// An AAAA record.
+    V6(Ipv6Addr),
+    /// Any other.
+    Other(Box<RData>),
+}
+
+/// Files records into nodes as they are read, and checks what one record
+/// can break in the zone as a whole where it is added, so that the error
+/// names the record that broke it: the first record outside the zone, a
+/// second SOA, a CNAME beside other data, a second CNAME or DNAME.
 pub(super) struct Builder {
     pub(super) nodes: Nodes,
-    /// SOA records: owner, TTL, data.
-    pub(super) soas: Vec<(Name, u32, RData)>,
-    /// A second CNAME at one name with another target: where it starts and
-    /// the error (NSD's too). hickory, parsing a whole file, would keep the
-    /// last one silently.
-    pub(super) conflict: Option<(usize, ZoneProblem)>,
-    /// The first record outside the zone: where it starts, and its owner.
-    /// The zone is the first SOA's; records before it wait in `unplaced`.
-    pub(super) outside: Option<(usize, Name)>,
-    unplaced: Vec<(usize, Name)>,
+    /// The SOA: owner, TTL, data.
+    pub(super) soa: Option<(Name, u32, RData)>,
+    /// Records before the SOA (which sets the apex): where, and the owner.
+    unplaced: Vec<(Where, Name)>,
+}
+
+/// Types that may sit beside a CNAME (RFC 4035 §2.5).
+fn beside_cname(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC
+    )
 }
 
 impl Builder {
     pub(super) fn new(hasher: &foldhash::fast::RandomState, names: usize) -> Builder {
         Builder {
             nodes: Nodes::with_capacity(names, hasher),
-            soas: Vec::new(),
-            conflict: None,
-            outside: None,
+            soa: None,
             unplaced: Vec::new(),
         }
     }
 
-    /// Notes `name`, at offset `at`, if it is the first record outside the zone.
-    fn place(&mut self, at: usize, name: &Name) {
-        match self.soas.first() {
-            None => self.unplaced.push((at, name.clone())),
-            Some((origin, ..)) => {
-                if self.outside.is_none() && !within(name, origin) {
-                    self.outside = Some((at, name.clone()));
-                }
-            }
+    /// The first record outside the zone is an error at its place.
+    fn place(&self, at: Where, name: &Name) -> Result<(), Located> {
+        match &self.soa {
+            Some((origin, ..)) if !within(name, origin) => Err((
+                at,
+                ZoneProblem::OutsideZone {
+                    name: Box::new(name.clone()),
+                    origin: Box::new(origin.clone()),
+                },
+            )),
+            _ => Ok(()),
         }
     }
 
-    /// The target of the CNAME already filed at `name`, if any.
-    fn cname_at(&self, name: &Name, hash: u64) -> Option<&Name> {
-        let i = self.nodes.position_hashed(name, hash)?;
-        match self.nodes.list[i]
-            .1
-            .get(RecordType::CNAME)?
-            .others()
-            .first()?
+    /// What adding a record of `rtype` with `data` to `node` (at `name`) breaks.
+    fn conflict(node: &Node, name: &Name, rtype: RecordType, data: &Data) -> Option<ZoneProblem> {
+        if (rtype == RecordType::CNAME || rtype == RecordType::DNAME)
+            && let (Some(first), Data::Other(second)) =
+                (node.get(rtype).and_then(|s| s.others().first()), data)
+            && *first != **second
         {
-            RData::CNAME(target) => Some(&target.0),
-            _ => None,
+            return Some(match (first, &**second) {
+                (RData::CNAME(a), RData::CNAME(b)) => ZoneProblem::TwoCnames {
+                    name: Box::new(name.clone()),
+                    first: Box::new(a.0.clone()),
+                    second: Box::new(b.0.clone()),
+                },
+                _ => ZoneProblem::TwoDnames {
+                    name: Box::new(name.clone()),
+                },
+            });
         }
+        let other = if rtype == RecordType::CNAME {
+            node.rrsets
+                .iter()
+                .find(|s| !beside_cname(s.rtype))
+                .map(|s| s.rtype)
+        } else if !beside_cname(rtype) && node.get(RecordType::CNAME).is_some() {
+            Some(rtype)
+        } else {
+            None
+        };
+        other.map(|other| ZoneProblem::CnameAndOther {
+            name: Box::new(name.clone()),
+            other,
+        })
     }
 
-    /// Files `records` (leaving the vector empty). False on a second SOA at
-    /// one name, which is an error or a replacement in one parse (hickory
-    /// decides): the file must be parsed whole. False too on a second CNAME
-    /// at one name with another target, noted in `conflict`; the same CNAME
-    /// again is one record (RFC 2181 §5) and is dropped.
-    pub(super) fn add(&mut self, records: &mut Vec<Rec>) -> bool {
+    /// Files `records` (leaving the vector empty); the first that breaks
+    /// the zone is an error at its place. The same record again is one
+    /// record (RFC 2181 §5) and is dropped.
+    pub(super) fn add(&mut self, records: &mut Vec<Rec>) -> Result<(), Located> {
         // Names are new more often than not, and each new one is a cache
         // miss in the node index: looked up a stretch ahead, in a loop of
         // their own, the misses overlap (filing a million names took
@@ -167,43 +224,55 @@ impl Builder {
             let Some(r) = records.next() else {
                 break;
             };
-            if r.rtype == RecordType::CNAME
-                && let Data::Other(rdata) = &r.data
-                && let RData::CNAME(target) = &**rdata
-            {
-                // The same one again is one record (the set drops it).
-                if let Some(first) = self.cname_at(&r.name, r.hash)
-                    && *first != target.0
-                {
-                    let problem = ZoneProblem::TwoCnames {
-                        name: Box::new(r.name.clone()),
-                        first: Box::new(first.clone()),
-                        second: Box::new(target.0.clone()),
-                    };
-                    self.conflict = Some((r.at, problem));
-                    return false;
-                }
-            }
             if r.rtype == RecordType::SOA {
-                if self.soas.iter().any(|s| s.0 == r.name) {
-                    return false;
-                }
-                if let Data::Other(rdata) = &r.data
-                    && let RData::SOA(_) = **rdata
-                {
-                    self.soas.push((r.name.clone(), r.ttl, (**rdata).clone()));
-                    // Those before it, in file order, come first.
-                    for (at, name) in std::mem::take(&mut self.unplaced) {
-                        self.place(at, &name);
+                match &self.soa {
+                    Some((origin, _, first)) => {
+                        let problem = if *origin == r.name {
+                            if r.data == Data::Other(Box::new(first.clone())) {
+                                continue;
+                            }
+                            ZoneProblem::DuplicateSoa {
+                                name: Box::new(r.name.clone()),
+                            }
+                        } else if within(&r.name, origin) {
+                            ZoneProblem::SecondSoa {
+                                name: Box::new(r.name.clone()),
+                                origin: Box::new(origin.clone()),
+                            }
+                        } else {
+                            ZoneProblem::TwoSoas {
+                                first: Box::new(origin.clone()),
+                                second: Box::new(r.name.clone()),
+                            }
+                        };
+                        return Err((r.at, problem));
+                    }
+                    None => {
+                        if let Data::Other(rdata) = &r.data {
+                            self.soa = Some((r.name.clone(), r.ttl, (**rdata).clone()));
+                        }
+                        // Those before it, in file order, come first.
+                        for (at, name) in std::mem::take(&mut self.unplaced) {
+                            self.place(at, &name)?;
+                        }
                     }
                 }
             }
-            self.place(r.at, &r.name);
-            self.nodes
-                .entry_owned(r.name, r.hash)
-                .push(r.rtype, r.ttl, r.data);
+            if self.soa.is_none() {
+                self.unplaced.push((r.at, r.name.clone()));
+            } else {
+                self.place(r.at, &r.name)?;
+            }
+            let i = self.nodes.entry_index(r.name, r.hash);
+            let (name, node) = &mut self.nodes.list[i];
+            if !node.rrsets.is_empty()
+                && let Some(problem) = Self::conflict(node, name, r.rtype, &r.data)
+            {
+                return Err((r.at, problem));
+            }
+            node.push(r.rtype, r.ttl, r.data);
         }
-        true
+        Ok(())
     }
 }
 
