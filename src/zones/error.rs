@@ -60,7 +60,7 @@ pub enum ZoneProblem {
         origin: Box<Name>,
     },
     /// An SOA below the apex.
-    #[error("second SOA at {name}: the zone's SOA is at {origin}")]
+    #[error("two SOA records: a second one at {name}, below the zone's at {origin}")]
     SecondSoa {
         /// The second SOA's owner.
         name: Box<Name>,
@@ -114,6 +114,9 @@ pub enum ZoneProblem {
         /// The type of one of the other records.
         other: RecordType,
     },
+    /// Reading the record panicked (a bug: please report it with the record).
+    #[error("reading this record failed unexpectedly (a bug in hale or a library it uses)")]
+    Panicked,
     /// A record's text or data.
     #[error(transparent)]
     Data(#[from] DataError),
@@ -305,6 +308,12 @@ pub enum DataError {
         said: usize,
         /// The bytes the hex holds.
         got: usize,
+    },
+    /// Record data past what a record carries.
+    #[error("record data of {bytes} bytes; at most 65535 fit in one record")]
+    TooMuchData {
+        /// Its length.
+        bytes: usize,
     },
     /// Bad base64, hex or base32.
     #[error("bad {what}: {text:?}")]

@@ -130,8 +130,6 @@ impl<'s, S: FnMut(&mut Vec<Rec>) -> Result<(), Located>> Reader<'s, S> {
         let mut lexer =
             Lexer::new(bytes).map_err(|(l, c, e)| (at(l, c), DataError::from(e).into()))?;
         let mut entry = Entry::default();
-        // A panic in reading one entry is an error at its line, not the end
-        // of the server (hale's own code here; no dependency's parser).
         loop {
             match lexer.next(&mut entry) {
                 Ok(true) => {}
@@ -143,7 +141,13 @@ impl<'s, S: FnMut(&mut Vec<Rec>) -> Result<(), Located>> Reader<'s, S> {
                 self.directive(file, path, &lexer, &entry)?;
                 continue;
             }
-            self.record(file, &lexer, &entry).map_err(|(token, e)| {
+            // hickory's name and data decoders run on each record: a panic
+            // in them is an error at the record's line, not the end of hale.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.record(file, &lexer, &entry)
+            }))
+            .unwrap_or(Err((None, ZoneProblem::Panicked)));
+            read.map_err(|(token, e)| {
                 let t = token.unwrap_or(Token {
                     start: 0,
                     end: 0,
@@ -207,6 +211,9 @@ impl<'s, S: FnMut(&mut Vec<Rec>) -> Result<(), Located>> Reader<'s, S> {
             let (text, t) = arg(1, "a TTL after $TTL")?;
             no_more(2)?;
             let ttl = text::period(text).map_err(|e| err(t, e.into()))?;
+            if ttl > MAX_TTL {
+                return Err(err(t, DataError::TtlRange { ttl }.into()));
+            }
             self.state.default_ttl = Some(ttl);
         } else if name.eq_ignore_ascii_case(b"$INCLUDE") {
             let (written, t) = arg(1, "a file after $INCLUDE")?;
@@ -452,7 +459,7 @@ fn to_data(code: u16, wire: &[u8]) -> Result<Data, DataError> {
         }
         _ => {
             if wire.len() > usize::from(u16::MAX) {
-                return Err(DataError::LongString { bytes: wire.len() });
+                return Err(DataError::TooMuchData { bytes: wire.len() });
             }
             Ok(Data::Other(Box::new(RData::Unknown {
                 code: rtype,
