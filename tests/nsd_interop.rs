@@ -126,6 +126,16 @@ signed  IN NS   ns.outside.test.          ; a delegation with its DS
 signed  IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA52E6CCC26FD2
 @       IN DS   12345 13 2 F2CA1BB6C7E907D06DAFE4687E579FCE76B37E4E93B7605022DA52E6CCC26FD2
 
+; DNAME (RFC 6672): names below are redirected with a synthesised CNAME.
+dn 120  IN DNAME example.net.             ; out of zone: DNAME, CNAME, stop
+dn      IN TXT  "owner data"              ; the owner's own data is served
+into    IN DNAME sub2                     ; into this zone: the chain goes on
+sub2    IN A    192.0.2.210
+www.sub2 IN A   192.0.2.211
+toin    IN CNAME www.into                 ; a CNAME into a DNAME
+dloop   IN DNAME a.dloop                  ; redirects into itself
+dlong   IN DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.example.net.
+
 $INCLUDE included.inc
 after   IN A    192.0.2.200               ; the origin is back to example.com.
 $INCLUDE hosts.inc hosts.example.com.     ; an origin for the included file only
@@ -467,6 +477,22 @@ fn cases() -> Vec<Case> {
         everywhere("CNAME -> NODATA (MX)", q("alias.example.com", MX)),
         everywhere("CNAME ANY", q("alias.example.com", ANY)),
         everywhere("2-step CNAME chain", q("chain1.example.com", A)),
+        everywhere("DNAME out of zone", q("x.dn.example.com", A)),
+        everywhere("DNAME qtype=DNAME", q("dn.example.com", DNAME)),
+        everywhere("DNAME owner's data", q("dn.example.com", TXT)),
+        everywhere("DNAME owner, other type", q("dn.example.com", A)),
+        everywhere("DNAME two below", q("a.b.dn.example.com", AAAA)),
+        everywhere("DNAME into the zone", q("www.into.example.com", A)),
+        everywhere(
+            "DNAME into the zone, NXDOMAIN",
+            q("nope.into.example.com", A),
+        ),
+        everywhere("CNAME into a DNAME", q("toin.example.com", A)),
+        everywhere("DNAME into itself", q("q.dloop.example.com", A)),
+        everywhere(
+            "DNAME too long: YXDOMAIN",
+            q(&format!("{}dlong.example.com", "q.".repeat(30)), A),
+        ),
         everywhere("CNAME out of zone", q("outside.example.com", A)),
         everywhere("dangling CNAME", q("dangling.example.com", A)),
         everywhere("CNAME to wildcard", q("towild.example.com", A)),

@@ -67,6 +67,8 @@ pub enum Rcode {
     NotImp = 4,
     /// Outside our zones, or refused by policy.
     Refused = 5,
+    /// A DNAME made a name too long (RFC 6672 §2.2).
+    YxDomain = 6,
     /// Unsupported EDNS version (extended rcode 16).
     BadVers = 16,
 }

@@ -4,7 +4,11 @@
 //! response written by [`super::encode`]. The answer table is built by
 //! running this path once per name and type, so both paths answer alike.
 
+use std::cell::OnceCell;
+
+use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::encode::{Rr, Sections, encode};
 use super::judged::{Filter, pick};
@@ -12,7 +16,7 @@ use super::query::{Malformed, Query, parse, skip_name, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
 use super::{Answered, Rcode, Transport};
-use crate::zones::{Node, RdataRef, Rrset, Zone};
+use crate::zones::{Node, RdataRef, Rrset, Zone, label_count};
 
 /// CNAME hops followed inside a zone before giving up (loops end here too).
 pub(super) const MAX_CNAME_HOPS: usize = 8;
@@ -63,8 +67,9 @@ pub(super) fn answer(
             return Some((rcode, Depends::Zones));
         }
     };
+    let synth = Synthesised::default();
     let mut s = Sections::default();
-    let rcode = write(src, &query, transport, rotation, &mut s, out)?;
+    let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
     Some((rcode, s.depends))
 }
 
@@ -75,6 +80,7 @@ fn write<'a>(
     query: &'a Query,
     transport: Transport,
     rotation: usize,
+    synth: &'a Synthesised,
     s: &mut Sections<'a>,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
@@ -134,7 +140,7 @@ fn write<'a>(
     {
         zone = parent;
     }
-    let (rcode, mut aa) = resolve(src, zone, &query.qname, qtype, rotation, s);
+    let (rcode, mut aa) = resolve(src, zone, &query.qname, qtype, rotation, synth, s);
     if query.qclass == 255 && aa {
         // Data "for every class" is more than an IN zone can vouch for: answer
         // what we have, not authoritatively and without authority data, as NSD does.
@@ -176,6 +182,19 @@ fn filter<'a>(
     Some(filter)
 }
 
+/// The CNAMEs DNAMEs synthesise while one query is answered, one per hop
+/// at most: the answer borrows them as it borrows the zone's records.
+#[derive(Default)]
+pub(super) struct Synthesised([OnceCell<RData>; MAX_CNAME_HOPS + 1]);
+
+/// The target of a DNAME record (kept as its wire bytes: hickory has no DNAME type).
+fn dname_target(rdata: &RData) -> Option<Name> {
+    match rdata {
+        RData::Unknown { rdata, .. } => Name::read(&mut BinDecoder::new(&rdata.anything)).ok(),
+        _ => None,
+    }
+}
+
 /// Finds the answer for `qname`/`qtype` in `zone` (RFC 1034 §4.3.2, authoritative part).
 fn resolve<'a>(
     src: Source<'a>,
@@ -183,10 +202,58 @@ fn resolve<'a>(
     qname: &'a Name,
     qtype: RecordType,
     rotation: usize,
+    synth: &'a Synthesised,
     s: &mut Sections<'a>,
 ) -> (Rcode, bool) {
     let mut sname: &'a Name = qname;
     for hop in 0..=MAX_CNAME_HOPS {
+        // A DNAME above the name redirects it (RFC 6672 §3.2): the DNAME,
+        // then a CNAME made from it (with its TTL), then the chain goes on.
+        if let Some((owner, dname)) = zone.find_dname(sname)
+            && let Some(rdata) = dname.others().first()
+            && let Some(target) = dname_target(rdata)
+        {
+            // A DNAME met again redirects into itself: stop, as NSD does.
+            if s.answer
+                .iter()
+                .any(|rr| rr.rtype == RecordType::DNAME && rr.owner == owner)
+            {
+                return (Rcode::NoError, true);
+            }
+            s.answer.push(Rr {
+                owner,
+                rtype: RecordType::DNAME,
+                ttl: dname.ttl,
+                rdata: RdataRef::Full(rdata),
+            });
+            let keep = label_count(sname) - label_count(owner);
+            let labels: Vec<&[u8]> = sname.iter().take(keep).collect();
+            let Some(new) = labels
+                .iter()
+                .rev()
+                .try_fold(target, |name, label| name.prepend_label(*label).ok())
+            else {
+                // Too long a name: YXDOMAIN with the DNAME alone (RFC 6672
+                // §2.2), and NSD's EDE.
+                s.ede = Some((EDE_OTHER, "DNAME expansion became too large"));
+                return (Rcode::YxDomain, true);
+            };
+            let cname = synth.0[hop].get_or_init(|| RData::CNAME(CNAME(new)));
+            s.answer.push(Rr {
+                owner: sname,
+                rtype: RecordType::CNAME,
+                ttl: dname.ttl,
+                rdata: RdataRef::Full(cname),
+            });
+            let RData::CNAME(target) = cname else {
+                return (Rcode::NoError, true);
+            };
+            if !zone.origin.zone_of(&target.0) {
+                return (Rcode::NoError, true);
+            }
+            sname = &target.0;
+            continue;
+        }
         if let Some((cut_name, cut)) = zone.find_cut(sname) {
             // The parent side answers DS at the cut itself.
             if !(qtype == RecordType::DS && cut_name == sname) {

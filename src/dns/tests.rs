@@ -167,7 +167,8 @@ fn fast_path_answers_as_the_general_path() {
         checked A 192.0.2.10\nchecked A 192.0.2.11\nchecked TXT \"c\"\n\
         alias CNAME www\ntochecked CNAME checked\nout CNAME www.other.net.\ndangling CNAME nope\n\
         *.wild A 192.0.2.5\n*.wild TXT \"w\"\n*.wild MX 10 mail\n*.cw CNAME www\ntowild CNAME foo.wild\nmxns MX 10 ns1\nexists.wild TXT \"e\"\na.b.ent A 192.0.2.6\n\
-        sub NS ns.sub\nns.sub A 192.0.2.7\n_s._tcp SRV 0 0 80 www\n";
+        sub NS ns.sub\nns.sub A 192.0.2.7\n_s._tcp SRV 0 0 80 www\n\
+        dn DNAME other.net.\ndn TXT \"d\"\ninto DNAME wild\ntodn CNAME x.into\n";
     let mut zone = zone.to_string();
     for i in 0..12 {
         zone.push_str(&format!("big TXT \"{i:0>120}\"\n"));
@@ -214,6 +215,12 @@ fn fast_path_answers_as_the_general_path() {
         "ns.sub.example.com.",
         "_s._tcp.example.com.",
         "big.example.com.",
+        "dn.example.com.",
+        "x.dn.example.com.",
+        "a.b.dn.example.com.",
+        "x.into.example.com.",
+        "into.example.com.",
+        "todn.example.com.",
         "example.org.",
     ];
     let types = [
@@ -226,6 +233,7 @@ fn fast_path_answers_as_the_general_path() {
         RecordType::SRV,
         RecordType::DS,
         RecordType::CNAME,
+        RecordType::DNAME,
         RecordType::ANY,
         RecordType::Unknown(999),
     ];

@@ -111,12 +111,13 @@ fn rcode_index(rcode: Rcode) -> usize {
         Rcode::NotImp => 4,
         Rcode::Refused => 5,
         Rcode::BadVers => 6,
+        Rcode::YxDomain => 7,
     }
 }
 
-/// Response codes hale sends, in [`Rcode`] order.
-const RCODES: [&str; 7] = [
-    "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "badvers",
+/// Response codes hale sends, in [`rcode_index`] order.
+const RCODES: [&str; 8] = [
+    "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "badvers", "yxdomain",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -90,7 +90,7 @@ impl Nodes {
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&Name, &Node)> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&Name, &Node)> {
         self.list.iter().map(|(n, node)| (n, node))
     }
 
@@ -138,6 +138,8 @@ pub(super) struct Builder {
     pub(super) soa: Option<(Name, u32, RData)>,
     /// Records before the SOA (which sets the apex): where, and the owner.
     unplaced: Vec<(Where, Name)>,
+    /// DNAME records: owner and where.
+    pub(super) dnames: Vec<(Name, Where)>,
 }
 
 /// Types that may sit beside a CNAME (RFC 4035 §2.5).
@@ -154,6 +156,7 @@ impl Builder {
             nodes: Nodes::with_capacity(names, hasher),
             soa: None,
             unplaced: Vec::new(),
+            dnames: Vec::new(),
         }
     }
 
@@ -262,6 +265,9 @@ impl Builder {
                 self.unplaced.push((r.at, r.name.clone()));
             } else {
                 self.place(r.at, &r.name)?;
+            }
+            if r.rtype == RecordType::DNAME {
+                self.dnames.push((r.name.clone(), r.at));
             }
             let i = self.nodes.entry_index(r.name, r.hash);
             let (name, node) = &mut self.nodes.list[i];
@@ -452,6 +458,8 @@ pub struct Zone {
     pub soa: Record,
     /// TTL of the SOA in negative answers: min(SOA TTL, MINIMUM), RFC 2308 §3.
     pub negative_ttl: u32,
+    /// Whether any name holds a DNAME: lookups look for one only then.
+    pub(super) has_dname: bool,
 }
 
 impl Zone {
@@ -505,6 +513,36 @@ impl Zone {
             }
         }
         None
+    }
+
+    /// The DNAME that redirects `name` (RFC 6672 §2.3): the highest one at a
+    /// proper ancestor of it, unless a delegation comes first. Its owner and set.
+    pub fn find_dname(&self, name: &Name) -> Option<(&Name, &Rrset)> {
+        if !self.has_dname {
+            return None;
+        }
+        let apex_labels = label_count(&self.origin);
+        let labels = label_count(name);
+        for n in apex_labels..labels {
+            let ancestor = name.trim_to(n);
+            let (owner, node) = self.nodes.get_key_value(&ancestor)?;
+            if node.is_cut {
+                return None;
+            }
+            if let Some(set) = node.get(RecordType::DNAME) {
+                return Some((owner, set));
+            }
+        }
+        None
+    }
+
+    /// Owners of DNAME records.
+    pub fn dname_owners(&self) -> impl Iterator<Item = &Name> {
+        let any = self.has_dname;
+        self.nodes
+            .iter()
+            .filter(move |(_, node)| any && node.get(RecordType::DNAME).is_some())
+            .map(|(name, _)| name)
     }
 
     /// The longest existing ancestor of `name` (which itself does not exist).

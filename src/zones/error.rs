@@ -100,6 +100,16 @@ pub enum ZoneProblem {
         /// The name.
         name: Box<Name>,
     },
+    /// Data below a DNAME (RFC 6672 §2.3).
+    #[error(
+        "DNAME at {owner} has data below it ({below}): names below a DNAME are redirected, so their records would never be served"
+    )]
+    BelowDname {
+        /// The DNAME's owner.
+        owner: Box<Name>,
+        /// A name below it with data.
+        below: Box<Name>,
+    },
     /// A second, different SOA at the apex.
     #[error("second SOA record at {name}: a zone has one")]
     DuplicateSoa {

@@ -23,7 +23,12 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     if let Err((at, problem)) = read {
         return Err(located(&files, at, problem));
     }
-    let Builder { mut nodes, soa, .. } = build;
+    let Builder {
+        mut nodes,
+        soa,
+        dnames,
+        ..
+    } = build;
     tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file read");
 
     // The apex is where the SOA is.
@@ -75,6 +80,26 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     for (name, node) in nodes.iter_mut() {
         node.is_cut = *name != origin && node.get(RecordType::NS).is_some();
     }
+    // No data below a DNAME (RFC 6672 §2.3, and NSD refuses the zone): named
+    // at the DNAME, whose line is known, with a name below it.
+    let dname_at: HashMap<&Name, Where> = dnames.iter().map(|(n, at)| (n, *at)).collect();
+    for (below, node) in nodes.iter().filter(|_| !dnames.is_empty()) {
+        if node.rrsets.is_empty() {
+            continue;
+        }
+        let mut up = below.clone();
+        while label_count(&up) > label_count(&origin) {
+            up = up.base_name();
+            if let Some(at) = dname_at.get(&up) {
+                let problem = ZoneProblem::BelowDname {
+                    owner: Box::new(up.clone()),
+                    below: Box::new(below.clone()),
+                };
+                return Err(located(&files, *at, problem));
+            }
+        }
+    }
+    let has_dname = !dnames.is_empty();
 
     // The list was sized from the file's length.
     nodes.list.shrink_to_fit();
@@ -84,6 +109,7 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         nodes,
         soa: soa_record,
         negative_ttl,
+        has_dname,
     })
 }
 

@@ -461,10 +461,12 @@ fn to_data(code: u16, wire: &[u8]) -> Result<Data, DataError> {
             if wire.len() > usize::from(u16::MAX) {
                 return Err(DataError::TooMuchData { bytes: wire.len() });
             }
-            Ok(Data::Other(Box::new(RData::Unknown {
-                code: rtype,
-                rdata: NULL::with(wire.to_vec()),
-            })))
+            // hickory's `NULL::with` asserts its data is not empty.
+            let rdata = match wire.is_empty() {
+                true => NULL::new(),
+                false => NULL::with(wire.to_vec()),
+            };
+            Ok(Data::Other(Box::new(RData::Unknown { code: rtype, rdata })))
         }
     }
 }

@@ -341,7 +341,8 @@ pub(super) fn svcb(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), DataErro
     out.extend((text::number(c.take("a priority")?.0, "priority", 65_535)? as u16).to_be_bytes());
     text::name(c.take("a target name")?.0, c.origin, out)?;
     let mut params: Vec<(u16, Vec<u8>)> = Vec::new();
-    while let Some((t, token)) = c.take("a parameter").ok() {
+    while !c.done() {
+        let (t, token) = c.take("a parameter")?;
         let (key, mut value) = match t.iter().position(|&b| b == b'=') {
             Some(i) => (&t[..i], Some(&t[i + 1..])),
             None => (t, None),

@@ -160,8 +160,6 @@ fn errors_inside_an_include_name_the_included_file() {
     );
 }
 
-/// A zone read a record at a time, in batches on several threads, means
-
 /// Inputs the `load` fuzz target failed on with hickory's parser: data no
 /// DNS reader takes back, and a type word with a multi-byte character, are
 /// errors at their line, never answers or panics.
@@ -247,6 +245,101 @@ fn directives_are_read_in_any_case() {
     let e = load_err(&format!("{text}$include /etc/hostname\n"));
     assert!(
         e.contains("example.com.zone:6:") && e.contains("$INCLUDE"),
+        "{e}"
+    );
+}
+
+const HEAD: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\n";
+
+/// What NSD reads, hale reads with the same data (issue #13).
+#[test]
+fn forms_nsd_reads_give_the_same_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "{HEAD}\\065bc TXT \\# 4 03616263\ng A \\# 4 c0000201\nu TYPE65280 \\# 0\n\
+         a_b 1h30m IN CNAME \\116arget\nt\\.dot CLASS1 60 TXT \"caf\u{e9}\tx\" ; tab and UTF-8\r\n\
+         @ MX 10 @\n0/26 CNAME 0.0/26"
+    );
+    let file = write(dir.path(), "example.com.zone", &text);
+    let set = ZoneSet::load(&[file]).expect("loads");
+    let zone = set.find(&name("example.com.")).expect("zone");
+    let get = |n: &str, t: RecordType| {
+        let set = zone.node(&name(n)).and_then(|node| node.get(t)).cloned();
+        set.unwrap_or_else(|| panic!("{n} {t}"))
+    };
+    // \065 is decimal: "Abc" (hickory read it as octal: "5bc").
+    assert!(zone.node(&name("abc.example.com.")).is_some());
+    let a = get("g.example.com.", RecordType::A);
+    assert_eq!(
+        a.iter().next().and_then(|r| r.ip()),
+        Some("192.0.2.1".parse().expect("ip"))
+    );
+    let cname = get("a_b.example.com.", RecordType::CNAME);
+    assert_eq!(cname.ttl, 5400);
+    match cname.others().first() {
+        Some(RData::CNAME(t)) => assert_eq!(t.0, name("target.example.com.")),
+        other => panic!("{other:?}"),
+    }
+    let txt = get("t\\.dot.example.com.", RecordType::TXT);
+    match txt.others().first() {
+        Some(RData::Unknown { rdata, .. }) => {
+            assert_eq!(rdata.anything, b"\x07caf\xc3\xa9\tx".to_vec());
+        }
+        other => panic!("{other:?}"),
+    }
+    match get("example.com.", RecordType::MX).others().first() {
+        Some(RData::MX(mx)) => assert_eq!(mx.exchange, name("example.com.")),
+        other => panic!("{other:?}"),
+    }
+    assert!(zone.node(&name("0/26.example.com.")).is_some());
+}
+
+/// Semantic errors name the record at fault, found where it is read.
+#[test]
+fn zone_wide_errors_name_the_record_at_fault() {
+    let e = load_err(&format!("{HEAD}x A 192.0.2.9\ny TXT \"y\"\nx CNAME y\n"));
+    assert!(
+        e.contains("example.com.zone:8:") && e.contains("CNAME and other data"),
+        "{e}"
+    );
+    let e = load_err(&format!(
+        "{HEAD}d DNAME example.net.\nz A 192.0.2.3\nx.d A 192.0.2.9\n"
+    ));
+    assert!(
+        e.contains("example.com.zone:6:") && e.contains("has data below it"),
+        "{e}"
+    );
+    let e = load_err(&format!("{HEAD}www 60 IN A 1.2.3.4 1.2.3.5\n"));
+    assert!(
+        e.contains("example.com.zone:6:21:") && e.contains("1.2.3.5"),
+        "{e}"
+    );
+    let e = load_err(&format!("{HEAD}t TXT ( \"a\"\n\n"));
+    assert!(
+        e.contains("example.com.zone:6:7:") && e.contains("never closed"),
+        "{e}"
+    );
+}
+
+/// An `$INCLUDE` cannot leave the zone folder through a symbolic link.
+#[test]
+fn an_include_through_a_symlink_out_of_the_folder_is_refused() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(outside.path(), "secret.inc", "s A 192.0.2.9\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.inc"),
+        dir.path().join("link.inc"),
+    )
+    .expect("symlink");
+    let file = write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{HEAD}$INCLUDE link.inc\n"),
+    );
+    let e = ZoneSet::load(&[file]).expect_err("refused").to_string();
+    assert!(
+        e.contains("example.com.zone:6:") && e.contains("inside the zone folder"),
         "{e}"
     );
 }

@@ -53,6 +53,8 @@ struct ZoneFacts<'z> {
     has_cuts: bool,
     /// Parents of wildcard names.
     wildcard_parents: std::collections::HashSet<Name>,
+    /// Owners of DNAMEs: names below them are the general path's.
+    dnames: Vec<&'z Name>,
 }
 
 impl<'z> ZoneFacts<'z> {
@@ -85,6 +87,7 @@ impl<'z> ZoneFacts<'z> {
                 .filter(|(n, _)| n.is_wildcard())
                 .map(|(n, _)| n.base_name())
                 .collect(),
+            dnames: zone.dname_owners().collect(),
         }
     }
 }
@@ -291,6 +294,12 @@ impl Filed {
         if facts.children.iter().any(|c| c.zone_of(name)) {
             return;
         }
+        // Below a DNAME every name is redirected (RFC 6672 §2.3): no entry,
+        // so the DNAME owner's entry sends them to the general path.
+        let dname = !facts.dnames.is_empty() && facts.dnames.iter().any(|d| same_name(d, name));
+        if !facts.dnames.is_empty() && !dname && zone.find_dname(name).is_some() {
+            return;
+        }
         let in_cut = facts.has_cuts && zone.find_cut(name).is_some();
         let general = in_cut
             || node.get(RecordType::CNAME).is_some()
@@ -356,7 +365,7 @@ impl Filed {
             Fallback::NoData
         };
         let wild = !facts.wildcard_parents.is_empty() && facts.wildcard_parents.contains(name);
-        let below = match (in_cut, wild) {
+        let below = match (in_cut || dname, wild) {
             (true, _) => Below::Slow,
             (false, true) => Below::Wildcard,
             (false, false) => Below::NxDomain,

@@ -391,6 +391,7 @@ pub(super) fn rcode_of(flags: u16) -> Rcode {
         2 => Rcode::ServFail,
         3 => Rcode::NxDomain,
         5 => Rcode::Refused,
+        6 => Rcode::YxDomain,
         _ => Rcode::ServFail,
     }
 }
