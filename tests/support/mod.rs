@@ -23,7 +23,7 @@ pub use hale::{
     Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, udp_exchange_on,
     write_files,
 };
-pub use nsd::{Nsd, nsd_or_skip, udp_once};
+pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once};
 
 /// How long any condition may take to become true on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(15);
