@@ -18,6 +18,8 @@ mod errors;
 mod binary;
 // hale and NSD answer the same zone identically.
 mod nsd_interop;
+// A corpus of zone files, one theme each: hale reads and serves them as NSD does.
+mod nsd_corpus;
 // DNS over TCP under pressure: connection cap, idle and message deadlines.
 mod tcp;
 // Response rate limiting per client prefix.

@@ -58,9 +58,17 @@ impl Hale {
     /// Writes the files, loads them (panicking with hale's message on error)
     /// and starts serving on the current runtime.
     pub async fn start(config: &str, zones: &[(&str, &str)]) -> Hale {
+        Hale::try_start(config, zones)
+            .await
+            .unwrap_or_else(|e| panic!("load failed: {e}"))
+    }
+
+    /// [`Hale::start`], but a config or zone that does not load is handed
+    /// back as hale's error message instead of a panic.
+    pub async fn try_start(config: &str, zones: &[(&str, &str)]) -> Result<Hale, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_path = write_files(dir.path(), config, zones);
-        let loaded = Loaded::load(&config_path).unwrap_or_else(|e| panic!("load failed: {e}"));
+        let loaded = Loaded::load(&config_path).map_err(|e| e.to_string())?;
         let running = start(loaded, config_path.clone())
             .await
             .unwrap_or_else(|e| panic!("start failed: {e}"));
@@ -71,14 +79,14 @@ impl Hale {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
-        Hale {
+        Ok(Hale {
             dir,
             config_path,
             running: Some(running),
             dns,
             admin,
             http,
-        }
+        })
     }
 
     /// The folder with `hale.toml` and `zones/`.

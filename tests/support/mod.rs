@@ -1,13 +1,15 @@
 //! Test harness shared by every integration test: an in-process hale on
 //! ephemeral loopback ports ([`Hale`]), a DNS client over real UDP and TCP
-//! sockets ([`Ask`]), fake HTTP backends on 127.0.x.y ([`Backend`]), and
-//! polling helpers ([`eventually`]) that replace sleeps.
+//! sockets ([`Ask`]), fake HTTP backends on 127.0.x.y ([`Backend`]),
+//! polling helpers ([`eventually`]) that replace sleeps, and a real NSD
+//! ([`Nsd`]) to compare hale with.
 
 #![allow(dead_code)]
 
 mod backend;
 mod dns;
 mod hale;
+mod nsd;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
@@ -21,6 +23,7 @@ pub use hale::{
     Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, udp_exchange_on,
     write_files,
 };
+pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once};
 
 /// How long any condition may take to become true on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(15);
