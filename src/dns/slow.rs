@@ -4,7 +4,7 @@
 //! response written by [`super::encode`]. The answer table is built by
 //! running this path once per name and type, so both paths answer alike.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -182,10 +182,26 @@ fn filter<'a>(
     Some(filter)
 }
 
-/// The CNAMEs DNAMEs synthesise while one query is answered, one per hop
-/// at most: the answer borrows them as it borrows the zone's records.
+/// Data one answer makes rather than finds in a zone, which its sections
+/// borrow as they borrow the zone's records: the CNAMEs DNAMEs synthesise
+/// (one per hop at most), and the targets of KX and RT records, kept as
+/// wire bytes, whose addresses go in the additional section.
 #[derive(Default)]
-pub(super) struct Synthesised([OnceCell<RData>; MAX_CNAME_HOPS + 1]);
+pub(super) struct Synthesised {
+    cnames: [OnceCell<RData>; MAX_CNAME_HOPS + 1],
+    targets: [OnceCell<Name>; 8],
+    used: Cell<usize>,
+}
+
+impl Synthesised {
+    /// Keeps `name` for the answer; `None` once every slot is taken.
+    fn keep(&self, name: Name) -> Option<&Name> {
+        let i = self.used.get();
+        let cell = self.targets.get(i)?;
+        self.used.set(i + 1);
+        Some(cell.get_or_init(|| name))
+    }
+}
 
 /// The target of a DNAME record (kept as its wire bytes: hickory has no DNAME type).
 fn dname_target(rdata: &RData) -> Option<Name> {
@@ -238,7 +254,7 @@ fn resolve<'a>(
                 s.ede = Some((EDE_OTHER, "DNAME expansion became too large"));
                 return (Rcode::YxDomain, true);
             };
-            let cname = synth.0[hop].get_or_init(|| RData::CNAME(CNAME(new)));
+            let cname = synth.cnames[hop].get_or_init(|| RData::CNAME(CNAME(new)));
             s.answer.push(Rr {
                 owner: sname,
                 rtype: RecordType::CNAME,
@@ -299,7 +315,7 @@ fn resolve<'a>(
             let before = s.answer.len();
             if let Some(set) = chosen {
                 push_set(src, zone, owner, key, set, s);
-                add_additional(src, zone, set.rtype, set.others(), s);
+                add_additional(src, zone, set.rtype, set.others(), synth, s);
             }
             if s.answer.len() == before {
                 negative(src, zone, s);
@@ -339,12 +355,13 @@ fn resolve<'a>(
 
         if let Some(set) = node.get(qtype) {
             push_set(src, zone, owner, key, set, s);
-            add_additional(src, zone, qtype, set.others(), s);
+            add_additional(src, zone, qtype, set.others(), synth, s);
             // NSD sends no NS with the apex's own NS set, nor with a DS at a
             // cut (the parent's answer about the child).
             let own_ns = qtype == RecordType::NS && *owner == zone.origin;
             let cut_ds = qtype == RecordType::DS && node.is_cut;
-            if !own_ns && !cut_ds {
+            // Nor with DNSKEY sets, which are big enough already.
+            if !own_ns && !cut_ds && qtype != RecordType::DNSKEY {
                 add_apex_ns(src, zone, s);
             }
             return (Rcode::NoError, true);
@@ -474,6 +491,7 @@ fn add_additional<'a>(
     zone: &'a Zone,
     qtype: RecordType,
     rdatas: &'a [RData],
+    synth: &'a Synthesised,
     s: &mut Sections<'a>,
 ) {
     for rdata in rdatas {
@@ -481,6 +499,17 @@ fn add_additional<'a>(
             (RecordType::NS, RData::NS(ns)) => (&ns.0, true),
             (RecordType::MX, RData::MX(mx)) => (&mx.exchange, false),
             (RecordType::SRV, RData::SRV(srv)) => (&srv.target, false),
+            // KX and RT: a preference, then the host (as NSD adds them).
+            (_, RData::Unknown { code, rdata }) if is_kx_or_rt(*code) => {
+                let host = rdata.anything.get(2..).map(BinDecoder::new);
+                match host
+                    .and_then(|mut d| Name::read(&mut d).ok())
+                    .and_then(|n| synth.keep(n))
+                {
+                    Some(name) => (name, false),
+                    None => continue,
+                }
+            }
             _ => continue,
         };
         // Below a delegation only a name server's addresses (glue) are
@@ -491,6 +520,11 @@ fn add_additional<'a>(
         }
         add_addresses(src, zone, target, !below_cut, s);
     }
+}
+
+/// KX (36) and RT (21), whose hosts' addresses go in the additional section.
+pub(super) fn is_kx_or_rt(rtype: RecordType) -> bool {
+    matches!(u16::from(rtype), 21 | 36)
 }
 
 /// Glue for a referral: addresses of name servers inside this zone's data.

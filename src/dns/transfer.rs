@@ -91,7 +91,7 @@ pub(super) fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
         });
     }
     let mut rrs = vec![soa];
-    for (name, node) in zone.nodes() {
+    for (name, node) in zone.transfer_nodes() {
         // Only this zone's own checked names follow health here (its serial
         // follows only theirs): glue of a zone we also serve is this zone's
         // data as written.

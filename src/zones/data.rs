@@ -140,6 +140,20 @@ pub(super) struct Builder {
     unplaced: Vec<(Where, Name)>,
     /// DNAME records: owner and where.
     pub(super) dnames: Vec<(Name, Where)>,
+    /// NSEC3 records and their RRSIGs: transferred, never looked up.
+    pub(super) nsec3: Vec<Rec>,
+}
+
+/// An NSEC3 record, or an RRSIG over one.
+fn is_nsec3(r: &Rec) -> bool {
+    match (&r.data, r.rtype) {
+        (_, RecordType::NSEC3) => true,
+        (Data::Other(data), RecordType::RRSIG) => match &**data {
+            RData::Unknown { rdata, .. } => rdata.anything.starts_with(&[0, 50]),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Types that may sit beside a CNAME (RFC 4035 §2.5).
@@ -157,6 +171,7 @@ impl Builder {
             soa: None,
             unplaced: Vec::new(),
             dnames: Vec::new(),
+            nsec3: Vec::new(),
         }
     }
 
@@ -268,6 +283,12 @@ impl Builder {
             }
             if r.rtype == RecordType::DNAME {
                 self.dnames.push((r.name.clone(), r.at));
+            }
+            // The NSEC3 chain's owners are hashes, not names of the zone
+            // (RFC 5155 §7.2.8): NSD answers them NXDOMAIN.
+            if is_nsec3(&r) {
+                self.nsec3.push(r);
+                continue;
             }
             let i = self.nodes.entry_index(r.name, r.hash);
             let (name, node) = &mut self.nodes.list[i];
@@ -419,7 +440,7 @@ pub struct Node {
 
 impl Node {
     /// Adds a record (once: a set split over parse chunks may repeat one).
-    fn push(&mut self, rtype: RecordType, ttl: u32, data: Data) {
+    pub(super) fn push(&mut self, rtype: RecordType, ttl: u32, data: Data) {
         match self.rrsets.iter_mut().find(|s| s.rtype == rtype) {
             // A record repeated (whatever its TTL) is ignored, as
             // hickory's parser ignores it within one parse (RFC 2136 §1.1.1:
@@ -460,6 +481,8 @@ pub struct Zone {
     pub negative_ttl: u32,
     /// Whether any name holds a DNAME: lookups look for one only then.
     pub(super) has_dname: bool,
+    /// Owners of NSEC3 records with their sets: sent in transfers only.
+    pub(super) nsec3: Vec<(Name, Node)>,
 }
 
 impl Zone {
@@ -497,6 +520,13 @@ impl Zone {
     /// Every node, for building tables.
     pub fn nodes(&self) -> impl Iterator<Item = (&Name, &Node)> {
         self.nodes.iter()
+    }
+
+    /// Every node a transfer sends: [`Zone::nodes`] and the NSEC3 chain's owners.
+    pub fn transfer_nodes(&self) -> impl Iterator<Item = (&Name, &Node)> {
+        self.nodes
+            .iter()
+            .chain(self.nsec3.iter().map(|(n, node)| (n, node)))
     }
 
     /// The highest delegation point at or above `name` (below the apex), if any.

@@ -40,6 +40,9 @@ pub enum SyntaxError {
     /// `(` without `)` before the end of the file.
     #[error("parenthesis opened here is never closed (add the closing \")\")")]
     UnclosedParen,
+    /// `(` inside parentheses.
+    #[error("nested parentheses: close the first \"(\" before opening another")]
+    NestedParen,
     /// `)` without `(`.
     #[error("\")\" without an opening \"(\"")]
     StrayParen,
@@ -151,9 +154,11 @@ impl<'a> Lexer<'a> {
                         .map_or(bytes.len(), |n| self.pos + n);
                 }
                 b'(' => {
-                    if depth == 0 {
-                        open = Some((self.line, self.column(self.pos)));
+                    // NSD refuses them, and no record needs them.
+                    if depth > 0 {
+                        return Err((self.line, self.column(self.pos), SyntaxError::NestedParen));
                     }
+                    open = Some((self.line, self.column(self.pos)));
                     depth += 1;
                     self.pos += 1;
                 }

@@ -27,6 +27,7 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         mut nodes,
         soa,
         dnames,
+        nsec3,
         ..
     } = build;
     tracing::debug!(file = %path.display(), ms = t0.elapsed().as_millis() as u64, "zone file read");
@@ -110,6 +111,7 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         soa: soa_record,
         negative_ttl,
         has_dname,
+        nsec3: nsec3_nodes(nsec3),
     })
 }
 
@@ -132,4 +134,21 @@ fn located(files: &Files, at: Where, problem: ZoneProblem) -> ZoneError {
         column: at.column as usize,
         problem: Box::new(problem),
     }
+}
+
+/// NSEC3 records grouped by owner, as nodes.
+fn nsec3_nodes(mut records: Vec<Rec>) -> Vec<(Name, Node)> {
+    records.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out: Vec<(Name, Node)> = Vec::new();
+    for r in records {
+        match out.last_mut() {
+            Some((name, node)) if *name == r.name => node.push(r.rtype, r.ttl, r.data),
+            _ => {
+                let mut node = Node::default();
+                node.push(r.rtype, r.ttl, r.data);
+                out.push((r.name, node));
+            }
+        }
+    }
+    out
 }

@@ -408,11 +408,13 @@ pub(super) fn field(field: Field, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Resu
         }
         Tag => {
             let t = c.take("a tag")?.0;
-            if t.is_empty() || t.len() > 255 || !t.iter().all(u8::is_ascii_alphanumeric) {
+            // Lower case, as NSD requires (RFC 8659 §4.1 writes them so).
+            let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+            if t.is_empty() || t.len() > 255 || !t.iter().all(allowed) {
                 return Err(DataError::Field {
                     what: "CAA tag",
                     text: shown(t),
-                    expected: "letters and digits, such as issue, issuewild or iodef",
+                    expected: "lower-case letters and digits, such as issue, issuewild or iodef",
                 });
             }
             out.push(t.len() as u8);

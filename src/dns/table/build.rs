@@ -351,6 +351,9 @@ impl Filed {
                 // These add addresses of their targets: keep them whole.
                 let kind = match set.rtype {
                     RecordType::NS | RecordType::MX | RecordType::SRV => Kind::Full,
+                    t if crate::dns::slow::is_kx_or_rt(t) => Kind::Full,
+                    // Sent without the zone's NS (as NSD does): not the tail.
+                    RecordType::DNSKEY => Kind::Full,
                     _ => Kind::WithTail,
                 };
                 // Addresses, the bulk of big zones, need no general path.
