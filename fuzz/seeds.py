@@ -17,7 +17,8 @@ dotted labels).
 
 load: the repository's config/hale.toml and zones/example.com.zone joined
 by a line "%%", and variants ($INCLUDE, $TTL, parentheses, wildcards, bad
-TTLs and the zone and config errors of issue #4 item 8), and the inputs in
+TTLs and the zone and config errors of issue #4 item 8), every file of the
+NSD corpus (tests/zones/nsd-corpus, issue #13) that fits, and the inputs in
 artifacts-found/ that failed once.
 """
 
@@ -348,6 +349,14 @@ def load_seeds():
     s["unclosed-quote-and-paren"] = CONFIG + SEP + HEAD + b'x TXT ( "open\n'
     s["escapes-in-names"] = CONFIG + SEP + HEAD + b"a\\.b A 192.0.2.1\n\\065\\066 A 192.0.2.2\n"
     s["empty-zone"] = CONFIG + SEP
+    # The NSD corpus (tests/zones/nsd-corpus): one theme per file, the
+    # accepted ones and the errors, as far as 4,096 bytes hold them.
+    corpus = REPO / "tests" / "zones" / "nsd-corpus"
+    for zone in sorted(corpus.glob("**/*.zone")):
+        data = CONFIG + SEP + zone.read_bytes()
+        if len(data) <= 4096:
+            tag = str(zone.relative_to(corpus))[: -len(".zone")].replace("/", "-")
+            s["nsd-corpus-" + tag] = data
     # What the fuzzer found once (artifacts-found/), replayed on every run.
     for found in sorted((HERE / "artifacts-found").glob("load-*")):
         if not found.name.endswith("-as-found"):
