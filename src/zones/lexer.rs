@@ -88,6 +88,11 @@ impl<'a> Lexer<'a> {
         })
     }
 
+    /// The line reached.
+    pub(super) fn line(&self) -> u32 {
+        self.line
+    }
+
     /// The file's bytes.
     pub(super) fn bytes(&self) -> &'a [u8] {
         self.bytes
@@ -183,7 +188,9 @@ impl<'a> Lexer<'a> {
         self.pos += 1;
         let start = self.pos;
         loop {
-            match memchr::memchr3(b'"', b'\\', b'\n', &bytes[self.pos..]) {
+            // `get`: a backslash ending the file left `pos` past its end (found by fuzzing).
+            let rest = bytes.get(self.pos..).unwrap_or_default();
+            match memchr::memchr3(b'"', b'\\', b'\n', rest) {
                 None => return Err((line, column, SyntaxError::UnclosedQuote)),
                 Some(n) => {
                     self.pos += n;
@@ -298,6 +305,11 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
+        // A backslash ending the file inside a quote (found by fuzzing).
+        assert_eq!(
+            entries("a TXT \"x\\").unwrap_err(),
+            (1, 7, SyntaxError::UnclosedQuote)
+        );
         assert_eq!(
             entries("a A 1.2.3.4\nb TXT ( x\n\n").unwrap_err(),
             (2, 7, SyntaxError::UnclosedParen)

@@ -131,10 +131,15 @@ impl<'s, S: FnMut(&mut Vec<Rec>) -> Result<(), Located>> Reader<'s, S> {
             Lexer::new(bytes).map_err(|(l, c, e)| (at(l, c), DataError::from(e).into()))?;
         let mut entry = Entry::default();
         loop {
-            match lexer.next(&mut entry) {
-                Ok(true) => {}
-                Ok(false) => return Ok(()),
-                Err((l, c, e)) => return Err((at(l, c), DataError::from(e).into())),
+            // The lexer is hale's own, and fuzzed; should it fail anyway, the
+            // error is at the line it had reached, not the end of hale.
+            let next =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lexer.next(&mut entry)));
+            match next {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => return Ok(()),
+                Ok(Err((l, c, e))) => return Err((at(l, c), DataError::from(e).into())),
+                Err(_) => return Err((at(lexer.line(), 0), ZoneProblem::Panicked)),
             }
             let first = lexer.text(&entry.tokens[0]);
             if !entry.blank_owner && first.first() == Some(&b'$') && !entry.tokens[0].quoted {
