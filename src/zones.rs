@@ -32,9 +32,22 @@ pub struct ZoneSet {
 impl ZoneSet {
     /// Loads and checks every file; the first error stops the load.
     pub fn load(files: &[PathBuf]) -> Result<ZoneSet, ZoneError> {
+        ZoneSet::load_reusing(files, None)
+    }
+
+    /// [`ZoneSet::load`], sharing with `previous` (the set now served) the
+    /// nodes of each file that did not change: a reload holds what changed
+    /// twice, not the whole zone.
+    pub fn load_reusing(
+        files: &[PathBuf],
+        previous: Option<&ZoneSet>,
+    ) -> Result<ZoneSet, ZoneError> {
         let mut zones: HashMap<Name, Arc<Zone>> = HashMap::new();
         for file in files {
-            let zone = load_zone(file)?;
+            let before = previous
+                .and_then(|p| p.zones.values().find(|z| z.file == *file))
+                .cloned();
+            let zone = load_zone(file, before)?;
             if let Some(first) = zones.get(&zone.origin) {
                 return Err(ZoneError::Duplicate {
                     path: file.clone(),
@@ -129,7 +142,7 @@ mod text;
 mod error;
 
 use data::*;
-pub use data::{Node, RdataRef, Rrset, Zone};
+pub use data::{Node, NodeEntry, RdataRef, Rrset, Zone};
 use load::*;
 use reader::{Files, Located, Reader, Where};
 

@@ -41,10 +41,17 @@ pub enum LoadError {
 impl Loaded {
     /// Reads the config at `path`, its zones, and resolves its checks.
     pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+        Loaded::load_reusing(path, None)
+    }
+
+    /// [`Loaded::load`] for a reload while `previous` serves: zones share
+    /// with it what their files did not change ([`ZoneSet::load_reusing`]).
+    pub fn load_reusing(path: &Path, previous: Option<&Loaded>) -> Result<Loaded, LoadError> {
         fixed_mmap_threshold();
         let started = Instant::now();
         let config = Config::load(path)?;
-        let zones = Arc::new(ZoneSet::load(&config.zone_files)?);
+        let zones = ZoneSet::load_reusing(&config.zone_files, previous.map(|p| &*p.zones));
+        let zones = Arc::new(zones?);
         let parsed = started.elapsed();
         let checks = Checks::resolve(&config, &zones)?;
         let table = Arc::new(Table::build(&zones, &checks, config.transfers()));

@@ -283,19 +283,21 @@ impl State {
     /// success replaces config, zones and targets at once; on any failure,
     /// a panic included, everything stays as it was and the error says why.
     pub async fn reload(self: &Arc<Self>) -> Result<(), ReloadError> {
-        self.reload_with(Loaded::load).await
+        self.reload_with(Loaded::load_reusing).await
     }
 
     /// [`State::reload`] with `load` reading the config.
     pub(super) async fn reload_with(
         self: &Arc<Self>,
-        load: fn(&std::path::Path) -> Result<Loaded, LoadError>,
+        load: fn(&std::path::Path, Option<&Loaded>) -> Result<Loaded, LoadError>,
     ) -> Result<(), ReloadError> {
         let state = self.clone();
         super::systemd::reloading();
         // Parsing large zones must not stall the runtime's workers.
         let outcome = tokio::task::spawn_blocking(move || {
-            let new = load(&state.config_path)?;
+            let serving = state.lock_loaded().clone();
+            let new = load(&state.config_path, Some(&serving))?;
+            drop(serving);
             state.replace(new);
             Ok(())
         })
@@ -435,7 +437,7 @@ mod tests {
         let dns = running.dns_addrs()[0];
         let state = running.state().clone();
 
-        let outcome = state.reload_with(|_| panic!("a bug in loading")).await;
+        let outcome = state.reload_with(|_, _| panic!("a bug in loading")).await;
         match outcome {
             Err(ReloadError::Panicked(text)) => assert!(text.contains("a bug in loading")),
             other => panic!("a panicking reload gave {other:?}"),

@@ -4,13 +4,17 @@
 
 use super::*;
 
+/// One name and its node, shared between the zones of two loads when the
+/// file has not changed them: a reload then holds one copy of what stayed.
+pub type NodeEntry = Arc<(Name, Node)>;
+
 /// Owner names to nodes: the nodes in a list, and a hash index of 4-byte
 /// slots over it. A map holding (Name, Node) in its slots would be half empty
 /// at a million names (power-of-two sizing) at 112 bytes a slot.
 #[derive(Default)]
 pub(super) struct Nodes {
     /// Names and their nodes.
-    pub(super) list: Vec<(Name, Node)>,
+    pub(super) list: Vec<NodeEntry>,
     /// Positions in `list`, hashed by name (case-insensitively, as Name hashes).
     index: hashbrown::HashTable<u32>,
     /// Seeded: names may come from anyone's zone file, lookups from queries.
@@ -42,15 +46,13 @@ impl Nodes {
         let list = &self.list;
         self.index
             .find(hash, |&i| {
-                list.get(i as usize).is_some_and(|(n, _)| n == name)
+                list.get(i as usize).is_some_and(|e| e.0 == *name)
             })
             .map(|&i| i as usize)
     }
 
     fn get_key_value(&self, name: &Name) -> Option<(&Name, &Node)> {
-        self.list
-            .get(self.position(name)?)
-            .map(|(n, node)| (n, node))
+        self.list.get(self.position(name)?).map(|e| (&e.0, &e.1))
     }
 
     pub(super) fn get(&self, name: &Name) -> Option<&Node> {
@@ -71,7 +73,7 @@ impl Nodes {
     /// The node at `name`, whose hash is `hash`, added empty if missing.
     pub(super) fn entry_owned(&mut self, name: Name, hash: u64) -> &mut Node {
         let i = self.entry_index(name, hash);
-        &mut self.list[i].1
+        &mut Arc::make_mut(&mut self.list[i]).1
     }
 
     /// The position of the node at `name` ([`Self::entry_owned`]).
@@ -80,10 +82,10 @@ impl Nodes {
             Some(i) => i,
             None => {
                 let i = self.list.len();
-                self.list.push((name, Node::default()));
+                self.list.push(Arc::new((name, Node::default())));
                 let (list, hasher) = (&self.list, &self.hasher);
                 self.index.insert_unique(hash, i as u32, |&j| {
-                    list.get(j as usize).map_or(0, |(n, _)| hasher.hash_one(n))
+                    list.get(j as usize).map_or(0, |e| hasher.hash_one(&e.0))
                 });
                 i
             }
@@ -91,11 +93,7 @@ impl Nodes {
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&Name, &Node)> {
-        self.list.iter().map(|(n, node)| (n, node))
-    }
-
-    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&Name, &mut Node)> {
-        self.list.iter_mut().map(|(n, node)| (&*n, node))
+        self.list.iter().map(|e| (&e.0, &e.1))
     }
 }
 
@@ -142,6 +140,10 @@ pub(super) struct Builder {
     pub(super) dnames: Vec<(Name, Where)>,
     /// NSEC3 records and their RRSIGs: transferred, never looked up.
     pub(super) nsec3: Vec<Rec>,
+    /// The zone this file made last time, whose unchanged nodes are shared.
+    previous: Option<Arc<Zone>>,
+    /// The node the last record went to.
+    last: Option<usize>,
 }
 
 /// An NSEC3 record, or an RRSIG over one.
@@ -165,13 +167,41 @@ fn beside_cname(rtype: RecordType) -> bool {
 }
 
 impl Builder {
-    pub(super) fn new(hasher: &foldhash::fast::RandomState, names: usize) -> Builder {
+    pub(super) fn new(
+        hasher: &foldhash::fast::RandomState,
+        names: usize,
+        previous: Option<Arc<Zone>>,
+    ) -> Builder {
         Builder {
             nodes: Nodes::with_capacity(names, hasher),
             soa: None,
             unplaced: Vec::new(),
             dnames: Vec::new(),
             nsec3: Vec::new(),
+            previous,
+            last: None,
+        }
+    }
+
+    /// Shares the node the last records went to with the previous zone's,
+    /// when they are the same: a reload of a changed file then copies only
+    /// what changed. A record for it further on unshares it again
+    /// (`Arc::make_mut`), so what is shared is always what was read.
+    pub(super) fn share_last(&mut self) {
+        let (Some(previous), Some(i)) = (&self.previous, self.last) else {
+            return;
+        };
+        let Some(entry) = self.nodes.list.get(i) else {
+            return;
+        };
+        let old = previous
+            .nodes
+            .position(&entry.0)
+            .and_then(|j| previous.nodes.list.get(j));
+        if let Some(old) = old
+            && old.1.rrsets == entry.1.rrsets
+        {
+            self.nodes.list[i] = old.clone();
         }
     }
 
@@ -291,7 +321,11 @@ impl Builder {
                 continue;
             }
             let i = self.nodes.entry_index(r.name, r.hash);
-            let (name, node) = &mut self.nodes.list[i];
+            if self.last != Some(i) {
+                self.share_last();
+                self.last = Some(i);
+            }
+            let (name, node) = Arc::make_mut(&mut self.nodes.list[i]);
             if !node.rrsets.is_empty()
                 && let Some(problem) = Self::conflict(node, name, r.rtype, &r.data)
             {
@@ -304,7 +338,7 @@ impl Builder {
 }
 
 /// All RRs of one type at one owner.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rrset {
     /// The type shared by every record.
     pub rtype: RecordType,
@@ -316,7 +350,7 @@ pub struct Rrset {
 
 /// An RRset's data. Addresses, the bulk of big zones, are kept as bare
 /// addresses: hickory's `RData` takes 184 bytes whatever it holds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) enum Rdatas {
     /// One A record: most names have just one, and a Vec of one costs an allocation.
     One4(Ipv4Addr),
@@ -503,7 +537,7 @@ impl Zone {
     }
 
     /// Every owner name and empty non-terminal with its node, in no particular order.
-    pub fn node_list(&self) -> &[(Name, Node)] {
+    pub fn node_list(&self) -> &[NodeEntry] {
         &self.nodes.list
     }
 

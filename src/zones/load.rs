@@ -4,7 +4,9 @@
 
 use super::*;
 
-pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
+/// Loads the zone file at `path`; `previous`, the zone it made last time,
+/// lends the nodes that did not change ([`Builder::share_last`]).
+pub(super) fn load_zone(path: &Path, previous: Option<Arc<Zone>>) -> Result<Zone, ZoneError> {
     let bytes = std::fs::read(path).map_err(|source| ZoneError::Read {
         path: path.to_path_buf(),
         source,
@@ -14,12 +16,13 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
     let hasher = foldhash::fast::RandomState::default();
     // About 24 bytes of text per name in big zones: room for the names
     // without growing (and copying) the list as it fills.
-    let mut build = Builder::new(&hasher, bytes.len() / 24);
+    let mut build = Builder::new(&hasher, bytes.len() / 24, previous);
     let mut reader = Reader::new(path, hint.as_ref(), &hasher, |records| build.add(records));
     let read = reader.read(path, &bytes);
     let files = std::mem::take(&mut reader.files);
     drop(reader);
     drop(bytes);
+    build.share_last();
     if let Err((at, problem)) = read {
         return Err(located(&files, at, problem));
     }
@@ -78,8 +81,13 @@ pub(super) fn load_zone(path: &Path) -> Result<Zone, ZoneError> {
         }
     }
     tracing::debug!(ms = t2.elapsed().as_millis() as u64, "nodes built");
-    for (name, node) in nodes.iter_mut() {
-        node.is_cut = *name != origin && node.get(RecordType::NS).is_some();
+    for entry in nodes.list.iter_mut() {
+        // Written only where it changes: a node shared with the previous
+        // zone stays shared.
+        let cut = entry.0 != origin && entry.1.get(RecordType::NS).is_some();
+        if entry.1.is_cut != cut {
+            Arc::make_mut(entry).1.is_cut = cut;
+        }
     }
     // No data below a DNAME (RFC 6672 §2.3, and NSD refuses the zone): named
     // at the DNAME, whose line is known, with a name below it.

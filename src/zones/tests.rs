@@ -348,3 +348,27 @@ fn an_include_through_a_symlink_out_of_the_folder_is_refused() {
         "{e}"
     );
 }
+
+/// A reload shares with the zone served the nodes its file did not change,
+/// and only those: a name given a record further on is its own again.
+#[test]
+fn a_reload_shares_what_did_not_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!("{HEAD}a A 192.0.2.10\nb A 192.0.2.11\nc A 192.0.2.12\n");
+    let file = write(dir.path(), "example.com.zone", &text);
+    let first = ZoneSet::load(std::slice::from_ref(&file)).expect("loads");
+    let changed = text.replace("b A 192.0.2.11", "b A 192.0.2.99") + "c TXT \"late\"\n";
+    std::fs::write(&file, changed).expect("rewrite");
+    let second = ZoneSet::load_reusing(std::slice::from_ref(&file), Some(&first)).expect("reloads");
+    let entry = |set: &ZoneSet, n: &str| {
+        let zone = set.find(&name("example.com.")).expect("zone");
+        let list = zone.node_list();
+        list.iter().find(|e| e.0 == name(n)).cloned().expect("node")
+    };
+    let shared = |n: &str| Arc::ptr_eq(&entry(&first, n), &entry(&second, n));
+    assert!(shared("a.example.com.") && shared("ns1.example.com."));
+    assert!(!shared("b.example.com."), "changed");
+    assert!(!shared("c.example.com."), "given a TXT further on");
+    let c = entry(&second, "c.example.com.");
+    assert!(c.1.get(RecordType::TXT).is_some() && c.1.get(RecordType::A).is_some());
+}

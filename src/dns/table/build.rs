@@ -18,7 +18,7 @@ use crate::dns::snapshot::Source;
 use crate::dns::wire::AA;
 use crate::dns::{Rcode, Transport};
 use crate::health::{Checks, Verdicts};
-use crate::zones::{Node, Rrset, Zone, ZoneSet, same_name};
+use crate::zones::{Node, NodeEntry, Rrset, Zone, ZoneSet, same_name};
 
 /// Buffers reused from name to name while a table is built.
 #[derive(Default)]
@@ -32,7 +32,7 @@ struct Scratch {
 }
 
 /// Names a thread builds entries for: (zone index, a slice of its nodes).
-type Run<'z> = Vec<(usize, &'z [(Name, Node)])>;
+type Run<'z> = Vec<(usize, &'z [NodeEntry])>;
 
 /// Below this many names a table is built on one thread.
 const PARALLEL_NAMES: usize = 50_000;
@@ -189,7 +189,8 @@ impl Table {
             let mut filed = Filed::with_room(if i == 0 { names } else { size }, size, hasher);
             let mut scratch = Scratch::default();
             for &(zi, list) in run {
-                for (name, node) in list {
+                for entry in list {
+                    let (name, node) = &**entry;
                     filed.add(source, zi, &facts[zi], name, node, checked, &mut scratch);
                 }
             }
