@@ -8,12 +8,15 @@ With the changed zone file already in place: resets the process's peak RSS
 (`echo 5 > /proc/PID/clear_refs`, so VmHWM starts again from VmRSS), sends
 queries for random names r0..r{N-1} at --rate per second for half a second,
 sends SIGHUP, and goes on until --name answers with --addr (the reload took),
-then half a second more. Meanwhile it reads VmRSS every 10 ms. Prints one
+then half a second more. Meanwhile it reads VmRSS every 10 ms (of PID and
+its descendants). Prints one
 JSON object:
 
   reload_s         SIGHUP to the first answer with --addr
-  hwm_kib          VmHWM after the reload (the peak since the reset)
-  sampled_kib      the highest VmRSS sampled (a cross-check of hwm_kib)
+  hwm_kib          VmHWM after the reload (the peak since the reset), or
+                   sampled_kib if higher
+  sampled_kib      the highest VmRSS sampled, summed over PID and any process
+                   it forked (a cross-check of VmHWM, and a fork's share)
   before_kib       VmRSS just before the SIGHUP
   sent, answered, lost, wrong   queries sent from the SIGHUP until the reload
                    took, and what became of them: answered NOERROR with an A
@@ -49,6 +52,25 @@ def status_kib(pid, key):
     except OSError:
         pass
     return 0
+
+
+def tree(pid):
+    """PID and its live descendants (through /proc/P/task/T/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def tree_rss_kib(pid):
+    return sum(status_kib(p, "VmRSS") for p in tree(pid))
 
 
 def rcode_and_id(buf):
@@ -112,7 +134,7 @@ def main():
         if took is not None and now > took + 0.5 + LOST_AFTER:
             break
         if now >= next_sample:
-            sampled = max(sampled, status_kib(a.pid, "VmRSS"))
+            sampled = max(sampled, tree_rss_kib(a.pid))
             next_sample = now + 0.01
         if took is None or now <= took + 0.5:
             while now >= next_send:
@@ -171,7 +193,8 @@ def main():
                 pass
     if took is not None:
         gap = max(gap, took - last_answer)
-    hwm = status_kib(a.pid, "VmHWM")
+    # A process the server forked meanwhile (to serve, or to load) counts too.
+    hwm = max(status_kib(a.pid, "VmHWM"), sampled)
     lat.sort()
     out = dict(
         ok=took is not None,

@@ -295,7 +295,7 @@ EOF
         "NSD and Knot read one zone on one thread whatever their cores; hale reads it on all it has."
         "Reload: \`echo 5 > /proc/PID/clear_refs\` resets VmHWM, the changed file replaces the old,"
         "SIGHUP; reload = from SIGHUP to the first answer of r$last with its new address ($changed_addr);"
-        "peak = VmHWM after it (VmRSS sampled every 10 ms agrees). Queries: $RELOAD_RATE a second, each"
+        "peak = VmHWM after it, or VmRSS of it and any process it forks, sampled every 10 ms, if higher. Queries: $RELOAD_RATE a second, each"
         "lost if unanswered after 1 s; those sent from SIGHUP to the new answer are counted."
         ""
         "$zone_tables" "")
