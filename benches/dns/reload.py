@@ -3,16 +3,18 @@
 
   reload.py --pid PID --port P --name r999999.scale.test --addr 11.15.66.63 \
             --records 1000000 [--rate 1000] [--timeout 120]
+  reload.py ... --log hale.log [--done reloaded]     (no --addr)
 
 With the changed zone file already in place: resets the process's peak RSS
 (`echo 5 > /proc/PID/clear_refs`, so VmHWM starts again from VmRSS), sends
 queries for random names r0..r{N-1} at --rate per second for half a second,
-sends SIGHUP, and goes on until --name answers with --addr (the reload took),
-then half a second more. Meanwhile it reads VmRSS every 10 ms (of PID and
+sends SIGHUP, and goes on until --name answers with --addr (the reload took)
+or, without --addr (a reload of unchanged files), until the server's --log
+has one more line with --done than before the SIGHUP, then half a second more. Meanwhile it reads VmRSS every 10 ms (of PID and
 its descendants). Prints one
 JSON object:
 
-  reload_s         SIGHUP to the first answer with --addr
+  reload_s         SIGHUP to the first answer with --addr (or to the log line)
   hwm_kib          VmHWM after the reload (the peak since the reset), or
                    sampled_kib if higher
   sampled_kib      the highest VmRSS sampled, summed over PID and any process
@@ -85,7 +87,9 @@ def main():
     p.add_argument("--pid", type=int, required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--addr", required=True)
+    p.add_argument("--addr")
+    p.add_argument("--log")
+    p.add_argument("--done", default="reloaded")
     p.add_argument("--records", type=int, required=True)
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--timeout", type=float, default=120)
@@ -120,6 +124,17 @@ def main():
     def in_window(t):
         return hup_sent is not None and t >= hup_sent and (took is None or t <= took)
 
+    def done_lines():
+        try:
+            with open(a.log, errors="replace") as f:
+                return sum(1 for line in f if a.done in line)
+        except OSError:
+            return 0
+
+    if not a.addr and not a.log:
+        p.error("--addr or --log")
+    done_before = done_lines() if not a.addr else 0
+
     while True:
         now = time.monotonic()
         if hup_sent is None and now >= hup:
@@ -148,8 +163,12 @@ def main():
                 if in_window(now):
                     counted["sent"] += 1
                 next_send += interval
-        # The reload's own probe: every 5 ms, the changed name.
-        if hup_sent is not None and took is None and now - probe_at >= 0.005:
+        # The reload's own probe: every 5 ms, the changed name (or the log).
+        if not a.addr and hup_sent is not None and took is None and now - probe_at >= 0.005:
+            probe_at = now
+            if done_lines() > done_before:
+                took = now
+        if a.addr and hup_sent is not None and took is None and now - probe_at >= 0.005:
             probe_id = rnd.randrange(65536)
             probe_at = now
             try:

@@ -178,9 +178,17 @@ if [[ " $PARTS " == *" zone "* ]]; then
                     row+=(runs="$runs_json" cpu="$cpu" hwm_kib="$hwm" rss_kib="$rss" pss_kib="$pss" processes="$nproc_tree")
                     log "$s on cores $cpus: answered r$last after ${times[*]} s; peak RSS $((hwm / 1024)) MiB, then RSS $((rss / 1024)) MiB, PSS $((pss / 1024)) MiB"
                     if [[ $s == hale ]]; then
-                        # The same zone, changed (serial bumped, every 100th
-                        # record's address), put in place and reloaded by
-                        # SIGHUP while queries keep coming.
+                        # SIGHUP with nothing changed (as after a config edit
+                        # elsewhere), then the same zone changed (serial
+                        # bumped, every 100th record's address), put in place
+                        # and reloaded, while queries keep coming.
+                        if reload=$(taskset -c "$CLIENT_CPU" python3 "$HERE/reload.py" --pid "$pid" --port "${PORT[hale]}" \
+                            --name "r$last.scale.test" --log "$dir/$s.log" --records "$RECORDS" \
+                            --rate "$RELOAD_RATE" --timeout "$RELOAD_TIMEOUT"); then
+                            row+=(reload_unchanged="$reload")
+                            log "hale on cores $cpus: reload of the unchanged file $reload"
+                        fi
+                        sleep 1
                         cp "$ZFILE_CHANGED" "$dir/next.zone"
                         mv -f "$dir/next.zone" "$dir/scale.test.zone"
                         if reload=$(taskset -c "$CLIENT_CPU" python3 "$HERE/reload.py" --pid "$pid" --port "${PORT[hale]}" \
@@ -246,19 +254,23 @@ for r in rows:
         mib(r["hwm_kib"]), mib(r["rss_kib"]), mib(r["pss_kib"]), r["hwm_kib"] / steady(r), r["processes"]))
 hale = [r for r in rows if r["server"] == "hale" and "runs" in r]
 if hale:
-    out += ["", "hale reloading the same zone changed (serial 2, every 100th record's address), by SIGHUP,",
-            "while one client asks for random names of the zone at a fixed rate:", "",
-            "| server | cores | reload (s) | RSS before (MiB) | peak RSS during reload (MiB) | peak ÷ steady | RSS after (MiB) | queries during reload | answered | lost | other answers | p50 / max latency (ms) | longest wait for an answer (ms) |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out += ["", "hale reloading by SIGHUP, first with the file unchanged, then with the same zone changed",
+            "(serial 2, every 100th record's address), while one client asks for random names of the zone",
+            "at a fixed rate:", "",
+            "| server | cores | zone file | reload (s) | RSS before (MiB) | peak RSS during reload (MiB) | peak ÷ steady | RSS after (MiB) | queries during reload | answered | lost | other answers | p50 / max latency (ms) | longest wait for an answer (ms) |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in hale:
-        x = r.get("reload")
-        if not x or not x.get("ok"):
-            out.append(f"| {r['label']} | {r['cores']} | {r.get('note', 'no reload')} | | | | | | | | | | |")
-            continue
-        out.append("| {} | {} | {:.2f} | {:.0f} | {:.0f} | {:.2f} | {:.0f} | {} | {} | {} | {} | {} / {} | {} |".format(
-            r["label"], r["cores"], x["reload_s"], mib(x["before_kib"]), mib(x["hwm_kib"]),
-            x["hwm_kib"] / r["rss_kib"], mib(r["rss_after_reload_kib"]), x["sent"], x["answered"],
-            x["lost"], x["wrong"], x["p50_ms"], x["max_ms"], x["gap_ms"]))
+        for kind, key in (("unchanged", "reload_unchanged"), ("changed", "reload")):
+            x = r.get(key)
+            if not x or not x.get("ok"):
+                note = r.get("note", "no reload") if key == "reload" else "no reload"
+                out.append(f"| {r['label']} | {r['cores']} | {kind} | {note} | | | | | | | | | | |")
+                continue
+            after = f"{mib(r['rss_after_reload_kib']):.0f}" if key == "reload" else ""
+            out.append("| {} | {} | {} | {:.2f} | {:.0f} | {:.0f} | {:.2f} | {} | {} | {} | {} | {} | {} / {} | {} |".format(
+                r["label"], r["cores"], kind, x["reload_s"], mib(x["before_kib"]), mib(x["hwm_kib"]),
+                x["hwm_kib"] / r["rss_kib"], after, x["sent"], x["answered"],
+                x["lost"], x["wrong"], x["p50_ms"], x["max_ms"], x["gap_ms"]))
 # Issue #13's targets.
 out += ["", "Targets (issue #13, item 4):", ""]
 one = [r for r in hale if ncores(r["cores"]) == 1]
@@ -293,8 +305,9 @@ EOF
         "once; peak ÷ steady divides by PSS for NSD. CPU = that run's CPU time up to then"
         "(utime+stime, all threads, exited ones too)."
         "NSD and Knot read one zone on one thread whatever their cores; hale reads it on all it has."
-        "Reload: \`echo 5 > /proc/PID/clear_refs\` resets VmHWM, the changed file replaces the old,"
-        "SIGHUP; reload = from SIGHUP to the first answer of r$last with its new address ($changed_addr);"
+        "Reload: \`echo 5 > /proc/PID/clear_refs\` resets VmHWM, SIGHUP with the file unchanged (reload ="
+        "until hale logs \"reloaded\"), then the changed file replaces the old, SIGHUP again (reload = from"
+        "SIGHUP to the first answer of r$last with its new address, $changed_addr);"
         "peak = VmHWM after it, or VmRSS of it and any process it forks, sampled every 10 ms, if higher. Queries: $RELOAD_RATE a second, each"
         "lost if unanswered after 1 s; those sent from SIGHUP to the new answer are counted."
         ""

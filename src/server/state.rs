@@ -283,19 +283,20 @@ impl State {
     /// success replaces config, zones and targets at once; on any failure,
     /// a panic included, everything stays as it was and the error says why.
     pub async fn reload(self: &Arc<Self>) -> Result<(), ReloadError> {
-        self.reload_with(Loaded::load).await
+        self.reload_with(Loaded::load_after).await
     }
 
-    /// [`State::reload`] with `load` reading the config.
+    /// [`State::reload`] with `load` reading the config (after the bundle
+    /// being served, whose unchanged zones it may take over).
     pub(super) async fn reload_with(
         self: &Arc<Self>,
-        load: fn(&std::path::Path) -> Result<Loaded, LoadError>,
+        load: fn(&std::path::Path, Option<&Loaded>) -> Result<Loaded, LoadError>,
     ) -> Result<(), ReloadError> {
         let state = self.clone();
         super::systemd::reloading();
         // Parsing large zones must not stall the runtime's workers.
         let outcome = tokio::task::spawn_blocking(move || {
-            let new = load(&state.config_path)?;
+            let new = load(&state.config_path, Some(&state.loaded()))?;
             state.replace(new);
             Ok(())
         })
@@ -337,6 +338,10 @@ impl State {
         self.rrl.set(new.config.rrl);
         let targets = self.health.reconcile(target_specs(&new));
         notify_unless_allowed(&new.config);
+        self.serials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .restart_histories();
         self.publish(&new, &targets);
         info!(
             zones = new.zones.len(),
@@ -435,7 +440,7 @@ mod tests {
         let dns = running.dns_addrs()[0];
         let state = running.state().clone();
 
-        let outcome = state.reload_with(|_| panic!("a bug in loading")).await;
+        let outcome = state.reload_with(|_, _| panic!("a bug in loading")).await;
         match outcome {
             Err(ReloadError::Panicked(text)) => assert!(text.contains("a bug in loading")),
             other => panic!("a panicking reload gave {other:?}"),
