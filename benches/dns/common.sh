@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run.sh and scale.sh; sourced, not run. Needs HERE and REPO set.
 # Every process started here is recorded in PIDS and stopped by cleanup().
 
@@ -54,18 +55,18 @@ descendants() { python3 "$HERE/cpu.py" --tree "$1" 2>/dev/null || echo "$1"; }
 stop_pid() {
     local pid=$1 all p i
     [[ -d /proc/$pid ]] || return 0
-    all=$(descendants "$pid")
-    kill -TERM $all 2>/dev/null || true
+    mapfile -t all < <(descendants "$pid")
+    kill -TERM "${all[@]}" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
         local alive=0
-        for p in $all; do
+        for p in "${all[@]}"; do
             # zombies (state Z) count as gone
             if [[ -r /proc/$p/stat ]] && [[ $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) != Z ]]; then alive=1; fi
         done
         ((alive)) || break
         sleep 0.1
     done
-    kill -KILL $all 2>/dev/null || true
+    kill -KILL "${all[@]}" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
 
@@ -136,7 +137,8 @@ wait_dns() {
     done
 }
 
-# hale_binary: build (unless HALE_BIN is set) and print the binary's path.
+# hale_binary: build (unless HALE_BIN is set) and print the binary's path
+# (under CARGO_TARGET_DIR when that is set).
 hale_binary() {
     if [[ -n ${HALE_BIN:-} ]]; then
         [[ -x $HALE_BIN ]] || die "HALE_BIN=$HALE_BIN is not executable"
@@ -145,8 +147,12 @@ hale_binary() {
     fi
     need cargo
     log "cargo build --release (in $REPO)"
-    (cd "$REPO" && cargo build --release --quiet >&2) || die "cargo build --release failed"
-    echo "$REPO/target/release/hale"
+    # Without the benchmarks' OUT_DIR: build scripts (ring's) read that
+    # variable, and cargo would rebuild them whenever it changed.
+    (cd "$REPO" && env -u OUT_DIR cargo build --release --quiet >&2) || die "cargo build --release failed"
+    local target=${CARGO_TARGET_DIR:-target}
+    [[ $target == /* ]] || target="$REPO/$target"
+    echo "$target/release/hale"
 }
 
 # hale_workers_line CONFIG BIN: add `workers = N` under [server] when this

@@ -9,6 +9,8 @@
   cpu.py --rss PID    print VmRSS in KiB summed over the tree
   cpu.py --pss PID    print Pss in KiB summed over the tree (shared pages of
                       forked processes, as NSD's, counted once)
+  cpu.py --hwm PID    print the highest VmHWM (peak RSS since exec, or since
+                      `echo 5 > clear_refs`) in KiB of any process of the tree
   cpu.py --tree PID   print PID and its descendants, one a line
   cpu.py --core N     print core N's busy seconds (user+nice+system of all
                       tasks, plus hypervisor steal)
@@ -76,15 +78,19 @@ def sched_seconds(p):
     return total / 1e9
 
 
-def rss_kib(p):
+def status_kib(p, key):
     try:
         with open(f"/proc/{p}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kib(p):
+    return status_kib(p, "VmRSS")
 
 
 def pss_kib(p):
@@ -102,6 +108,8 @@ def main():
     args = sys.argv[1:]
     if args[0] == "--rss":
         print(sum(rss_kib(p) for p in tree(int(args[1]))))
+    elif args[0] == "--hwm":
+        print(max(status_kib(p, "VmHWM") for p in tree(int(args[1]))))
     elif args[0] == "--pss":
         print(sum(pss_kib(p) for p in tree(int(args[1]))))
     elif args[0] == "--core":

@@ -6,8 +6,12 @@
                                     (hale, NSD and Knot: the same file)
       DIR/gdnsd-zone/bench.test     the same zone with `www DYNA multifo!www`
       DIR/queries/{checked,static,nxdomain,mixed}   dnsperf input, shuffled
-  gen.py scale   DIR [--records N]
+  gen.py scale   DIR [--records N] [--serial S] [--change-every K]
       DIR/zones/scale.test.zone     SOA, NS and N A records on distinct names
+                                    r0..r{N-1} A 10.x.y.z; with --change-every
+                                    K, every K-th record and the last one have
+                                    11.x.y.z instead (a changed version of the
+                                    same zone, with --serial bumped, to reload)
   gen.py targets DIR [--names N] [--per-name M]
       DIR/zones/targets.test.zone   N names (t0..) x M A records on 127.1.x.y
       DIR/targets.txt               every distinct target address, one a line
@@ -20,18 +24,18 @@ import random
 CHECKED_ADDRS = ["127.0.0.21", "127.0.0.22", "127.0.0.23"]
 
 
-def header(origin, ttl=300):
+def header(origin, ttl=300, serial=1):
     return (
         f"$ORIGIN {origin}\n"
         f"$TTL {ttl}\n"
-        f"@ IN SOA ns1.{origin} hostmaster.{origin} 1 3600 900 1209600 60\n"
+        f"@ IN SOA ns1.{origin} hostmaster.{origin} {serial} 3600 900 1209600 60\n"
         f"@ IN NS ns1.{origin}\n"
         f"ns1 IN A 127.0.0.1\n"
     )
 
 
-def static_addr(i):
-    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+def static_addr(i, first=10):
+    return f"{first}.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 
 def write_lines(path, lines):
@@ -76,11 +80,13 @@ def scale(args):
     zones = os.path.join(args.dir, "zones")
     os.makedirs(zones, exist_ok=True)
     origin = "scale.test."
+    every, last = args.change_every, args.records - 1
     with open(os.path.join(zones, "scale.test.zone"), "w") as f:
-        f.write(header(origin))
+        f.write(header(origin, serial=args.serial))
         chunk = []
         for i in range(args.records):
-            chunk.append(f"r{i} IN A {static_addr(i)}\n")
+            changed = every > 0 and (i % every == every - 1 or i == last)
+            chunk.append(f"r{i} IN A {static_addr(i, 11 if changed else 10)}\n")
             if len(chunk) == 10000:
                 f.write("".join(chunk))
                 chunk.clear()
@@ -131,6 +137,8 @@ def main():
     s = sub.add_parser("scale")
     s.add_argument("dir")
     s.add_argument("--records", type=int, default=1000000)
+    s.add_argument("--serial", type=int, default=1)
+    s.add_argument("--change-every", type=int, default=0)
     t = sub.add_parser("targets")
     t.add_argument("dir")
     t.add_argument("--names", type=int, default=100)

@@ -256,6 +256,7 @@ for s in $SERVERS; do
         stop_pid "$pid"; forget "$pid"; continue
     fi
     if [[ $WARMUP != 0 ]]; then
+        # shellcheck disable=SC2086 # SAT_OPTS is several options
         taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$WORK/queries/mixed" -l "$WARMUP" -t 1 $SAT_OPTS >/dev/null 2>&1 || true
     fi
     SPID[$s]=$pid

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Scale benchmark (issue 3, item 4). See README.md next to this file.
 #
-#   1. zone of 1,000,000 A records: load time and memory of hale, NSD, Knot
-#      (and gdnsd when listed in SERVERS)
+#   1. zone of 1,000,000 A records: time to the first answer, peak and steady
+#      memory of hale (one core, all cores), NSD, Knot (and gdnsd when listed
+#      in SERVERS); hale's reload of that zone changed, its time and peak
+#      memory while queries keep being answered
 #   2. 10,000 health-checked targets probed every second: hale's CPU for the
 #      probing alone, and its DNS cost and latency while it probes, against
 #      the same hale and zone without checks
@@ -41,6 +43,9 @@ RATE=${RATE:-20000}
 SAT_OPTS=${SAT_OPTS:--T 2 -c 8 -q 1000}
 FIXED_OPTS=${FIXED_OPTS:--c 8 -q 1000}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-300}
+# Part 1's reload of hale: queries per second meanwhile, and how long it may take.
+RELOAD_RATE=${RELOAD_RATE:-1000}
+RELOAD_TIMEOUT=${RELOAD_TIMEOUT:-120}
 BASE_PORT=${BASE_PORT:-15300}
 BACKEND_PORT=18080
 OUT_DIR=${OUT_DIR:-$HERE/results}
@@ -91,24 +96,41 @@ fi
 
 # ---- part 1: a zone of RECORDS A records ---------------------------------
 if [[ " $PARTS " == *" zone "* ]]; then
-    log "generating scale.test. with $RECORDS A records"
+    log "generating scale.test. with $RECORDS A records, and a changed copy (serial 2, every 100th record) to reload"
     python3 "$HERE/gen.py" scale "$WORK/zone" --records "$RECORDS"
+    python3 "$HERE/gen.py" scale "$WORK/zone-changed" --records "$RECORDS" --serial 2 --change-every 100
     ZFILE="$WORK/zone/zones/scale.test.zone"
+    ZFILE_CHANGED="$WORK/zone-changed/zones/scale.test.zone"
     last=$((RECORDS - 1))
     last_addr=$(python3 -c "i=$last; print(f'10.{(i>>16)&255}.{(i>>8)&255}.{i&255}')")
+    changed_addr=11.${last_addr#10.}
     zsize=$(du -m "$ZFILE" | cut -f1)
-    rows=()
+    ZONE_JSON="$WORK/zone.jsonl"
+    : >"$ZONE_JSON"
+    # zone_row KEY=VALUE...: one line of ZONE_JSON (values are JSON already).
+    zone_row() {
+        local kv out=""
+        for kv in "$@"; do out+="${out:+, }\"${kv%%=*}\": ${kv#*=}"; done
+        echo "{$out}" >>"$ZONE_JSON"
+    }
+    jstr() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
     for cpus in $ZONE_CPUS; do
     for s in $SERVERS; do
-        port_free "${PORT[$s]}" || { rows+=("| $s | $cpus | port ${PORT[$s]} in use | | | | | |"); continue; }
+        port_free "${PORT[$s]}" || {
+            zone_row server="$(jstr "$s")" cores="$(jstr "$cpus")" label="$(jstr "$s")" note="$(jstr "port ${PORT[$s]} in use")"
+            continue
+        }
         times=()
         for run in $(seq "$ZONE_RUNS"); do
+        row=(server="$(jstr "$s")" cores="$(jstr "$cpus")")
         dir="$WORK/zone/$s-$cpus-$run"
         mkdir -p "$dir"
         case $s in
             hale)
                 label=$HALE_LABEL
-                printf '[server]\nlisten = ["127.0.0.1:%s"]\nzones = "%s"\n' "${PORT[hale]}" "$ZFILE" >"$dir/hale.toml"
+                # Its own name for the file, so the reload can put the changed one there.
+                ln "$ZFILE" "$dir/scale.test.zone" 2>/dev/null || cp "$ZFILE" "$dir/scale.test.zone"
+                printf '[server]\nlisten = ["127.0.0.1:%s"]\nzones = "%s"\n' "${PORT[hale]}" "$dir/scale.test.zone" >"$dir/hale.toml"
                 cmd=(env RUST_LOG=info "$HALE" serve --config "$dir/hale.toml")
                 ;;
             nsd)
@@ -130,6 +152,7 @@ if [[ " $PARTS " == *" zone "* ]]; then
                 cmd=(gdnsd -c "$dir" start)
                 ;;
         esac
+        row+=(label="$(jstr "$label")")
         sync
         t0=$(date +%s.%N)
         start "$s" "$dir/$s.log" taskset -c "$cpus" "${cmd[@]}"
@@ -141,22 +164,50 @@ if [[ " $PARTS " == *" zone "* ]]; then
                 sleep 1 # let start-up garbage settle before reading memory
                 if [[ ! -d /proc/$pid ]] || [[ $(awk '{print $3}' "/proc/$pid/stat") == Z ]]; then
                     tail -5 "$dir/$s.log" >&2 || true
-                    rows+=("| $label | $cpus | exited after answering (see its log) | | | | | |")
+                    zone_row "${row[@]}" note="$(jstr "exited after answering (see its log)")"
                 else
+                    # Peak RSS since exec: the highest VmHWM of the server's
+                    # processes (NSD's fork after loading, sharing its pages).
+                    hwm=$(python3 "$HERE/cpu.py" --hwm "$pid")
                     rss=$(python3 "$HERE/cpu.py" --rss "$pid")
                     pss=$(python3 "$HERE/cpu.py" --pss "$pid")
                     # utime+stime: counts the threads that already exited (hale's loaders).
                     cpu=$(python3 "$HERE/cpu.py" "$pid" | cut -d' ' -f2)
                     nproc_tree=$(descendants "$pid" | wc -l)
-                    median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-                    all=$(printf '%s\n' "${times[@]}" | sort -n | xargs printf '%.2f ' | sed 's/ $//')
-                    rows+=("$(printf '| %s | %s | %.2f | %s | %.2f | %d | %d | %s |' "$label" "$cpus" "$median" "$all" "$cpu" $((rss / 1024)) $((pss / 1024)) "$nproc_tree")")
-                    log "$s on cores $cpus: answered r$last after ${all}s, RSS $((rss / 1024)) MiB, PSS $((pss / 1024)) MiB"
+                    runs_json="[$(printf '%s\n' "${times[@]}" | paste -sd, -)]"
+                    row+=(runs="$runs_json" cpu="$cpu" hwm_kib="$hwm" rss_kib="$rss" pss_kib="$pss" processes="$nproc_tree")
+                    log "$s on cores $cpus: answered r$last after ${times[*]} s; peak RSS $((hwm / 1024)) MiB, then RSS $((rss / 1024)) MiB, PSS $((pss / 1024)) MiB"
+                    if [[ $s == hale ]]; then
+                        # SIGHUP with nothing changed (as after a config edit
+                        # elsewhere), then the same zone changed (serial
+                        # bumped, every 100th record's address), put in place
+                        # and reloaded, while queries keep coming.
+                        if reload=$(taskset -c "$CLIENT_CPU" python3 "$HERE/reload.py" --pid "$pid" --port "${PORT[hale]}" \
+                            --name "r$last.scale.test" --log "$dir/$s.log" --records "$RECORDS" \
+                            --rate "$RELOAD_RATE" --timeout "$RELOAD_TIMEOUT"); then
+                            row+=(reload_unchanged="$reload")
+                            log "hale on cores $cpus: reload of the unchanged file $reload"
+                        fi
+                        sleep 1
+                        cp "$ZFILE_CHANGED" "$dir/next.zone"
+                        mv -f "$dir/next.zone" "$dir/scale.test.zone"
+                        if reload=$(taskset -c "$CLIENT_CPU" python3 "$HERE/reload.py" --pid "$pid" --port "${PORT[hale]}" \
+                            --name "r$last.scale.test" --addr "$changed_addr" --records "$RECORDS" \
+                            --rate "$RELOAD_RATE" --timeout "$RELOAD_TIMEOUT"); then
+                            sleep 1
+                            row+=(reload="$reload" rss_after_reload_kib="$(python3 "$HERE/cpu.py" --rss "$pid")")
+                            log "hale on cores $cpus: reload $reload"
+                        else
+                            grep -i 'reload' "$dir/$s.log" | tail -3 >&2 || true
+                            row+=(reload="${reload:-null}" note="$(jstr "the reload did not take within ${RELOAD_TIMEOUT}s")")
+                        fi
+                    fi
+                    zone_row "${row[@]}"
                 fi
             fi
         else
             tail -5 "$dir/$s.log" >&2 || true
-            rows+=("| $label | $cpus | did not answer r$last within ${LOAD_TIMEOUT}s | | | | | |")
+            zone_row "${row[@]}" note="$(jstr "did not answer r$last within ${LOAD_TIMEOUT}s")"
             stop_pid "$pid"
             forget "$pid"
             break
@@ -166,17 +217,101 @@ if [[ " $PARTS " == *" zone "* ]]; then
         done
     done
     done
+    zone_tables=$(python3 - "$ZONE_JSON" "$SERVER_CPU" <<'EOF'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+mib = lambda kib: kib / 1024
+
+
+def ncores(spec):
+    n = 0
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+def steady(r):
+    """Steady memory: RSS, or PSS for a server of several processes (NSD)."""
+    return r["rss_kib"] if r["processes"] == 1 else r["pss_kib"]
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[(len(xs) - 1) // 2]
+
+
+out = ["| server | cores | first answer (s) | runs (s) | CPU (s) | peak RSS during load (MiB) | steady RSS (MiB) | steady PSS (MiB) | peak ÷ steady | processes |",
+       "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+for r in rows:
+    if "runs" not in r:
+        out.append(f"| {r['label']} | {r['cores']} | {r.get('note', '')} | | | | | | | |")
+        continue
+    r["median"] = median(r["runs"])
+    out.append("| {} | {} | {:.2f} | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} | {:.2f} | {} |".format(
+        r["label"], r["cores"], r["median"], " ".join(f"{t:.2f}" for t in r["runs"]), r["cpu"],
+        mib(r["hwm_kib"]), mib(r["rss_kib"]), mib(r["pss_kib"]), r["hwm_kib"] / steady(r), r["processes"]))
+hale = [r for r in rows if r["server"] == "hale" and "runs" in r]
+if hale:
+    out += ["", "hale reloading by SIGHUP, first with the file unchanged, then with the same zone changed",
+            "(serial 2, every 100th record's address), while one client asks for random names of the zone",
+            "at a fixed rate:", "",
+            "| server | cores | zone file | reload (s) | RSS before (MiB) | peak RSS during reload (MiB) | peak ÷ steady | RSS after (MiB) | queries during reload | answered | lost | other answers | p50 / max latency (ms) | longest wait for an answer (ms) |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in hale:
+        for kind, key in (("unchanged", "reload_unchanged"), ("changed", "reload")):
+            x = r.get(key)
+            if not x or not x.get("ok"):
+                note = r.get("note", "no reload") if key == "reload" else "no reload"
+                out.append(f"| {r['label']} | {r['cores']} | {kind} | {note} | | | | | | | | | | |")
+                continue
+            after = f"{mib(r['rss_after_reload_kib']):.0f}" if key == "reload" else ""
+            out.append("| {} | {} | {} | {:.2f} | {:.0f} | {:.0f} | {:.2f} | {} | {} | {} | {} | {} | {} / {} | {} |".format(
+                r["label"], r["cores"], kind, x["reload_s"], mib(x["before_kib"]), mib(x["hwm_kib"]),
+                x["hwm_kib"] / r["rss_kib"], after, x["sent"], x["answered"],
+                x["lost"], x["wrong"], x["p50_ms"], x["max_ms"], x["gap_ms"]))
+# Issue #13's targets.
+out += ["", "Targets (issue #13, item 4):", ""]
+one = [r for r in hale if ncores(r["cores"]) == 1]
+peers = [r for r in rows if r["server"] in ("nsd", "knot") and "median" in r]
+if one and peers:
+    best = min(peers, key=lambda r: r["median"])
+    h = one[0]
+    ok = h["median"] <= best["median"]
+    out.append(f"- first answer, hale on one core ≤ the faster of NSD and Knot: {h['median']:.2f} s vs "
+               f"{best['label']} on {best['cores']} {best['median']:.2f} s, ratio {h['median'] / best['median']:.2f}: "
+               f"**{'yes' if ok else 'no'}**")
+for r in hale:
+    ratio = r["hwm_kib"] / r["rss_kib"]
+    out.append(f"- hale on {r['cores']}: peak RSS during load ÷ steady RSS = {mib(r['hwm_kib']):.0f} ÷ {mib(r['rss_kib']):.0f} = "
+               f"{ratio:.2f} ≤ 1.5: **{'yes' if ratio <= 1.5 else 'no'}**")
+    x = r.get("reload")
+    if x and x.get("ok"):
+        ratio = x["hwm_kib"] / r["rss_kib"]
+        flowing = x["answered"] > 0 and x["lost"] == 0 and x["wrong"] == 0
+        out.append(f"- hale on {r['cores']}: peak RSS during reload ÷ steady RSS = {mib(x['hwm_kib']):.0f} ÷ {mib(r['rss_kib']):.0f} = "
+                   f"{ratio:.2f} ≤ 1.5: **{'yes' if ratio <= 1.5 else 'no'}**; answers flowing ({x['answered']} of {x['sent']} "
+                   f"answered, longest wait {x['gap_ms']} ms): **{'yes' if flowing else 'no'}**")
+print("\n".join(out))
+EOF
+)
     report+=("### Zone of $RECORDS A records (${zsize} MB zone file)" ""
-        "Each server started pinned to the cores shown, $ZONE_RUNS times; load time = from exec to the first correct"
-        "answer for the zone's last name (r$last.scale.test A, polled every 5 ms over UDP), the median"
-        "and every run; memory read 1 s after the last run answered. CPU = that run's CPU time up to"
-        "then (utime+stime, all threads, exited ones too). RSS = VmRSS summed over the server's"
-        "processes; PSS counts pages its forked processes share once (NSD forks a server and xfrd)."
+        "Each server started pinned to the cores shown, $ZONE_RUNS times. First answer = from exec to the first correct"
+        "answer for the zone's last name (r$last.scale.test A, polled every 5 ms over UDP): the median and"
+        "every run. Memory of the last run, 1 s after it answered: peak RSS = VmHWM (the kernel's"
+        "high-water mark since exec; of the largest process for NSD, which forks after loading),"
+        "steady RSS = VmRSS summed over the server's processes, PSS counting the pages they share"
+        "once; peak ÷ steady divides by PSS for NSD. CPU = that run's CPU time up to then"
+        "(utime+stime, all threads, exited ones too)."
         "NSD and Knot read one zone on one thread whatever their cores; hale reads it on all it has."
+        "Reload: \`echo 5 > /proc/PID/clear_refs\` resets VmHWM, SIGHUP with the file unchanged (reload ="
+        "until hale logs \"reloaded\"), then the changed file replaces the old, SIGHUP again (reload = from"
+        "SIGHUP to the first answer of r$last with its new address, $changed_addr);"
+        "peak = VmHWM after it, or VmRSS of it and any process it forks, sampled every 10 ms, if higher. Queries: $RELOAD_RATE a second, each"
+        "lost if unanswered after 1 s; those sent from SIGHUP to the new answer are counted."
         ""
-        "| server | cores | load time (s) | runs (s) | CPU (s) | RSS (MiB) | PSS (MiB) | processes |"
-        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"
-        "${rows[@]}" "")
+        "$zone_tables" "")
 fi
 
 # ---- part 2: 10,000 health-checked targets -------------------------------

@@ -137,6 +137,15 @@ pub(super) struct Stamped {
 }
 
 impl Serials {
+    /// A reload: every zone's IXFR history starts again at its next stamp,
+    /// a zone taken over from the previous load unchanged included (its
+    /// checks may have changed, and versions of two loads are not compared).
+    pub fn restart_histories(&mut self) {
+        for stamp in self.zones.values_mut() {
+            stamp.history = History::default();
+        }
+    }
+
     /// The serials `zones` are served with when the checked names answer
     /// as `judged` does; `transfers`: whether zones go to secondaries at all.
     pub(super) fn stamp(

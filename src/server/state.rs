@@ -283,10 +283,11 @@ impl State {
     /// success replaces config, zones and targets at once; on any failure,
     /// a panic included, everything stays as it was and the error says why.
     pub async fn reload(self: &Arc<Self>) -> Result<(), ReloadError> {
-        self.reload_with(Loaded::load_reusing).await
+        self.reload_with(Loaded::load_after).await
     }
 
-    /// [`State::reload`] with `load` reading the config.
+    /// [`State::reload`] with `load` reading the config (after the bundle
+    /// being served, whose unchanged zones it may take over).
     pub(super) async fn reload_with(
         self: &Arc<Self>,
         load: fn(&std::path::Path, Option<&Loaded>) -> Result<Loaded, LoadError>,
@@ -295,9 +296,7 @@ impl State {
         super::systemd::reloading();
         // Parsing large zones must not stall the runtime's workers.
         let outcome = tokio::task::spawn_blocking(move || {
-            let serving = state.lock_loaded().clone();
-            let new = load(&state.config_path, Some(&serving))?;
-            drop(serving);
+            let new = load(&state.config_path, Some(&state.loaded()))?;
             state.replace(new);
             Ok(())
         })
@@ -339,6 +338,10 @@ impl State {
         self.rrl.set(new.config.rrl);
         let targets = self.health.reconcile(target_specs(&new));
         notify_unless_allowed(&new.config);
+        self.serials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .restart_histories();
         self.publish(&new, &targets);
         info!(
             zones = new.zones.len(),

@@ -116,48 +116,81 @@ impl Body {
 
 /// One name, kept in the index itself: a lookup's cache misses are the
 /// index slot and then the name's record in the arena (the key it compares,
-/// the body headers and the bytes it sends lie together there).
+/// the body headers and the bytes it sends lie together there). 16 bytes:
+/// a million-name index takes 2 Mi slots of it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Entry {
     /// Offset in `arena` of the name's record: its lowercase wire name,
-    /// `count` body headers, then the bodies' bytes.
+    /// its index into [`Live`] when it is health-checked (4 bytes), `count`
+    /// body headers, then the bodies' bytes.
     at: u32,
-    /// Length of the wire name.
-    key_len: u8,
+    /// The high half of the key's hash (see [`Table::warm`]).
+    tag: u32,
     /// The zone that answers at this name.
     zone: u32,
     /// Number of bodies.
     count: u16,
+    /// Length of the wire name.
+    key_len: u8,
+    /// What types without a body get, what a missing name directly below
+    /// this one gets, and whether the name is health-checked
+    /// ([`Entry::bits`]).
+    bits: u8,
+}
+
+impl Entry {
+    /// Set in `bits` when the record holds an index into [`Live`].
+    const CHECKED: u8 = 1 << 4;
+
+    /// [`Entry::bits`] for `fallback` and `below`, and whether checked.
+    fn bits(fallback: Fallback, below: Below, checked: bool) -> u8 {
+        fallback as u8 | (below as u8) << 2 | if checked { Entry::CHECKED } else { 0 }
+    }
+
     /// What types without a body get.
-    fallback: Fallback,
+    fn fallback(&self) -> Fallback {
+        match self.bits & 3 {
+            0 => Fallback::NoData,
+            1 => Fallback::Last,
+            _ => Fallback::Slow,
+        }
+    }
+
     /// What a missing name directly below this one gets.
-    below: Below,
-    /// Index into [`Live`], or [`NOT_CHECKED`].
-    checked: u32,
-    /// The high half of the key's hash (see [`Table::warm`]).
-    tag: u32,
+    fn below(&self) -> Below {
+        match (self.bits >> 2) & 3 {
+            0 => Below::NxDomain,
+            1 => Below::Wildcard,
+            _ => Below::Slow,
+        }
+    }
+
+    /// Whether the name is health-checked: its index into [`Live`] follows its key.
+    fn checked(&self) -> bool {
+        self.bits & Entry::CHECKED != 0
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Below {
     /// The zone's NXDOMAIN.
     #[default]
-    NxDomain,
+    NxDomain = 0,
     /// What `*.<this name>` has, under the name asked.
-    Wildcard,
+    Wildcard = 1,
     /// The general path (below a delegation).
-    Slow,
+    Slow = 2,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 enum Fallback {
     /// The zone's NODATA.
     #[default]
-    NoData,
+    NoData = 0,
     /// The name's last body (a referral, a CNAME chain).
-    Last,
+    Last = 1,
     /// The general path.
-    Slow,
+    Slow = 2,
 }
 
 /// The precomputed answers of one loaded config.
@@ -243,8 +276,13 @@ impl Table {
         synthesised: bool,
     ) -> Option<Answer<'t>> {
         let zone = self.zones.get(entry.zone as usize)?;
-        if entry.checked != NOT_CHECKED && (qtype == 1 || qtype == 28) {
-            let sets = live.names.get(entry.checked as usize)?;
+        let key_end = entry.at as usize + entry.key_len as usize;
+        // A checked name's index into `Live` lies between its key and its headers.
+        let heads_at = key_end + if entry.checked() { 4 } else { 0 };
+        if entry.checked() && (qtype == 1 || qtype == 28) {
+            let checked = self.arena.get(key_end..heads_at)?;
+            let checked = u32::from_ne_bytes(checked.try_into().ok()?);
+            let sets = live.names.get(checked as usize)?;
             match &sets[usize::from(qtype == 28)] {
                 LiveSet::Absent => {}
                 LiveSet::Records(rotations, an) => {
@@ -260,7 +298,6 @@ impl Table {
                 LiveSet::ServFail => return None,
             }
         }
-        let heads_at = entry.at as usize + entry.key_len as usize;
         let heads = self
             .arena
             .get(heads_at..heads_at + entry.count as usize * Body::SIZE)?;
@@ -279,7 +316,7 @@ impl Table {
         }
         let (body, off) = match found {
             Some(found) => found,
-            None => match entry.fallback {
+            None => match entry.fallback() {
                 Fallback::NoData => return Some(Answer::NoData(live.negative(entry.zone, zone))),
                 Fallback::Last => last?,
                 Fallback::Slow => return None,
@@ -317,7 +354,7 @@ impl Table {
             let Some(encloser) = self.get(encloser_key) else {
                 continue;
             };
-            return match encloser.below {
+            return match encloser.below() {
                 Below::NxDomain => {
                     let zone = self.zones.get(encloser.zone as usize)?;
                     Some(Answer::NxDomain(live.negative(encloser.zone, zone)))
