@@ -4,6 +4,31 @@
 
 use super::*;
 
+/// The hash of a name in the node index: its wire form, lower case, without
+/// the root's final zero, hashed in one go (hickory's `Hash` feeds the hasher
+/// a byte at a time: 4 % of a million-record load). [`wire_hash`] gives the
+/// same for a wire name.
+pub(super) fn name_hash(hasher: &foldhash::fast::RandomState, name: &Name) -> u64 {
+    let mut wire = [0u8; 256];
+    let mut n = 0;
+    for label in name.iter() {
+        let Some(room) = wire.get_mut(n..n + 1 + label.len()) else {
+            break;
+        };
+        room[0] = label.len() as u8;
+        for (dst, src) in room[1..].iter_mut().zip(label) {
+            *dst = src.to_ascii_lowercase();
+        }
+        n += 1 + label.len();
+    }
+    hasher.hash_one(&wire[..n])
+}
+
+/// [`name_hash`] of a name in lower-case wire form (with its final zero).
+pub(super) fn wire_hash(hasher: &foldhash::fast::RandomState, wire: &[u8]) -> u64 {
+    hasher.hash_one(wire.strip_suffix(&[0]).unwrap_or(wire))
+}
+
 /// One name and its node, shared between the zones of two loads when the
 /// file has not changed them: a reload then holds one copy of what stayed.
 pub type NodeEntry = Arc<(Name, Node)>;
@@ -39,7 +64,7 @@ impl Nodes {
     }
 
     fn position(&self, name: &Name) -> Option<usize> {
-        self.position_hashed(name, self.hasher.hash_one(name))
+        self.position_hashed(name, name_hash(&self.hasher, name))
     }
 
     pub(super) fn position_hashed(&self, name: &Name, hash: u64) -> Option<usize> {
@@ -85,7 +110,7 @@ impl Nodes {
                 self.list.push(Arc::new((name, Node::default())));
                 let (list, hasher) = (&self.list, &self.hasher);
                 self.index.insert_unique(hash, i as u32, |&j| {
-                    list.get(j as usize).map_or(0, |e| hasher.hash_one(&e.0))
+                    list.get(j as usize).map_or(0, |e| name_hash(hasher, &e.0))
                 });
                 i
             }

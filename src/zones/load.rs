@@ -73,7 +73,7 @@ pub(super) fn load_zone(path: &Path, previous: Option<Arc<Zone>>) -> Result<Zone
         let mut up = nodes.list[i].0.clone();
         while label_count(&up) > apex_labels + 1 {
             up = up.base_name();
-            let hash = nodes.hasher.hash_one(&up);
+            let hash = name_hash(&nodes.hasher, &up);
             if nodes.position_hashed(&up, hash).is_some() {
                 break;
             }
@@ -84,7 +84,7 @@ pub(super) fn load_zone(path: &Path, previous: Option<Arc<Zone>>) -> Result<Zone
     for entry in nodes.list.iter_mut() {
         // Written only where it changes: a node shared with the previous
         // zone stays shared.
-        let cut = entry.0 != origin && entry.1.get(RecordType::NS).is_some();
+        let cut = entry.1.get(RecordType::NS).is_some() && entry.0 != origin;
         if entry.1.is_cut != cut {
             Arc::make_mut(entry).1.is_cut = cut;
         }

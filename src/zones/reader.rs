@@ -8,14 +8,13 @@
 //! the zone file's folder, symbolic links resolved: an operator who can
 //! edit a zone must not make hale read any other file on the machine.
 
-use std::hash::BuildHasher;
 use std::path::{Component, Path, PathBuf};
 
 use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, Restrict};
 
-use super::data::{Data, Rec};
+use super::data::{Data, Rec, wire_hash};
 use super::error::IncludeError;
 use super::error::{DataError, ZoneProblem, shown};
 use super::lexer::{Entry, Lexer, Token};
@@ -342,7 +341,7 @@ impl<'s, S: FnMut(&mut Vec<Rec>) -> Result<(), Located>> Reader<'s, S> {
                     .map_err(|e| fail(t, e))?;
                 self.wire.make_ascii_lowercase();
                 let name = text::to_name(&self.wire).map_err(|e| fail(t, e))?;
-                let hash = self.hasher.hash_one(&name);
+                let hash = wire_hash(self.hasher, &self.wire);
                 self.state.owner = Some((name, hash));
                 self.state.owner_text.clear();
                 self.state.owner_text.extend_from_slice(owner);
