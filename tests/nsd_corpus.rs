@@ -39,10 +39,10 @@ use std::time::Duration;
 
 use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::support::{Hale, Nsd, nsd_binary, nsd_or_skip};
+use crate::support::{Hale, Nsd, nsd_binary, nsd_or_skip, try_read_framed};
 
 /// How long one exchange (or one whole transfer) may take.
 const EXCHANGE: Duration = Duration::from_secs(10);
@@ -491,27 +491,12 @@ async fn send(stream: &mut TcpStream, message: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("send: {e}"))
 }
 
-async fn receive(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
-    let read = async {
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await?;
-        let mut message = vec![0u8; u16::from_be_bytes(len) as usize];
-        stream.read_exact(&mut message).await?;
-        Ok::<_, std::io::Error>(message)
-    };
-    match tokio::time::timeout(EXCHANGE, read).await {
-        Ok(Ok(message)) => Ok(message),
-        Ok(Err(e)) => Err(format!("no answer: {e}")),
-        Err(_) => Err("no answer: timed out".to_string()),
-    }
-}
-
 /// `name`/`qtype` over TCP (no truncation to tell apart).
 async fn ask(addr: SocketAddr, name: &Labels, qtype: u16) -> Result<Reply, String> {
     let id = next_id();
     let mut stream = connect(addr).await?;
     send(&mut stream, &query(id, name, qtype)).await?;
-    let (got, mut reply) = parse_message(&receive(&mut stream).await?)?;
+    let (got, mut reply) = parse_message(&try_read_framed(&mut stream).await?)?;
     if got != id {
         return Err(format!("answered with id {got}, not {id}"));
     }
@@ -529,7 +514,7 @@ async fn axfr(addr: SocketAddr, zone: &Labels) -> Result<Vec<Rr>, String> {
     let mut records = Vec::new();
     let mut soas = 0;
     while soas < 2 {
-        let (got, reply) = parse_message(&receive(&mut stream).await?)?;
+        let (got, reply) = parse_message(&try_read_framed(&mut stream).await?)?;
         if got != id {
             return Err(format!("AXFR answered with id {got}, not {id}"));
         }

@@ -37,23 +37,14 @@ import select
 import signal
 import socket
 import struct
+
+from cpu import status_kib  # the same /proc reader as the CPU figures
 import sys
 import time
 
 from dnswait import answers, query
 
 LOST_AFTER = 1.0
-
-
-def status_kib(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def tree(pid):

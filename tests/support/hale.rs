@@ -391,6 +391,13 @@ pub async fn send_framed(stream: &mut TcpStream, message: &[u8]) {
 /// Reads one length-prefixed message from `stream`; panics on failure or
 /// after [`TCP_EXCHANGE`].
 pub async fn read_framed(stream: &mut TcpStream) -> Vec<u8> {
+    try_read_framed(stream)
+        .await
+        .unwrap_or_else(|e| panic!("TCP read: {e}"))
+}
+
+/// [`read_framed`], its failure said rather than panicked.
+pub async fn try_read_framed(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
     let read = async {
         let mut len = [0u8; 2];
         stream.read_exact(&mut len).await?;
@@ -399,8 +406,8 @@ pub async fn read_framed(stream: &mut TcpStream) -> Vec<u8> {
         Ok::<_, std::io::Error>(message)
     };
     match tokio::time::timeout(TCP_EXCHANGE, read).await {
-        Ok(Ok(message)) => message,
-        Ok(Err(e)) => panic!("TCP read failed: {e}"),
-        Err(_) => panic!("no TCP message within {TCP_EXCHANGE:?}"),
+        Ok(Ok(message)) => Ok(message),
+        Ok(Err(e)) => Err(format!("no answer: {e}")),
+        Err(_) => Err(format!("no answer within {TCP_EXCHANGE:?}")),
     }
 }

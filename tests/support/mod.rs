@@ -20,8 +20,8 @@ use tokio::time::Instant;
 pub use backend::{Backend, Mode, backends, v4_sorted};
 pub use dns::{Ask, a_addrs, aaaa_addrs, answer_types, decode, rcode, txt_strings, udp_ask};
 pub use hale::{
-    Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, udp_exchange_on,
-    write_files,
+    Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, try_read_framed,
+    udp_exchange_on, write_files,
 };
 pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once};
 
