@@ -27,10 +27,6 @@ pub struct ZoneSet {
     zones: HashMap<Name, Arc<Zone>>,
     /// Labels of the deepest origin.
     max_labels: usize,
-    /// The contents each file had all through its load, for a reload to
-    /// take the zone of an unchanged file as it is (none for a file that
-    /// changed meanwhile or includes another).
-    prints: HashMap<PathBuf, Fingerprint>,
     /// How many zones were taken from the previous set.
     reused: usize,
 }
@@ -42,8 +38,8 @@ impl ZoneSet {
     }
 
     /// [`ZoneSet::load`], taking from `previous` the zone of every file
-    /// whose bytes are those it was loaded from, rather than reading it
-    /// again: a reload then holds one copy of it, not two. A file with an
+    /// whose bytes are those it was read from, rather than reading it again:
+    /// a reload then holds one copy of it, not two. A file with an
     /// `$INCLUDE` is always read again (the included file may have changed).
     /// A file read again shares with its previous zone the names it did
     /// not change ([`data::Builder::share_last`]).
@@ -52,28 +48,23 @@ impl ZoneSet {
         previous: Option<&ZoneSet>,
     ) -> Result<ZoneSet, ZoneError> {
         let mut zones: HashMap<Name, Arc<Zone>> = HashMap::new();
-        let mut prints = HashMap::new();
         let mut reused = 0;
         for file in files {
-            let before = Fingerprint::of(file);
-            let kept = previous.and_then(|p| p.unchanged(file, before?));
-            let taken = kept.is_some();
-            let zone = match kept {
-                Some(zone) => {
+            let bytes = std::fs::read(file).map_err(|source| ZoneError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let print = fingerprint(&bytes);
+            let served = previous.and_then(|p| p.zones.values().find(|z| z.file == *file));
+            let zone = match served {
+                // The very bytes it was read from (and no `$INCLUDE`, whose
+                // files may have changed): the zone as it is.
+                Some(zone) if zone.print == Some(print) => {
                     reused += 1;
-                    zone
+                    zone.clone()
                 }
-                None => {
-                    let served = previous.and_then(|p| p.zones.values().find(|z| z.file == *file));
-                    Arc::new(load_zone(file, served.cloned())?)
-                }
+                _ => Arc::new(load_zone(file, &bytes, print, served.cloned())?),
             };
-            // Kept only when the file did not change while it was read.
-            if let Some(print) = before
-                && (taken || Fingerprint::of(file) == Some(print))
-            {
-                prints.insert(file.clone(), print);
-            }
             if let Some(first) = zones.get(&zone.origin) {
                 return Err(ZoneError::Duplicate {
                     path: file.clone(),
@@ -87,17 +78,8 @@ impl ZoneSet {
         Ok(ZoneSet {
             zones,
             max_labels,
-            prints,
             reused,
         })
-    }
-
-    /// The zone loaded from `file` when its contents were `print`.
-    fn unchanged(&self, file: &Path, print: Fingerprint) -> Option<Arc<Zone>> {
-        if self.prints.get(file) != Some(&print) {
-            return None;
-        }
-        self.zones.values().find(|z| z.file == file).cloned()
     }
 
     /// How many zones [`ZoneSet::load_reusing`] took from the previous set.
@@ -149,66 +131,11 @@ impl ZoneSet {
     }
 }
 
-/// A zone file's contents in 16 bytes: its length and a hash seeded per
-/// process (so no file can be made to collide with another in advance;
-/// foldhash reads a 25 MB file in a few milliseconds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Fingerprint {
-    len: u64,
-    hash: u64,
-}
-
-impl Fingerprint {
-    /// The fingerprint of `file`, or `None` when it cannot be read or it
-    /// has an `$INCLUDE` (anywhere, comments included: reading it again is
-    /// always right).
-    fn of(file: &Path) -> Option<Fingerprint> {
-        use std::hash::Hasher;
-        use std::io::Read;
-        static KEYS: std::sync::OnceLock<foldhash::quality::RandomState> =
-            std::sync::OnceLock::new();
-        const INCLUDE: &[u8] = b"$INCLUDE";
-        let t = tokio::time::Instant::now();
-        let mut reader = std::fs::File::open(file).ok()?;
-        let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
-        // In pieces of a fixed size (the same file hashes alike), each
-        // searched with the end of the one before: no copy of a big file.
-        let mut buf = vec![0u8; INCLUDE.len() + (64 << 10)];
-        let mut kept = 0;
-        let mut len = 0u64;
-        loop {
-            let mut filled = kept;
-            while filled < buf.len() {
-                match reader.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => return None,
-                }
-            }
-            let piece = &buf[..filled];
-            if memchr::memchr_iter(b'$', piece).any(|i| {
-                piece
-                    .get(i..i + INCLUDE.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(INCLUDE))
-            }) {
-                return None;
-            }
-            hasher.write(&piece[kept..]);
-            len += (filled - kept) as u64;
-            if filled < buf.len() {
-                break;
-            }
-            // The last bytes again at the start: a word split between two pieces.
-            kept = INCLUDE.len() - 1;
-            buf.copy_within(filled - kept..filled, 0);
-        }
-        tracing::debug!(file = %file.display(), ms = t.elapsed().as_millis() as u64, "zone file fingerprinted");
-        Some(Fingerprint {
-            len,
-            hash: hasher.finish(),
-        })
-    }
+/// A zone file's contents as 64 bits, seeded per process (no file can be
+/// made to collide with another in advance; a 25 MB file in milliseconds).
+fn fingerprint(bytes: &[u8]) -> u64 {
+    static KEYS: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    KEYS.get_or_init(Default::default).hash_one(bytes)
 }
 
 /// Lower-case names compared label by label from the left. The parser hands
@@ -265,34 +192,3 @@ use reader::{Files, Located, Reader, Where};
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod fingerprint_tests {
-    use super::Fingerprint;
-
-    /// Equal contents print alike, any change differs, and `$INCLUDE`
-    /// (any case) is found wherever it lies, across a piece's end too.
-    #[test]
-    fn fingerprints_tell_changes_and_includes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let at = |name: &str, text: &[u8]| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, text).expect("write");
-            Fingerprint::of(&path)
-        };
-        let big: Vec<u8> = (0..300_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-        let a = at("a", &big).expect("a print");
-        assert_eq!(at("b", &big), Some(a));
-        let mut changed = big.clone();
-        changed[150_000] = b'!';
-        assert_ne!(at("c", &changed), Some(a));
-        assert_ne!(at("d", &big[..big.len() - 1]), Some(a));
-        // Across the first piece's end (64 KiB + 8), and anywhere else.
-        for start in [0, 65_530, 65_536, 65_540, 131_070, big.len() - 8] {
-            let mut with = big.clone();
-            with[start..start + 8].copy_from_slice(b"$include");
-            assert_eq!(at("e", &with), None, "$INCLUDE at {start}");
-        }
-        assert!(at("f", b"$ORIGIN x.\n$TTL 300\n").is_some());
-    }
-}

@@ -568,6 +568,9 @@ pub struct Zone {
     pub(super) has_dname: bool,
     /// Owners of NSEC3 records with their sets: sent in transfers only.
     pub(super) nsec3: Vec<(Name, Node)>,
+    /// The fingerprint of the file's bytes, when it includes no other file:
+    /// a reload of the same bytes takes this zone as it is.
+    pub(super) print: Option<u64>,
 }
 
 impl Zone {

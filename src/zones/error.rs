@@ -384,9 +384,6 @@ pub enum DataError {
         "the first record has no owner name (a line starting with a space takes the previous record's)"
     )]
     NoOwner,
-    /// No TTL on a record and no $TTL before it.
-    #[error("no TTL: write one on the record or a $TTL line before it")]
-    NoTtl,
     /// An entry with an owner but no type.
     #[error("missing record type")]
     NoType,

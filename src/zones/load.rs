@@ -6,11 +6,13 @@ use super::*;
 
 /// Loads the zone file at `path`; `previous`, the zone it made last time,
 /// lends the nodes that did not change ([`Builder::share_last`]).
-pub(super) fn load_zone(path: &Path, previous: Option<Arc<Zone>>) -> Result<Zone, ZoneError> {
-    let bytes = std::fs::read(path).map_err(|source| ZoneError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// `bytes` are the file's, `print` their fingerprint.
+pub(super) fn load_zone(
+    path: &Path,
+    bytes: &[u8],
+    print: u64,
+    previous: Option<Arc<Zone>>,
+) -> Result<Zone, ZoneError> {
     let t0 = tokio::time::Instant::now();
     let hint = origin_from_file_name(path);
     let hasher = foldhash::fast::RandomState::default();
@@ -18,10 +20,9 @@ pub(super) fn load_zone(path: &Path, previous: Option<Arc<Zone>>) -> Result<Zone
     // without growing (and copying) the list as it fills.
     let mut build = Builder::new(&hasher, bytes.len() / 24, previous);
     let mut reader = Reader::new(path, hint.as_ref(), &hasher, |records| build.add(records));
-    let read = reader.read(path, &bytes);
+    let read = reader.read(path, bytes);
     let files = std::mem::take(&mut reader.files);
     drop(reader);
-    drop(bytes);
     build.share_last();
     if let Err((at, problem)) = read {
         return Err(located(&files, at, problem));
@@ -120,6 +121,8 @@ pub(super) fn load_zone(path: &Path, previous: Option<Arc<Zone>>) -> Result<Zone
         negative_ttl,
         has_dname,
         nsec3: nsec3_nodes(nsec3),
+        // A zone read from other files too is read again at every reload.
+        print: (files.list.len() == 1).then_some(print),
     })
 }
 

@@ -372,3 +372,32 @@ fn a_reload_shares_what_did_not_change() {
     let c = entry(&second, "c.example.com.");
     assert!(c.1.get(RecordType::TXT).is_some() && c.1.get(RecordType::A).is_some());
 }
+
+/// A reload takes the zone of a file with the same bytes as it is, and
+/// reads again a changed file and one that includes another.
+#[test]
+fn a_reload_takes_unchanged_files_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "more.inc", "m A 192.0.2.30\n");
+    let plain = write(
+        dir.path(),
+        "example.com.zone",
+        &format!("{HEAD}a A 192.0.2.10\n"),
+    );
+    let text = HEAD.replace("example.com.", "example.net.") + "$INCLUDE more.inc\n";
+    let with_include = write(dir.path(), "example.net.zone", &text);
+    let files = [plain.clone(), with_include];
+    let first = ZoneSet::load(&files).expect("loads");
+    let second = ZoneSet::load_reusing(&files, Some(&first)).expect("reloads");
+    let zone = |set: &ZoneSet, n: &str| set.find(&name(n)).cloned().expect("zone");
+    let same = |n: &str, a: &ZoneSet, b: &ZoneSet| Arc::ptr_eq(&zone(a, n), &zone(b, n));
+    assert!(same("example.com.", &first, &second), "unchanged bytes");
+    assert!(
+        !same("example.net.", &first, &second),
+        "an $INCLUDE is read again"
+    );
+    assert_eq!(second.reused(), 1);
+    std::fs::write(&plain, format!("{HEAD}a A 192.0.2.11\n")).expect("rewrite");
+    let third = ZoneSet::load_reusing(&files, Some(&second)).expect("reloads");
+    assert!(!same("example.com.", &second, &third), "changed bytes");
+}
