@@ -1,6 +1,6 @@
 //! Zone transfers: AXFR (and IXFR, answered in full) over TCP to clients in
 //! `[transfer] allow`, carrying the health-filtered zone; REFUSED to everyone
-//! else and over UDP.
+//! else and over UDP; FORMERR for an IXFR without the client's SOA.
 
 use std::collections::BTreeSet;
 
@@ -14,9 +14,14 @@ use crate::support::{
 
 /// Sends `qtype` for example.com from `source` and reads messages until the
 /// closing SOA (or a single non-NOERROR message).
+/// An IXFR carries the client's SOA (RFC 1995 §3), here at serial 1: older
+/// than any hale serves, so the answer is the whole zone.
 async fn transfer_from(hale: &Hale, source: &str, qtype: RecordType) -> Vec<Message> {
     let mut stream = connect_from(source, hale.dns_addr()).await;
-    let q = Ask::new("example.com", qtype).to_bytes();
+    let q = match qtype {
+        RecordType::IXFR => ixfr_query(1),
+        _ => Ask::new("example.com", qtype).to_bytes(),
+    };
     send_framed(&mut stream, &q).await;
     let mut messages = Vec::new();
     let mut soas = 0;
@@ -150,6 +155,22 @@ async fn everyone_else_is_refused() {
     let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
     let config = format!("{SERVER}\n[transfer]\nallow = [\"127.0.0.2\"]\n");
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    // An IXFR without the client's SOA is malformed (RFC 1995 §3), allowed
+    // client or not.
+    for source in ["127.0.0.1", "127.0.0.2"] {
+        let mut stream = connect_from(source, hale.dns_addr()).await;
+        send_framed(
+            &mut stream,
+            &Ask::new("example.com", RecordType::IXFR).to_bytes(),
+        )
+        .await;
+        let reply = decode(&read_framed(&mut stream).await);
+        assert_eq!(
+            reply.metadata.response_code,
+            ResponseCode::FormErr,
+            "{source}"
+        );
+    }
     for qtype in [RecordType::AXFR, RecordType::IXFR] {
         let refused = transfer_from(&hale, "127.0.0.1", qtype).await;
         assert_eq!(refused.len(), 1);
@@ -162,7 +183,10 @@ async fn everyone_else_is_refused() {
         // Over UDP, never zone data, even for an allowed client: AXFR is
         // refused, IXFR gets the SOA alone (RFC 1995 §2: ask over TCP).
         let socket = hale.client_socket_from("127.0.0.2").await;
-        let query = Ask::new("example.com", qtype).to_bytes();
+        let query = match qtype {
+            RecordType::IXFR => ixfr_query(1),
+            _ => Ask::new("example.com", qtype).to_bytes(),
+        };
         let msg = decode(&udp_exchange_on(&socket, &query).await);
         if qtype == RecordType::AXFR {
             assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
@@ -391,6 +415,16 @@ async fn without_transfers_the_serial_is_the_files() {
 /// One IXFR from `serial` over TCP; its answer records (the transfer of a
 /// small zone fits one message).
 async fn ixfr(hale: &Hale, serial: u32) -> Vec<hickory_proto::rr::Record> {
+    let mut stream = connect_from("127.0.0.1", hale.dns_addr()).await;
+    send_framed(&mut stream, &ixfr_query(serial)).await;
+    let reply = decode(&read_framed(&mut stream).await);
+    assert_eq!(reply.metadata.id, 4242);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    reply.answers
+}
+
+/// An IXFR query for example.com from a client at `serial`, ID 4242.
+fn ixfr_query(serial: u32) -> Vec<u8> {
     use hickory_proto::rr::{Name, RData, Record, rdata::SOA};
     let origin = Name::from_ascii("example.com.").expect("name");
     let mut query = Message::query();
@@ -409,12 +443,7 @@ async fn ixfr(hale: &Hale, serial: u32) -> Vec<hickory_proto::rr::Record> {
         60,
     );
     query.add_authority(Record::from_rdata(origin, 3600, RData::SOA(soa)));
-    let mut stream = connect_from("127.0.0.1", hale.dns_addr()).await;
-    send_framed(&mut stream, &query.to_vec().expect("encode")).await;
-    let reply = decode(&read_framed(&mut stream).await);
-    assert_eq!(reply.metadata.id, 4242);
-    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
-    reply.answers
+    query.to_vec().expect("encode")
 }
 
 /// The serial example.com is served with once it is no longer `before`.

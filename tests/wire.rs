@@ -32,6 +32,7 @@ const SOA: u16 = 6;
 const TXT: u16 = 16;
 const OPT: u16 = 41;
 const IXFR: u16 = 251;
+const TSIG: u16 = 250;
 const AXFR: u16 = 252;
 const ANY: u16 = 255;
 const IN: u16 = 1;
@@ -830,13 +831,136 @@ fn table() -> Vec<Row> {
             ),
             FormErr,
         ),
+        // RFC 1995 §3: the client's SOA is part of an IXFR query (NSD
+        // answers one without it FORMERR too).
         row(
             "IXFR without an SOA",
             msg(0, [1, 0, 0, 0], &[&question("example.com", IXFR, IN)]),
-            IXFR_OVER_UDP,
+            FormErr,
+        ),
+        // Malformed EDNS options in a sound OPT: FORMERR with the OPT echoed
+        // (RFC 6891 §7), as NSD and BIND answer (issue #17 item 4).
+        row(
+            "EDNS option length past the OPT's data",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &opt(0, 0, &[0xfd, 0xe9, 0, 9, 1, 2, 3])],
+            ),
+            FormErr,
         )
-        .tcp(Refused),
+        .opt(Opt::Plain { dnssec_ok: false }),
+        row(
+            "EDNS option header cut short",
+            msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0x8000, &[0, 10, 0])]),
+            FormErr,
+        )
+        .opt(Opt::Plain { dnssec_ok: true }),
+        row(
+            "COOKIE of 7 bytes (RFC 7873 §5.2.2: 8, or 16 to 40)",
+            msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0, &option(10, &[7; 7]))]),
+            FormErr,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
+        row(
+            "COOKIE of 12 bytes",
+            msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0, &option(10, &[7; 12]))]),
+            FormErr,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
+        row(
+            "COOKIE of 41 bytes",
+            msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0, &option(10, &[7; 41]))]),
+            FormErr,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
+        row(
+            "Client Subnet of family 3 (RFC 7871 §7.1.2)",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &opt(0, 0, &option(8, &[0, 3, 24, 0, 192, 0, 2]))],
+            ),
+            FormErr,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
+        row(
+            "Client Subnet whose address is longer than its prefix",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &opt(0, 0, &option(8, &[0, 1, 8, 0, 192, 0, 2]))],
+            ),
+            FormErr,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
+        row(
+            "Client Subnet, sound, is ignored",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &opt(0, 0, &option(8, &[0, 1, 24, 0, 192, 0, 2]))],
+            ),
+            WWW_A,
+        )
+        .opt(Opt::Plain { dnssec_ok: false }),
+        // A malformed TSIG (RFC 8945 §5.2): FORMERR.
+        row(
+            "TSIG whose MAC runs past its data",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &rr(&[0], TSIG, 255, 0, &tsig_data(64, -8))],
+            ),
+            FormErr,
+        ),
+        row(
+            "TSIG with bytes after its other data",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &rr(&[0], TSIG, 255, 0, &tsig_data(32, 3))],
+            ),
+            FormErr,
+        ),
+        row(
+            "TSIG of class IN",
+            msg(
+                0,
+                [1, 0, 0, 1],
+                &[&www, &rr(&[0], TSIG, IN, 0, &tsig_data(32, 0))],
+            ),
+            FormErr,
+        ),
+        row(
+            "TSIG before the OPT (not the last record)",
+            msg(
+                0,
+                [1, 0, 0, 2],
+                &[
+                    &www,
+                    &rr(&[0], TSIG, 255, 0, &tsig_data(32, 0)),
+                    &opt(0, 0, &[]),
+                ],
+            ),
+            FormErr,
+        ),
     ]
+}
+
+/// A TSIG record's data (RFC 8945 §4.2) with a MAC of `mac` bytes, its
+/// length field off by `skew` (negative: the data cut short by that much).
+fn tsig_data(mac: u16, skew: i32) -> Vec<u8> {
+    let mut data = b"\x0bhmac-sha256\x00".to_vec();
+    data.extend([0, 0, 0x65, 0x5f, 0, 0, 1, 44]);
+    data.extend(mac.to_be_bytes());
+    data.extend(vec![9; mac as usize]);
+    data.extend([0x12, 0x34, 0, 0, 0, 0]);
+    match skew {
+        s if s < 0 => data.truncate(data.len() - (-s) as usize),
+        s => data.extend(vec![0; s as usize]),
+    }
+    data
 }
 
 // ---- checking -------------------------------------------------------------

@@ -7,6 +7,12 @@
 //! - otherwise a response whose ID is the query's, with QR set, that
 //!   `hickory_proto::op::Message::from_vec` parses;
 //! - an opcode other than QUERY: NOTIMP, header only, only QR and the opcode set;
+//! - FORMERR without answers for a query that is sound but for a malformed
+//!   EDNS option in an OPT of version 0 (an option past the data, a COOKIE
+//!   not of 8 or 16 to 40 bytes, a Client Subnet of another family or a
+//!   prefix its address does not fit), a malformed or misplaced TSIG, or an
+//!   IXFR without the client's SOA (`must_be_formerr`, written apart from
+//!   hale's own checks);
 //! - over UDP at most 4096 bytes, and at most 512 when the query has no
 //!   additional records (so no OPT);
 //! - the general path alone (`respond_slow`) answers as `respond` does: the
@@ -209,6 +215,123 @@ fn check_response(query: &[u8], resp: &[u8], transport: Transport) {
     if let Err(e) = Message::from_vec(resp) {
         panic!("the response does not parse: {e}\nresponse: {resp:02x?}");
     }
+    if must_be_formerr(query) {
+        assert_eq!(resp[3] & 0xF, 1, "not FORMERR: {query:02x?}");
+        assert_eq!(resp[6..8], [0, 0], "FORMERR with answers");
+    }
+}
+
+/// True for a query hale must answer FORMERR by issue #17 item 4: header
+/// and records whole, one question, no answers, and an IXFR without
+/// authority records, an OPT of version 0 whose options are unsound, or a
+/// TSIG that is unsound or not the last record.
+fn must_be_formerr(q: &[u8]) -> bool {
+    let count = |i: usize| u16::from_be_bytes([q[i], q[i + 1]]) as usize;
+    if q.len() < 12 || q[2] & 0xF8 != 0 || count(4) != 1 || count(6) != 0 {
+        return false;
+    }
+    // Where the name at `at` ends; pointers only backwards.
+    let name_end = |mut at: usize| -> Option<usize> {
+        let mut end = None;
+        for _ in 0..128 {
+            let len = *q.get(at)? as usize;
+            match len {
+                0 => return Some(end.unwrap_or(at + 1)),
+                1..=63 => at += len + 1,
+                0xc0..=0xff => {
+                    let to = ((len & 0x3f) << 8) | *q.get(at + 1)? as usize;
+                    if to >= at {
+                        return None;
+                    }
+                    end.get_or_insert(at + 2);
+                    at = to;
+                }
+                _ => return None,
+            }
+        }
+        None
+    };
+    let Some(at) = name_end(12) else { return false };
+    let Some(qtype) = q.get(at..at + 2).map(|t| u16::from_be_bytes([t[0], t[1]])) else {
+        return false;
+    };
+    let (nscount, arcount) = (count(8), count(10));
+    let mut at = at + 4;
+    let mut records = Vec::new();
+    for _ in 0..nscount + arcount {
+        let Some(end) = name_end(at) else { return false };
+        let Some(fixed) = q.get(end..end + 10) else { return false };
+        let len = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
+        let Some(data) = q.get(end + 10..end + 10 + len) else { return false };
+        records.push((q[at] == 0, fixed, data));
+        at = end + 10 + len;
+    }
+    if at != q.len() {
+        return false;
+    }
+    if qtype == 251 && nscount == 0 {
+        return true;
+    }
+    let additional = &records[nscount..];
+    let opts: Vec<_> = additional.iter().filter(|r| r.1[..2] == [0, 41]).collect();
+    if let [(true, fixed, data)] = opts[..]
+        && fixed[5] == 0
+        && !options_ok(data)
+    {
+        return true;
+    }
+    additional.iter().enumerate().any(|(i, (_, fixed, data))| {
+        fixed[..2] == [0, 250]
+            && (i + 1 != additional.len() || fixed[2..4] != [0, 255] || fixed[4..8] != [0; 4] || !tsig_ok(data))
+    })
+}
+
+fn options_ok(mut d: &[u8]) -> bool {
+    while !d.is_empty() {
+        if d.len() < 4 {
+            return false;
+        }
+        let code = u16::from_be_bytes([d[0], d[1]]);
+        let len = u16::from_be_bytes([d[2], d[3]]) as usize;
+        let Some(v) = d.get(4..4 + len) else { return false };
+        let ok = match code {
+            10 => len == 8 || (16..=40).contains(&len),
+            8 => {
+                v.len() >= 4 && {
+                    let max = match u16::from_be_bytes([v[0], v[1]]) {
+                        1 => 32,
+                        2 => 128,
+                        _ => 0,
+                    };
+                    max > 0 && v[2] <= max && v[3] == 0 && v.len() - 4 == (v[2] as usize + 7) / 8
+                }
+            }
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+        d = &d[4 + len..];
+    }
+    true
+}
+
+fn tsig_ok(d: &[u8]) -> bool {
+    let mut at = 0;
+    loop {
+        match d.get(at) {
+            Some(0) => break,
+            Some(&l) if l <= 63 => at += 1 + l as usize,
+            _ => return false,
+        }
+    }
+    if at > 254 {
+        return false;
+    }
+    let field = |i: usize| d.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize);
+    let Some(mac) = field(at + 9) else { return false };
+    let Some(other) = field(at + 11 + mac + 4) else { return false };
+    at + 11 + mac + 6 + other == d.len()
 }
 
 /// Both paths' responses hold the same header, question, OPT and records

@@ -109,6 +109,10 @@ pub(super) fn respond(
         if msg.len() != qend + 11 + rdlen {
             return None;
         }
+        // Options: the general path answers any that are malformed FORMERR.
+        if rdlen > 0 && !super::edns::options_sound(msg.get(qend + 11..)?) {
+            return None;
+        }
         Some((u16::from_be_bytes([opt[3], opt[4]]), opt[7] & 0x80 != 0))
     } else {
         if msg.len() != qend {

@@ -22,6 +22,7 @@ pub mod serial;
 mod snapshot;
 mod table;
 // Answering a query: reading it, the two paths, writing the response.
+mod edns;
 mod encode;
 mod fast;
 mod query;

@@ -11,6 +11,9 @@ use super::wire::{QR, RD};
 /// The EDNS part of a query.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Edns {
+    /// Its options are sound ([`super::edns::options_sound`]); when not,
+    /// the answer is FORMERR, with an OPT (the record itself is sound).
+    pub(super) options_sound: bool,
     /// Client's UDP payload size.
     pub(super) udp_size: u16,
     /// Requested EDNS version.
@@ -101,38 +104,54 @@ fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<(Name, u16, u16, 
     if nscount > 0 && (qtype != u16::from(RecordType::IXFR) || nscount > MAX_IXFR_AUTHORITY) {
         return None;
     }
+    // RFC 1995 §3: an IXFR query carries the client's SOA (NSD answers
+    // one without it FORMERR too).
+    if qtype == u16::from(RecordType::IXFR) && nscount == 0 {
+        return None;
+    }
     for _ in 0..nscount {
         read_record(msg, &mut d)?;
     }
     let mut edns = None;
-    for _ in 0..arcount {
-        let (root, rtype, class, ttl) = read_record(msg, &mut d)?;
+    for i in 0..arcount {
+        let (root, rtype, class, ttl, data) = read_record(msg, &mut d)?;
         if rtype == u16::from(RecordType::OPT) {
             // RFC 6891 §6.1.1: one OPT, owned by the root.
             if edns.is_some() || !root {
                 return None;
             }
             edns = Some(Edns {
+                options_sound: super::edns::options_sound(data),
                 udp_size: class,
                 version: (ttl >> 16) as u8,
                 dnssec_ok: ttl & 0x8000 != 0,
             });
         }
+        // RFC 8945 §5.2: a TSIG is the last record, class ANY, TTL 0, and
+        // laid out whole; anything else is FORMERR.
+        if rtype == u16::from(RecordType::TSIG)
+            && (i + 1 != arcount || class != 255 || ttl != 0 || !super::edns::tsig_sound(data))
+        {
+            return None;
+        }
     }
     Some((qname, qtype, qclass, edns))
 }
 
-/// One resource record: whether its owner is the root, its type, class and
-/// TTL; its data is skipped.
-fn read_record(msg: &[u8], d: &mut BinDecoder<'_>) -> Option<(bool, u16, u16, u32)> {
+/// One resource record: whether its owner is the root, its type, class,
+/// TTL and data.
+fn read_record<'m>(
+    msg: &'m [u8],
+    d: &mut BinDecoder<'m>,
+) -> Option<(bool, u16, u16, u32, &'m [u8])> {
     let (end, root) = skip_name(msg, d.index())?;
     d.read_slice(end - d.index()).ok()?;
     let rtype = d.read_u16().ok()?.unverified();
     let class = d.read_u16().ok()?.unverified();
     let ttl = d.read_u32().ok()?.unverified();
     let len = d.read_u16().ok()?.unverified();
-    d.read_slice(len as usize).ok()?;
-    Some((root, rtype, class, ttl))
+    let data = d.read_slice(len as usize).ok()?.unverified();
+    Some((root, rtype, class, ttl, data))
 }
 
 /// Compression pointers followed in one owner name. Each label between two

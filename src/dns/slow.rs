@@ -96,6 +96,10 @@ fn write<'a>(
     {
         return refuse(out, Rcode::BadVers, None, s);
     }
+    // A malformed option in a sound OPT: FORMERR, the OPT echoed (RFC 6891 §7).
+    if query.edns.is_some_and(|e| !e.options_sound) {
+        return refuse(out, Rcode::FormErr, None, s);
+    }
     // Only IN data exists here; ANY is read as IN (RFC 6895 §3.2 leaves it to us).
     if query.qclass != 1 && query.qclass != 255 {
         return refuse(out, Rcode::Refused, Some(EDE_NOT_SUPPORTED), s);
