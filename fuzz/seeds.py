@@ -140,6 +140,19 @@ def query_seeds():
     s["edns-version-1"] = q(version=1)
     s["edns-version-255-ext-rcode"] = q(version=255, ext_rcode=1)
     s["edns-unknown-flags"] = q(zflags=0x7FFF, do=True)
+    # Issue #17 item 4: what must get FORMERR.
+    s["edns-cookie-of-9"] = q(options=option(10, b"\x07" * 9))
+    s["edns-cookie-with-server-cookie"] = q(options=option(10, b"\x07" * 24))
+    s["edns-option-past-the-data"] = q(options=b"\xfd\xe9\x00\x09\x01\x02")
+    s["edns-ecs-family-3"] = q(options=option(8, b"\x00\x03\x18\x00\xc0\x00\x02"))
+    s["edns-ecs-v4-24"] = q(options=option(8, b"\x00\x01\x18\x00\xc0\x00\x02"))
+    tsig = b"\x0bhmac-sha256\x00" + bytes([0, 0, 0x65, 0x5F, 0, 0, 1, 44, 0, 32]) + b"\x09" * 32
+    tsig += bytes([0x12, 0x34, 0, 0, 0, 0])
+    s["tsig-well-formed"] = header(ar=1) + question("www.example.com.", A, IN) + rr(b"\0", 250, tsig, 255)
+    s["tsig-cut-short"] = header(ar=1) + question("www.example.com.", A, IN) + rr(b"\0", 250, tsig[:-3], 255)
+    s["tsig-before-opt"] = (
+        header(ar=2) + question("www.example.com.", A, IN) + rr(b"\0", 250, tsig, 255) + opt()
+    )
     s["edns-cookie-and-unknown-option"] = q(
         options=option(10, b"\x01\x02\x03\x04\x05\x06\x07\x08") + option(65001, b"x" * 5)
     )
