@@ -189,20 +189,35 @@ fn filter<'a>(
 /// Data one answer makes rather than finds in a zone, which its sections
 /// borrow as they borrow the zone's records: the CNAMEs DNAMEs synthesise
 /// (one per hop at most), and the targets of KX and RT records, kept as
-/// wire bytes, whose addresses go in the additional section.
+/// wire bytes, whose addresses go in the additional section. Made on first
+/// use: most answers need none, and the slots take 2.5 KB.
 #[derive(Default)]
-pub(super) struct Synthesised {
+pub(super) struct Synthesised(OnceCell<Box<Slots>>);
+
+#[derive(Default)]
+struct Slots {
     cnames: [OnceCell<RData>; MAX_CNAME_HOPS + 1],
     targets: [OnceCell<Name>; 8],
     used: Cell<usize>,
 }
 
 impl Synthesised {
+    fn slots(&self) -> &Slots {
+        self.0.get_or_init(Box::default)
+    }
+
+    /// Keeps the CNAME of hop `hop` for the answer.
+    fn cname(&self, hop: usize, target: Name) -> Option<&RData> {
+        let cell = self.slots().cnames.get(hop)?;
+        Some(cell.get_or_init(|| RData::CNAME(CNAME(target))))
+    }
+
     /// Keeps `name` for the answer; `None` once every slot is taken.
     fn keep(&self, name: Name) -> Option<&Name> {
-        let i = self.used.get();
-        let cell = self.targets.get(i)?;
-        self.used.set(i + 1);
+        let slots = self.slots();
+        let i = slots.used.get();
+        let cell = slots.targets.get(i)?;
+        slots.used.set(i + 1);
         Some(cell.get_or_init(|| name))
     }
 }
@@ -258,7 +273,9 @@ fn resolve<'a>(
                 s.ede = Some((EDE_OTHER, "DNAME expansion became too large"));
                 return (Rcode::YxDomain, true);
             };
-            let cname = synth.cnames[hop].get_or_init(|| RData::CNAME(CNAME(new)));
+            let Some(cname) = synth.cname(hop, new) else {
+                return (Rcode::NoError, true);
+            };
             s.answer.push(Rr {
                 owner: sname,
                 rtype: RecordType::CNAME,
