@@ -20,6 +20,8 @@ mod binary;
 mod nsd_interop;
 // A corpus of zone files, one theme each: hale reads and serves them as NSD does.
 mod nsd_corpus;
+// Knot DNS as a secondary of hale, following health by NOTIFY and IXFR (issue #17).
+mod knot_secondary;
 // DNS over TCP under pressure: connection cap, idle and message deadlines.
 mod tcp;
 // Response rate limiting per client prefix.

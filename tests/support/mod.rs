@@ -9,6 +9,7 @@
 mod backend;
 mod dns;
 mod hale;
+mod knot;
 mod nsd;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ pub use hale::{
     Hale, connect_from, find_target, read_framed, send_framed, tcp_exchange, try_read_framed,
     udp_exchange_on, write_files,
 };
+pub use knot::{Knot, knot_or_skip};
 pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once};
 
 /// How long any condition may take to become true on a loaded 2-core machine.
