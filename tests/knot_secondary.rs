@@ -1,7 +1,8 @@
-//! Knot DNS as a secondary of hale (issue #17 item 2, without TSIG so far):
-//! a real `knotd` transfers hale's health-filtered zone, and follows a
-//! backend's failure and return through NOTIFY and IXFR, as NSD does in
-//! `nsd_interop`.
+//! Knot DNS as a secondary of hale (issue #17 items 2, without TSIG so far,
+//! and 6): a real `knotd` transfers hale's health-filtered zone and follows
+//! a backend's failure and return through NOTIFY and IXFR, as NSD does in
+//! `nsd_interop`; and a signing Knot serves that zone with DNSSEC answers
+//! that BIND's `delv` validates against the zone's key.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -84,4 +85,118 @@ async fn knot_as_secondary_follows_health_through_notify() {
     );
     drop(knot);
     hale.shutdown().await;
+}
+
+/// What `delv` (BIND's validating lookup tool) says of `name`/`qtype` at
+/// `addr`, validating from `anchor` (a trust-anchors file for example.com).
+fn delv(addr: SocketAddr, anchor: &std::path::Path, name: &str, qtype: &str) -> String {
+    let out = std::process::Command::new("delv")
+        .arg("-a")
+        .arg(anchor)
+        .arg("+root=example.com")
+        .arg(format!("@{}", addr.ip()))
+        .arg("-p")
+        .arg(addr.port().to_string())
+        .arg(name)
+        .arg(qtype)
+        .output()
+        .expect("run delv (apt-get install bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Issue #17 item 6: Knot signs what it receives from hale; its answers
+/// validate against the zone's key and follow a health change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signing_knot_secondary_follows_health_with_valid_signatures() {
+    if !knot_or_skip("the signing Knot secondary test") {
+        return;
+    }
+    let b = backends(2).await;
+    let knot_port = free_dns_port();
+    let mut zone = EXAMPLE_ZONE_HEAD.to_string();
+    for backend in &b {
+        zone.push_str(&format!("www IN A {}\n", backend.ip()));
+    }
+    let config = format!(
+        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]\n\n\
+         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
+         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
+        b[0].port()
+    );
+    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
+    let knot = Knot::signing_secondary_of(hale.dns_addr(), Some(knot_port)).await;
+    let addr = knot.addr;
+
+    // The zone's key, as a trust anchor for delv.
+    let dnskey = Ask::new("example.com", RecordType::DNSKEY).to_bytes();
+    let key = eventually_value("Knot publishes a DNSKEY", || async {
+        let reply = udp_once(addr, &dnskey, Duration::from_secs(2)).await?;
+        decode(&reply).answers.iter().find_map(|r| {
+            let text = r.data.to_string();
+            text.starts_with("257 ").then_some(text)
+        })
+    })
+    .await;
+    let mut fields = key.splitn(4, ' ');
+    let (flags, protocol, algorithm, public) = (
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default().replace(' ', ""),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let anchor = dir.path().join("anchor.conf");
+    std::fs::write(
+        &anchor,
+        format!(
+            "trust-anchors {{ example.com. static-key {flags} {protocol} {algorithm} \"{public}\"; }};\n"
+        ),
+    )
+    .expect("write anchor");
+
+    let validated = |out: &str| out.contains("; fully validated");
+    let anchor = &anchor;
+    let (one, two) = (b[0].ip(), b[1].ip());
+    let (one, two) = (&one, &two);
+    eventually(
+        "Knot's signed answer holds both addresses and validates",
+        || async move {
+            let out = delv(addr, anchor, "www.example.com", "A");
+            validated(&out) && out.contains(one.as_str()) && out.contains(two.as_str())
+        },
+    )
+    .await;
+    b[1].set_mode(Mode::Status(503)).await;
+    eventually(
+        "Knot's signed answer drops the failing address",
+        || async move {
+            let out = delv(addr, anchor, "www.example.com", "A");
+            validated(&out) && out.contains(one.as_str()) && !out.contains(two.as_str())
+        },
+    )
+    .await;
+    // Denial of existence validates too (NSEC from Knot's signer).
+    let out = delv(addr, anchor, "nope.example.com", "A");
+    assert!(out.contains("fully validated"), "NXDOMAIN: {out}");
+    drop(knot);
+    hale.shutdown().await;
+}
+
+/// Polls `f` every 50 ms until it gives a value; panics with `what` after 15 s.
+async fn eventually_value<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{what}: not within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

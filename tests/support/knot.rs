@@ -59,6 +59,20 @@ impl Knot {
     /// (which may NOTIFY it from 127.0.0.1), and waits until it answers
     /// the zone's SOA, transferred.
     pub async fn secondary_of(primary: SocketAddr, port: Option<u16>) -> Knot {
+        Knot::start(primary, port, "").await
+    }
+
+    /// [`Knot::secondary_of`], signing what it receives (DNSSEC with one
+    /// ECDSA P-256 key, a CSK): the topology README's "Signed answers"
+    /// describes.
+    pub async fn signing_secondary_of(primary: SocketAddr, port: Option<u16>) -> Knot {
+        let signing =
+            "    dnssec-signing: on\n    dnssec-policy: csk\n    serial-policy: increment\n";
+        Knot::start(primary, port, signing).await
+    }
+
+    /// Starts Knot with `zone_extra` lines in its zone section.
+    async fn start(primary: SocketAddr, port: Option<u16>, zone_extra: &str) -> Knot {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = port.unwrap_or_else(free_dns_port);
         let d = dir.path().display();
@@ -82,15 +96,20 @@ acl:
   - id: notify_from_hale
     address: 127.0.0.1
     action: notify
+policy:
+  - id: csk
+    algorithm: ecdsap256sha256
+    single-type-signing: on
 template:
   - id: default
     storage: "{d}"
     zonefile-sync: -1
+    journal-content: all
 zone:
   - domain: example.com
     master: hale
     acl: notify_from_hale
-"#,
+{zone_extra}"#,
             ip = primary.ip(),
             primary_port = primary.port(),
         );
