@@ -11,27 +11,13 @@ use hickory_proto::rr::RecordType;
 
 use crate::support::{
     Ask, Backend, EXAMPLE_ZONE_HEAD, Hale, Knot, Mode, SERVER, backends, decode, eventually,
-    free_dns_port, knot_or_skip, udp_once,
+    free_dns_port, knot_or_skip, udp_once, www_at,
 };
 
-/// The A addresses `www.example.com` has at `addr`, sorted.
-async fn www_at(addr: SocketAddr) -> Vec<String> {
-    let www = Ask::new("www.example.com", RecordType::A).to_bytes();
-    let Some(reply) = udp_once(addr, &www, Duration::from_secs(2)).await else {
-        return Vec::new();
-    };
-    let mut ips: Vec<String> = decode(&reply)
-        .answers
-        .iter()
-        .map(|r| r.data.to_string())
-        .collect();
-    ips.sort();
-    ips
-}
-
 /// hale checking `www` on backends `b` (rise 1, fall 1), sending NOTIFY to
-/// a Knot secondary that transfers from it.
-async fn hale_and_knot(b: &[Backend]) -> (Hale, Knot) {
+/// a Knot secondary that transfers from it (and signs what it gets, when
+/// `signing`).
+async fn hale_and_knot(b: &[Backend], signing: bool) -> (Hale, Knot) {
     let knot_port = free_dns_port();
     let mut zone = EXAMPLE_ZONE_HEAD.to_string();
     for backend in b {
@@ -44,7 +30,10 @@ async fn hale_and_knot(b: &[Backend]) -> (Hale, Knot) {
         b[0].port()
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
-    let knot = Knot::secondary_of(hale.dns_addr(), Some(knot_port)).await;
+    let knot = match signing {
+        true => Knot::signing_secondary_of(hale.dns_addr(), Some(knot_port)).await,
+        false => Knot::secondary_of(hale.dns_addr(), Some(knot_port)).await,
+    };
     (hale, knot)
 }
 
@@ -54,7 +43,7 @@ async fn knot_as_secondary_follows_health_through_notify() {
         return;
     }
     let b = backends(2).await;
-    let (hale, knot) = hale_and_knot(&b).await;
+    let (hale, knot) = hale_and_knot(&b, false).await;
     let addr = knot.addr;
     let both = &{
         let mut both = vec![b[0].ip(), b[1].ip()];
@@ -112,19 +101,7 @@ async fn a_signing_knot_secondary_follows_health_with_valid_signatures() {
         return;
     }
     let b = backends(2).await;
-    let knot_port = free_dns_port();
-    let mut zone = EXAMPLE_ZONE_HEAD.to_string();
-    for backend in &b {
-        zone.push_str(&format!("www IN A {}\n", backend.ip()));
-    }
-    let config = format!(
-        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]\n\n\
-         [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
-         interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
-        b[0].port()
-    );
-    let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
-    let knot = Knot::signing_secondary_of(hale.dns_addr(), Some(knot_port)).await;
+    let (hale, knot) = hale_and_knot(&b, true).await;
     let addr = knot.addr;
 
     // The zone's key, as a trust anchor for delv.

@@ -27,7 +27,9 @@ use std::time::Duration;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{DNSClass, Record, RecordType};
 
-use crate::support::{Ask, Hale, Nsd, decode, free_dns_port, nsd_or_skip, tcp_exchange, udp_once};
+use crate::support::{
+    Ask, Hale, Nsd, decode, free_dns_port, nsd_or_skip, tcp_exchange, udp_once, www_at,
+};
 
 /// The zone both servers load. SOA TTL 7200 above MINIMUM 300, so negative
 /// answers must carry the SOA with TTL 300 (RFC 2308).
@@ -823,16 +825,4 @@ async fn hale_and_nsd_secondary(
     );
     let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
     (hale, nsd, secondary_dir)
-}
-
-/// The A addresses `www.example.com` has at the server `addr`, sorted.
-async fn www_at(addr: std::net::SocketAddr) -> Vec<String> {
-    let www = Ask::new("www.example.com", RecordType::A).to_bytes();
-    let mut ips: Vec<String> = decode(&udp(addr, &www).await)
-        .answers
-        .iter()
-        .map(|r| r.data.to_string())
-        .collect();
-    ips.sort();
-    ips
 }

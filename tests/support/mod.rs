@@ -25,7 +25,7 @@ pub use hale::{
     udp_exchange_on, write_files,
 };
 pub use knot::{Knot, knot_or_skip};
-pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once};
+pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once, www_at};
 
 /// How long any condition may take to become true on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(15);

@@ -225,3 +225,19 @@ pub async fn udp_once(addr: SocketAddr, query: &[u8], wait: Duration) -> Option<
         }
     }
 }
+
+/// The A addresses `www.example.com` has at the server `addr` (a secondary
+/// in the NSD and Knot tests), sorted; none when it does not answer.
+pub async fn www_at(addr: SocketAddr) -> Vec<String> {
+    let www = Ask::new("www.example.com", RecordType::A).to_bytes();
+    let Some(reply) = udp_once(addr, &www, Duration::from_secs(2)).await else {
+        return Vec::new();
+    };
+    let mut ips: Vec<String> = super::decode(&reply)
+        .answers
+        .iter()
+        .map(|r| r.data.to_string())
+        .collect();
+    ips.sort();
+    ips
+}
