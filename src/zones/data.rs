@@ -656,11 +656,16 @@ impl Zone {
 
     /// Owners of DNAME records.
     pub fn dname_owners(&self) -> impl Iterator<Item = &Name> {
-        let any = self.has_dname;
-        self.nodes
+        // Zones without a DNAME (nearly all) are not walked.
+        let nodes = if self.has_dname {
+            &self.nodes.list[..]
+        } else {
+            &[]
+        };
+        nodes
             .iter()
-            .filter(move |(_, node)| any && node.get(RecordType::DNAME).is_some())
-            .map(|(name, _)| name)
+            .filter(|e| e.1.get(RecordType::DNAME).is_some())
+            .map(|e| &e.0)
     }
 
     /// The longest existing ancestor of `name` (which itself does not exist).
