@@ -32,6 +32,8 @@ mod mass_failure;
 mod hostile;
 // Zone transfers to allowed clients.
 mod transfer;
+// TSIG: signed transfers, queries and NOTIFYs; refusals with the TSIG error.
+mod tsig;
 // Wildcard and dual-stack listen addresses.
 mod listen;
 // Malformed and hostile packets over UDP and TCP, one table row each.

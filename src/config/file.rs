@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub(super) rrl: Option<Spanned<RawRrl>>,
     pub(super) mass_failure: Option<Spanned<RawMassFailure>>,
     pub(super) transfer: Option<RawTransfer>,
+    #[serde(default)]
+    pub(super) key: Vec<Spanned<RawKey>>,
     pub(super) state: Option<RawState>,
     #[serde(default)]
     pub(super) defaults: RawSettings,
@@ -66,10 +68,22 @@ pub(super) struct RawMassFailure {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTransfer {
+    /// Addresses, or `{ from, key }` tables (judged in `transfer`).
     #[serde(default)]
-    pub(super) allow: Vec<Spanned<String>>,
+    pub(super) allow: Vec<Spanned<toml::Value>>,
+    /// Addresses, or `{ to, key }` tables.
     #[serde(default)]
-    pub(super) notify: Vec<Spanned<String>>,
+    pub(super) notify: Vec<Spanned<toml::Value>>,
+}
+
+/// A `[[key]]`: a TSIG key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKey {
+    pub(super) name: Spanned<String>,
+    pub(super) algorithm: Option<Spanned<String>>,
+    pub(super) secret: Option<Spanned<String>>,
+    pub(super) secret_file: Option<Spanned<String>>,
 }
 
 fn default_true() -> bool {

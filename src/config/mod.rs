@@ -21,11 +21,15 @@ mod ca;
 mod file;
 mod policy;
 mod probes;
+mod transfer;
 mod validate;
 
 pub use ca::{CaFile, CaFileError};
 pub use policy::{MinHealthy, Policy};
 pub use probes::{ProbeAddress, Require};
+pub use transfer::{
+    NotifyTarget, Secret, TransferAllow, TsigAlgorithm, TsigKey, readable_by_others,
+};
 
 use file::RawConfig;
 
@@ -165,10 +169,12 @@ pub struct Config {
     pub rrl: Option<Rrl>,
     /// When hale distrusts its own probes.
     pub mass_failure: MassFailure,
+    /// TSIG keys (`[[key]]`), for transfers and NOTIFY.
+    pub keys: Vec<TsigKey>,
     /// Clients allowed zone transfers (AXFR, IXFR) over TCP; empty: nobody.
-    pub transfer_allow: Vec<ipnet::IpNet>,
+    pub transfer_allow: Vec<TransferAllow>,
     /// Secondaries told by NOTIFY (RFC 1996) whenever a zone's serial changes.
-    pub notify: Vec<SocketAddr>,
+    pub notify: Vec<NotifyTarget>,
     /// Where verdicts and overrides are kept across restarts, if anywhere.
     pub state: Option<StateSettings>,
 }
@@ -195,8 +201,13 @@ impl Config {
     pub fn notify_not_allowed(&self) -> Vec<SocketAddr> {
         self.notify
             .iter()
-            .filter(|to| !self.transfer_allow.iter().any(|net| net.contains(&to.ip())))
-            .copied()
+            .filter(|n| {
+                !self
+                    .transfer_allow
+                    .iter()
+                    .any(|a| a.net.contains(&n.to.ip()))
+            })
+            .map(|n| n.to)
             .collect()
     }
 }
@@ -411,8 +422,9 @@ impl Config {
         let rrl = validate::rrl(&src, raw.rrl.as_ref())?;
         let mass_failure = validate::mass_failure(&src, raw.mass_failure.as_ref(), &raw.defaults)?;
         let transfer = raw.transfer.unwrap_or_default();
-        let transfer_allow = validate::transfer_allow(&src, &transfer.allow)?;
-        let notify = validate::notify(&src, &transfer.notify)?;
+        let keys = transfer::keys(&src, &raw.key)?;
+        let transfer_allow = transfer::transfer_allow(&src, &transfer.allow, &keys)?;
+        let notify = transfer::notify(&src, &transfer.notify, &keys)?;
         let state = validate::state(&src, raw.state.as_ref())?;
         Ok(Config {
             path: path.to_path_buf(),
@@ -425,6 +437,7 @@ impl Config {
             tcp,
             rrl,
             mass_failure,
+            keys,
             transfer_allow,
             notify,
             state,

@@ -197,7 +197,7 @@ fn transfer_acl() {
         "{SERVER}[transfer]\nallow = [\"192.0.2.1\", \"10.1.2.3/8\", \"2001:db8::/32\"]\n"
     ))
     .expect("valid");
-    let nets: Vec<String> = c.transfer_allow.iter().map(|n| n.to_string()).collect();
+    let nets: Vec<String> = c.transfer_allow.iter().map(|n| n.net.to_string()).collect();
     assert_eq!(nets, ["192.0.2.1/32", "10.0.0.0/8", "2001:db8::/32"]);
     assert!(
         err(&format!("{SERVER}[transfer]\nallow = [\"nope\"]\n"))
@@ -439,7 +439,7 @@ fn an_ipv6_address_and_port_without_brackets_says_how_to_write_it() {
         "{SERVER}[transfer]\nnotify = [\"2001:db8::53\", \"[::1:5301]\", \"[::1]:5301\"]\n"
     ))
     .expect("valid");
-    let notify: Vec<String> = c.notify.iter().map(|a| a.to_string()).collect();
+    let notify: Vec<String> = c.notify.iter().map(|a| a.to.to_string()).collect();
     assert_eq!(notify, ["[2001:db8::53]:53", "[::1:5301]:53", "[::1]:5301"]);
 }
 
@@ -491,4 +491,132 @@ fn toml_type_slips_say_what_to_write() {
         let e = err(text);
         assert!(e.contains(at) && e.contains(hint), "{text:?}: {e}");
     }
+}
+
+/// A config with a key file beside it, in its own folder.
+fn with_key_file(key_file: &str, rest: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.zone"), "").expect("zone file");
+    std::fs::write(dir.path().join("xfr.key"), key_file).expect("key file");
+    Config::parse(&dir.path().join("hale.toml"), &format!("{SERVER}{rest}"))
+}
+
+const SECRET: &str = "8W2xNuIYP9T5bRMBxLa0Jg9vUdNpL7k1Zr9bPbCTvXw=";
+
+#[test]
+fn keys_are_read_inline_and_from_the_files_tsig_keygen_and_keymgr_write() {
+    let inline = parse(&format!(
+        "{SERVER}[[key]]\nname = \"XFR.example.com\"\nalgorithm = \"hmac-sha384\"\nsecret = \"{SECRET}\"\n"
+    ))
+    .expect("valid");
+    let key = &inline.keys[0];
+    assert_eq!(key.name.to_ascii(), "xfr.example.com.");
+    assert_eq!(key.algorithm, TsigAlgorithm::HmacSha384);
+    assert_eq!(key.secret.bytes().len(), 32);
+    assert!(
+        !format!("{inline:?}").contains(SECRET),
+        "Debug hides the secret"
+    );
+    let entry = "[[key]]\nname = \"xfr.example.com.\"\nsecret_file = \"xfr.key\"\n";
+    for file in [
+        format!(
+            "key \"xfr.example.com\" {{\n\talgorithm hmac-sha512;\n\tsecret \"{SECRET}\";\n}};\n"
+        ),
+        format!(
+            "# hmac-sha512:xfr.example.com:…\nkey:\n  - id: xfr.example.com\n    algorithm: hmac-sha512\n    secret: {SECRET}\n"
+        ),
+    ] {
+        let c = with_key_file(&file, entry).expect("valid");
+        assert_eq!(c.keys[0].algorithm, TsigAlgorithm::HmacSha512, "{file}");
+        assert_eq!(c.keys[0].secret, inline.keys[0].secret, "{file}");
+    }
+    let alone = with_key_file(
+        &format!("{SECRET}\n"),
+        &format!("{entry}algorithm = \"hmac-sha256\"\n"),
+    )
+    .expect("valid");
+    assert_eq!(alone.keys[0].algorithm, TsigAlgorithm::HmacSha256);
+}
+
+#[test]
+fn key_errors_name_the_line_and_never_the_secret() {
+    let bad = "c2VjcmV0!!notbase64";
+    let e = err(&format!(
+        "{SERVER}[[key]]\nname = \"xfr.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{bad}\"\n"
+    ));
+    assert!(e.contains(":7: [[key]] xfr.: secret is not base64"), "{e}");
+    assert!(!e.contains(bad), "{e}");
+    let e = err(&format!(
+        "{SERVER}[[key]]\nname = \"xfr.\"\nalgorithm = \"hmac-md5\"\nsecret = \"{SECRET}\"\n"
+    ));
+    assert!(
+        e.contains(":6: [[key]] xfr.: algorithm \"hmac-md5\" is not supported"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{SERVER}[[key]]\nname = \"xfr.\"\nsecret = \"{SECRET}\"\n"
+    ));
+    assert!(
+        e.contains("has no algorithm: write algorithm = \"hmac-sha256\""),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{SERVER}[[key]]\nname = \"xfr.\"\nalgorithm = \"hmac-sha256\"\n"
+    ));
+    assert!(e.contains(":4: [[key]] xfr. has no secret"), "{e}");
+    let file = format!("key \"other.\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n");
+    let e = with_key_file(
+        &file,
+        "[[key]]\nname = \"xfr.\"\nsecret_file = \"xfr.key\"\n",
+    )
+    .expect_err("another key's file")
+    .to_string();
+    assert!(e.contains("holds the key \"other.\""), "{e}");
+    let e = with_key_file(
+        "not a key\n",
+        "[[key]]\nname = \"xfr.\"\nsecret_file = \"xfr.key\"\n",
+    )
+    .expect_err("no secret")
+    .to_string();
+    assert!(e.contains(":6: [[key]] xfr.: secret_file"), "{e}");
+    assert!(e.contains("no secret in it"), "{e}");
+    assert!(!e.contains("not a key"), "{e}");
+}
+
+#[test]
+fn transfer_entries_may_name_a_key() {
+    let key = format!(
+        "[[key]]\nname = \"xfr.example.com.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n"
+    );
+    let c = parse(&format!(
+        "{SERVER}{key}[transfer]\nallow = [\"192.0.2.1\", {{ from = \"198.51.100.0/24\", key = \"xfr.example.com\" }}]\n\
+         notify = [{{ to = \"198.51.100.53\", key = \"xfr.example.com.\" }}, \"192.0.2.1\"]\n"
+    ))
+    .expect("valid");
+    assert_eq!(c.transfer_allow[0].key, None);
+    assert_eq!(c.transfer_allow[1].net.to_string(), "198.51.100.0/24");
+    assert_eq!(
+        c.transfer_allow[1]
+            .key
+            .as_ref()
+            .map(|k| k.to_ascii())
+            .as_deref(),
+        Some("xfr.example.com.")
+    );
+    assert_eq!(c.notify[0].to.to_string(), "198.51.100.53:53");
+    assert!(c.notify[0].key.is_some() && c.notify[1].key.is_none());
+    let e = err(&format!(
+        "{SERVER}[transfer]\nallow = [{{ from = \"192.0.2.1\", key = \"nope.\" }}]\n"
+    ));
+    assert!(
+        e.contains(":5: [transfer] allow: key \"nope.\" is not defined: add a [[key]]"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{SERVER}[transfer]\nnotify = [{{ address = \"192.0.2.1\" }}]\n"
+    ));
+    assert!(
+        e.contains(":5: [transfer] notify: unknown field \"address\""),
+        "{e}"
+    );
 }

@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
-use ipnet::IpNet;
 use toml::Spanned;
 
 pub(super) use super::ca::CaFiles;
 use super::file::{
-    Addr, RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones, bracketed,
+    Addr, RawAdmin, RawMassFailure, RawRrl, RawServer, RawSettings, RawState, RawZones,
 };
 use super::probes;
 use super::{
@@ -429,76 +428,6 @@ fn canary_schedule(d: &RawSettings) -> Schedule {
         flap_half_life: None,
         ..schedule(&RawSettings::default(), d)
     }
-}
-
-/// `[transfer] allow`: addresses and prefixes (host bits dropped).
-pub(super) fn transfer_allow(
-    src: &Source,
-    allow: &[Spanned<String>],
-) -> Result<Vec<IpNet>, ConfigError> {
-    allow
-        .iter()
-        .map(|entry| {
-            let text = entry.get_ref().trim();
-            match text.parse::<IpNet>() {
-                Ok(net) => Ok(net.trunc()),
-                Err(_) => text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
-                    src.err(
-                        entry.span().start,
-                        format!(
-                            "[transfer] allow: {text:?} is not an address or prefix (192.0.2.1, 2001:db8::/32)"
-                        ),
-                    )
-                }),
-            }
-        })
-        .collect()
-}
-
-/// `[transfer] notify`, duplicates dropped so no secondary is told twice.
-pub(super) fn notify(
-    src: &Source,
-    list: &[Spanned<String>],
-) -> Result<Vec<SocketAddr>, ConfigError> {
-    let mut notify = Vec::new();
-    for entry in list {
-        let text = entry.get_ref().trim();
-        // `::1:5301` is also the address ::1:5301 (port 53): which was meant
-        // cannot be known, so both spellings are offered.
-        if !text.starts_with('[')
-            && let Some(fix) = bracketed(text)
-        {
-            return Err(src.err(
-                entry.span().start,
-                format!(
-                    "[transfer] notify: {text:?} is ambiguous: write {fix:?} for that port, or \"[{text}]\" for the address on port 53"
-                ),
-            ));
-        }
-        let Some(addr) = notify_addr(text) else {
-            return Err(src.err(
-                entry.span().start,
-                format!(
-                    "[transfer] notify: {text:?} is not an address with an optional port (192.0.2.53, 192.0.2.53:5300, [2001:db8::53]:53)"
-                ),
-            ));
-        };
-        if !notify.contains(&addr) {
-            notify.push(addr);
-        }
-    }
-    Ok(notify)
-}
-
-/// A NOTIFY target; an address alone means port 53.
-fn notify_addr(text: &str) -> Option<SocketAddr> {
-    text.parse::<SocketAddr>()
-        .ok()
-        .or_else(|| {
-            let ip = text.trim_start_matches('[').trim_end_matches(']');
-            ip.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 53))
-        })
-        .filter(|a| a.port() != 0 && !a.ip().is_unspecified())
 }
 
 /// A check's own value of a key, else `[defaults]`'s.

@@ -61,11 +61,12 @@ pub(super) fn encode(
     limit: usize,
 ) -> Option<Rcode> {
     let mut rcode = rcode;
-    let reserve = match (&q.edns, s.ede) {
-        (None, _) => 0,
-        (Some(_), None) => OPT_LEN,
-        (Some(_), Some((_, text))) => OPT_LEN + EDE_LEN + text.len(),
-    };
+    let reserve = q.reserve
+        + match (&q.edns, s.ede) {
+            (None, _) => 0,
+            (Some(_), None) => OPT_LEN,
+            (Some(_), Some((_, text))) => OPT_LEN + EDE_LEN + text.len(),
+        };
     let mut counts = [1u16, 0, 0, 0];
     let mut tc = false;
     {

@@ -25,6 +25,8 @@ pub struct Loaded {
     pub checks: Checks,
     /// Precomputed answers for the fast path.
     pub table: Arc<Table>,
+    /// The TSIG keys, ready to sign and verify.
+    pub keys: Arc<super::tsig::Keys>,
 }
 
 /// Why a config and its zones could not be loaded.
@@ -79,11 +81,13 @@ impl Loaded {
             table_ms = (started.elapsed() - parsed).as_millis() as u64,
             "zones loaded"
         );
+        let keys = Arc::new(super::tsig::Keys::new(&config.keys));
         Ok(Loaded {
             config,
             zones,
             checks,
             table,
+            keys,
         })
     }
 }

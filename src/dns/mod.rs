@@ -28,8 +28,9 @@ mod fast;
 mod query;
 mod slow;
 mod wire;
-// Zone transfers to secondaries.
+// Zone transfers to secondaries, and TSIG.
 mod transfer;
+pub mod tsig;
 // Why a checked answer is what it is.
 pub mod explain;
 
@@ -38,7 +39,7 @@ pub use load::{LoadError, Loaded};
 pub use serial::Serials;
 pub use snapshot::{Changed, Snapshot, emptied};
 pub use table::Table;
-pub use transfer::Transfer;
+pub use transfer::{Access, Transfer};
 pub use wire::truncate;
 
 use std::cell::Cell;
@@ -68,6 +69,9 @@ pub enum Rcode {
     NotImp = 4,
     /// Outside our zones, or refused by policy.
     Refused = 5,
+    /// A TSIG that did not verify (RFC 8945 §5.2), or a transfer that
+    /// must be signed and was not.
+    NotAuth = 9,
     /// A DNAME made a name too long (RFC 6672 §2.2).
     YxDomain = 6,
     /// Unsupported EDNS version (extended rcode 16).
@@ -137,8 +141,30 @@ pub fn is_transfer(msg: &[u8]) -> bool {
 /// The zone transfer answering `msg`, or `None` when it is no well-formed
 /// transfer query (class IN) of a zone we serve ([`respond`] then answers
 /// it: REFUSED, FORMERR...).
-pub fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
-    transfer::transfer(snapshot, msg)
+pub fn transfer(
+    snapshot: &Snapshot,
+    msg: &[u8],
+    signed: Option<&tsig::Signed<'_>>,
+) -> Option<Transfer> {
+    transfer::transfer(snapshot, msg, signed)
+}
+
+/// Whether the client at `peer` may transfer what `msg` asks, by the
+/// `[transfer] allow` entries `allow` and the request's TSIG signature.
+pub fn transfer_access<'s>(
+    snapshot: &'s Snapshot,
+    msg: &[u8],
+    peer: std::net::IpAddr,
+    allow: &[crate::config::TransferAllow],
+) -> Access<'s> {
+    transfer::access(snapshot, msg, peer, allow)
+}
+
+/// The question's type of `msg`, read in place (0 when unreadable).
+pub fn question_type(msg: &[u8]) -> u16 {
+    query::skip_name(msg, 12)
+        .and_then(|(end, _)| msg.get(end..end + 2))
+        .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]))
 }
 
 /// The general path alone, for tests that compare both paths.

@@ -36,6 +36,11 @@ pub(super) struct Query {
     pub(super) qclass: u16,
     /// The OPT record, if any.
     pub(super) edns: Option<Edns>,
+    /// Where the TSIG record starts, when the query is signed.
+    pub(super) tsig: Option<usize>,
+    /// Bytes kept free in the response for what is added after it is
+    /// written (a TSIG record).
+    pub(super) reserve: usize,
 }
 
 /// Why a query could not be parsed.
@@ -75,7 +80,7 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
     if qdcount != 1 || ancount != 0 {
         return Err(formerr);
     }
-    let (qname, qtype, qclass, edns) = read_body(msg, nscount, arcount).ok_or(formerr)?;
+    let (qname, qtype, qclass, edns, tsig) = read_body(msg, nscount, arcount).ok_or(formerr)?;
     Ok(Query {
         id,
         flags,
@@ -83,6 +88,8 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
         qtype,
         qclass,
         edns,
+        tsig,
+        reserve: 0,
     })
 }
 
@@ -90,10 +97,14 @@ pub(super) fn parse(msg: &[u8]) -> Result<Query, Malformed> {
 /// client's SOA; NSD allows up to 64 as well.
 const MAX_IXFR_AUTHORITY: u16 = 64;
 
+/// What [`read_body`] reads: question name, type and class, the OPT, and
+/// where a TSIG record starts.
+type Body = (Name, u16, u16, Option<Edns>, Option<usize>);
+
 /// The question and the OPT record after the header; `None` for anything
 /// malformed (cut short, pointer loops, two OPTs, an OPT not owned by the
 /// root, authority records in anything but an IXFR query).
-fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<(Name, u16, u16, Option<Edns>)> {
+fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<Body> {
     let mut d = BinDecoder::new(msg);
     d.read_slice(12).ok()?;
     let qname = Name::read(&mut d).ok()?;
@@ -112,8 +123,9 @@ fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<(Name, u16, u16, 
     for _ in 0..nscount {
         read_record(msg, &mut d)?;
     }
-    let mut edns = None;
+    let (mut edns, mut tsig) = (None, None);
     for i in 0..arcount {
+        let start = d.index();
         let (root, rtype, class, ttl, data) = read_record(msg, &mut d)?;
         if rtype == u16::from(RecordType::OPT) {
             // RFC 6891 §6.1.1: one OPT, owned by the root.
@@ -134,8 +146,11 @@ fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<(Name, u16, u16, 
         {
             return None;
         }
+        if rtype == u16::from(RecordType::TSIG) {
+            tsig = Some(start);
+        }
     }
-    Some((qname, qtype, qclass, edns))
+    Some((qname, qtype, qclass, edns, tsig))
 }
 
 /// One resource record: whether its owner is the root, its type, class,

@@ -14,6 +14,7 @@ use super::encode::{Rr, Sections, encode};
 use super::judged::{Filter, pick};
 use super::query::{Malformed, Query, parse, skip_name, write_header_only};
 use super::snapshot::{Snapshot, Source};
+use super::tsig::{self, Keys, Verdict};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
 use super::{Answered, Rcode, Transport};
 use crate::zones::{Node, RdataRef, Rrset, Zone, label_count};
@@ -42,7 +43,14 @@ pub(super) fn respond(
     rotation: usize,
     out: &mut Vec<u8>,
 ) -> Option<Answered> {
-    let (rcode, _) = answer(snapshot.source(), msg, transport, rotation, out)?;
+    let (rcode, _) = answer_as(
+        snapshot.source(),
+        Some(snapshot.keys()),
+        msg,
+        transport,
+        rotation,
+        out,
+    )?;
     // Off the fast path: reading the type again costs nothing that matters.
     let qtype = skip_name(msg, 12)
         .and_then(|(end, _)| msg.get(end..end + 2))
@@ -58,8 +66,22 @@ pub(super) fn answer(
     rotation: usize,
     out: &mut Vec<u8>,
 ) -> Option<(Rcode, Depends)> {
+    answer_as(src, None, msg, transport, rotation, out)
+}
+
+/// [`answer`], checking a signed query against `keys` and signing its
+/// answer (RFC 8945 §5.2, §5.3): one that fails gets NOTAUTH and the TSIG
+/// error, never data.
+fn answer_as(
+    src: Source<'_>,
+    keys: Option<&Keys>,
+    msg: &[u8],
+    transport: Transport,
+    rotation: usize,
+    out: &mut Vec<u8>,
+) -> Option<(Rcode, Depends)> {
     out.clear();
-    let query = match parse(msg) {
+    let mut query = match parse(msg) {
         Ok(q) => q,
         Err(Malformed::Drop) => return None,
         Err(Malformed::Reply { id, flags, rcode }) => {
@@ -69,8 +91,29 @@ pub(super) fn answer(
     };
     let synth = Synthesised::default();
     let mut s = Sections::default();
-    let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
-    Some((rcode, s.depends))
+    let (Some(keys), Some(start)) = (keys, query.tsig) else {
+        let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
+        return Some((rcode, s.depends));
+    };
+    let now = tsig::now();
+    match tsig::verify(keys, msg, start, now) {
+        Verdict::Signed(signed) => {
+            query.reserve = signed.size();
+            let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
+            signed.sign(out, now);
+            Some((rcode, s.depends))
+        }
+        Verdict::Refused(refusal) => {
+            let limit = transport.limit(query.edns.map(|e| e.udp_size));
+            encode(out, &query, Rcode::NotAuth, false, &s, limit)?;
+            refusal.write(out, now);
+            Some((Rcode::NotAuth, Depends::Zones))
+        }
+        Verdict::Malformed => {
+            write_header_only(out, query.id, query.flags, Rcode::FormErr);
+            Some((Rcode::FormErr, Depends::Zones))
+        }
+    }
 }
 
 /// Answers `query` into `out`, collecting the sections in `s` (which

@@ -38,6 +38,8 @@ pub struct Snapshot {
     table: Arc<Table>,
     /// Precomputed answers of the checked names under these verdicts.
     live: Live,
+    /// The TSIG keys signed requests are checked against.
+    keys: Arc<super::tsig::Keys>,
 }
 
 /// Zones whose served serial a new snapshot changes, with their SOA as
@@ -105,6 +107,7 @@ impl Snapshot {
             history: stamped.history,
             table: loaded.table.clone(),
             live,
+            keys: loaded.keys.clone(),
         };
         (snapshot, stamped.changed)
     }
@@ -157,6 +160,11 @@ impl Snapshot {
     /// The checked names' precomputed answers.
     pub(super) fn live(&self) -> &Live {
         &self.live
+    }
+
+    /// The TSIG keys.
+    pub(super) fn keys(&self) -> &super::tsig::Keys {
+        &self.keys
     }
 
     /// The versions of the zone at `origin` kept for IXFR.

@@ -17,17 +17,23 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
-use super::encode::{Rr, emit_rr};
+use super::Rcode;
+use super::encode::{Rr, Sections, emit_rr, encode};
 use super::judged::Filter;
 use super::query::{Query, parse, skip_name};
 use super::serial::{serial, with_serial};
 use super::snapshot::Snapshot;
+use super::tsig::{self, Signed, Verdict};
 use super::wire::{AA, QR};
+use crate::config::TransferAllow;
 use crate::zones::{RdataRef, Zone};
 
 /// A message is closed once it passes this size (RFC 5936 leaves it to us;
 /// 16 KiB keeps each one well inside the 64 KiB limit).
 const MESSAGE_TARGET: usize = 16 * 1024;
+/// Room kept in every message for a TSIG record (a key name of up to 255
+/// octets, an algorithm name and a 64-octet MAC).
+const TSIG_ROOM: usize = 512;
 
 /// True when `msg` asks for AXFR or IXFR: the question's type, read in
 /// place (every TCP query asks this). [`transfer`] parses the whole query.
@@ -39,6 +45,95 @@ pub(super) fn is_transfer(msg: &[u8]) -> bool {
 
 fn is_transfer_type(qtype: u16) -> bool {
     qtype == u16::from(RecordType::AXFR) || qtype == u16::from(RecordType::IXFR)
+}
+
+/// Whether a client may transfer, by the `[transfer] allow` entries that
+/// hold its address and the request's signature.
+pub enum Access<'s> {
+    /// No entry holds the client: the general path answers (REFUSED).
+    NotListed,
+    /// Refused: NOTAUTH, with the TSIG error when the request is signed.
+    Denied {
+        /// The answer to send.
+        response: Vec<u8>,
+        /// Why, for the log (never key material).
+        why: String,
+    },
+    /// Allowed; the messages are signed when the request was.
+    Allowed(Option<Signed<'s>>),
+}
+
+/// Who may transfer: a client in an entry without a key, or one whose
+/// request is signed with the key of an entry that holds it. A signed
+/// request is verified whichever entry holds the client (its answer is
+/// signed, or NOTAUTH with the TSIG error).
+pub(super) fn access<'s>(
+    snapshot: &'s Snapshot,
+    msg: &[u8],
+    peer: IpAddr,
+    allow: &[TransferAllow],
+) -> Access<'s> {
+    let holding: Vec<&TransferAllow> = allow.iter().filter(|a| a.net.contains(&peer)).collect();
+    if holding.is_empty() {
+        return Access::NotListed;
+    }
+    let Ok(query) = parse(msg) else {
+        // Malformed: the general path says how.
+        return Access::Allowed(None);
+    };
+    let now = tsig::now();
+    let denied = |refusal: Option<tsig::Refusal<'_>>, why: String| {
+        let mut response = Vec::new();
+        let _ = encode(
+            &mut response,
+            &query,
+            Rcode::NotAuth,
+            false,
+            &Sections::default(),
+            u16::MAX as usize,
+        );
+        if let Some(refusal) = refusal {
+            refusal.write(&mut response, now);
+        }
+        Access::Denied { response, why }
+    };
+    let Some(start) = query.tsig else {
+        if holding.iter().any(|a| a.key.is_none()) {
+            return Access::Allowed(None);
+        }
+        let keys: Vec<String> = holding
+            .iter()
+            .filter_map(|a| a.key.as_ref().map(|k| k.to_ascii()))
+            .collect();
+        return denied(
+            None,
+            format!(
+                "unsigned; [transfer] allow requires key {}",
+                keys.join(" or ")
+            ),
+        );
+    };
+    match tsig::verify(snapshot.keys(), msg, start, now) {
+        Verdict::Signed(signed) => {
+            if holding
+                .iter()
+                .any(|a| a.key.as_ref().is_none_or(|k| signed.is_key(k)))
+            {
+                return Access::Allowed(Some(signed));
+            }
+            let why = format!(
+                "signed with key {}, which no [transfer] allow entry for this address names",
+                signed.key()
+            );
+            denied(Some(signed.wrong_key()), why)
+        }
+        Verdict::Refused(refusal) => {
+            let why = format!("{} (key {})", refusal.error_name(), refusal.key);
+            denied(Some(refusal), why)
+        }
+        // The general path answers FORMERR.
+        Verdict::Malformed => Access::Allowed(None),
+    }
 }
 
 /// A transfer's messages, and what they are, for the log.
@@ -58,7 +153,28 @@ pub struct Transfer {
 
 /// The transfer for an allowed client, or `None` when `msg` is not a
 /// transfer of a zone we serve (the general path answers it).
-pub(super) fn transfer(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
+pub(super) fn transfer(
+    snapshot: &Snapshot,
+    msg: &[u8],
+    signed: Option<&Signed<'_>>,
+) -> Option<Transfer> {
+    let mut sent = unsigned(snapshot, msg)?;
+    if let Some(signed) = signed {
+        // Every message signed, each chained to the one before (RFC 8945 §5.3.1).
+        let now = tsig::now();
+        let mut prior: Option<Vec<u8>> = None;
+        for m in &mut sent.messages {
+            prior = Some(match &prior {
+                None => signed.sign(m, now),
+                Some(mac) => signed.sign_next(m, now, mac),
+            });
+        }
+    }
+    Some(sent)
+}
+
+/// [`transfer`], before signing.
+fn unsigned(snapshot: &Snapshot, msg: &[u8]) -> Option<Transfer> {
     let src = snapshot.source();
     let query = parse(msg).ok()?;
     if !is_transfer_type(query.qtype) || query.qclass != 1 {
@@ -208,7 +324,7 @@ fn pack(query: &Query, rrs: &[Rr<'_>]) -> Vec<Vec<u8>> {
             }
             while let Some(rr) = rest.first() {
                 let mark = enc.offset();
-                if !(emit_rr(&mut enc, rr) && enc.offset() <= u16::MAX as usize) {
+                if !(emit_rr(&mut enc, rr) && enc.offset() <= u16::MAX as usize - TSIG_ROOM) {
                     enc.set_offset(mark);
                     enc.trim();
                     if count == 0 {

@@ -112,12 +112,14 @@ fn rcode_index(rcode: Rcode) -> usize {
         Rcode::Refused => 5,
         Rcode::BadVers => 6,
         Rcode::YxDomain => 7,
+        Rcode::NotAuth => 8,
     }
 }
 
 /// Response codes hale sends, in [`rcode_index`] order.
-const RCODES: [&str; 8] = [
+const RCODES: [&str; 9] = [
     "noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "badvers", "yxdomain",
+    "notauth",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -166,7 +166,7 @@ pub async fn start(loaded: Loaded, config_path: PathBuf) -> Result<Running, Serv
     let state = Arc::new(state);
     // Before any rebuild can announce a newer serial (probes without a
     // verdict report at once): the notifier follows the last one it is given.
-    state.notifier.send(&state.loaded().config, initial);
+    state.notifier.send(&state.loaded(), initial);
 
     if let Some(settings) = &state_file {
         keeper::spawn(state.health.clone(), settings, token.clone(), &tracker);

@@ -34,6 +34,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use crate::config::NotifyTarget;
+use crate::dns::tsig::Keys;
 use crate::metrics::Notifies;
 
 /// Unanswered sends before a secondary is reported as not answering.
@@ -46,9 +48,11 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// Secondaries' tasks sending at once, per secondary.
 const IN_FLIGHT: usize = 32;
 
-/// Zones whose serial changed, with their SOA as served, for these secondaries.
+/// Zones whose serial changed, with their SOA as served, for these
+/// secondaries, and the keys their NOTIFYs are signed with.
 struct Batch {
-    secondaries: Vec<SocketAddr>,
+    secondaries: Vec<NotifyTarget>,
+    keys: Arc<Keys>,
     zones: Vec<(Name, Record)>,
 }
 
@@ -75,14 +79,15 @@ impl Notifier {
         Notifier { tx }
     }
 
-    /// Tells the `[transfer] notify` secondaries of `config` that each of
+    /// Tells the `[transfer] notify` secondaries of `loaded` that each of
     /// `zones` (origin, SOA as served) changed.
-    pub fn send(&self, config: &crate::config::Config, zones: Vec<(Name, Record)>) {
-        if config.notify.is_empty() || zones.is_empty() {
+    pub fn send(&self, loaded: &crate::dns::Loaded, zones: Vec<(Name, Record)>) {
+        if loaded.config.notify.is_empty() || zones.is_empty() {
             return;
         }
         let batch = Batch {
-            secondaries: config.notify.clone(),
+            secondaries: loaded.config.notify.clone(),
+            keys: loaded.keys.clone(),
             zones,
         };
         // Closed only during shutdown, when nothing is left to tell.
@@ -150,30 +155,32 @@ async fn run(
     let mut slots: HashMap<SocketAddr, Arc<Semaphore>> = HashMap::new();
     // Until the first probe results are in, what would be announced is
     // gathered here (the newest serial of each zone) and sent at `until`.
-    let mut held = hold.map(|until| (until, HashMap::new(), Vec::new()));
+    let mut held = hold.map(|until| (until, HashMap::new(), Vec::new(), Arc::default()));
     loop {
         let until = held.as_ref().map(|h| h.0);
         let batch = tokio::select! {
             _ = token.cancelled() => break,
             _ = tokio::time::sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => {
-                let Some((_, zones, secondaries)) = held.take() else {
+                let Some((_, zones, secondaries, keys)) = held.take() else {
                     continue;
                 };
-                Batch { secondaries, zones: zones.into_iter().collect() }
+                Batch { secondaries, keys, zones: zones.into_iter().collect() }
             }
             batch = rx.recv() => match batch {
                 Some(batch) => batch,
                 None => break,
             },
         };
-        if let Some((_, zones, secondaries)) = held.as_mut() {
+        if let Some((_, zones, secondaries, keys)) = held.as_mut() {
             zones.extend(batch.zones);
             *secondaries = batch.secondaries;
+            *keys = batch.keys;
             continue;
         }
         pending.retain(|_, p| !p.task.is_finished());
         for (zone, soa) in batch.zones {
-            for &to in &batch.secondaries {
+            for target in &batch.secondaries {
+                let to = target.to;
                 // A task still at it takes the newer serial.
                 if pending
                     .get(&(zone.clone(), to))
@@ -193,12 +200,18 @@ async fn run(
                 }));
                 let wake = Arc::new(Notify::new());
                 let (zone_, slot_, wake_) = (zone.clone(), slot.clone(), wake.clone());
+                let signing = target.key.clone().map(|k| (batch.keys.clone(), k));
                 let task = tokio::spawn(async move {
                     // Closed never: the semaphore lives as long as the loop.
                     let Ok(_permit) = slots.acquire_owned().await else {
                         return;
                     };
-                    notify(zone_, &slot_, &wake_, from, to, &counts).await;
+                    let peer = Peer {
+                        local: from,
+                        to,
+                        signing,
+                    };
+                    notify(zone_, &slot_, &wake_, &peer, &counts).await;
                 });
                 let task = task.abort_handle();
                 pending.insert((zone.clone(), to), Pending { slot, wake, task });
@@ -237,17 +250,42 @@ fn message(zone: &Name, soa: &Record) -> Option<(u16, Vec<u8>)> {
     msg.to_vec().ok().map(|bytes| (id, bytes))
 }
 
-/// Sends NOTIFYs for `zone` from `local` to `to`, always of the newest SOA
-/// in `slot` (`wake` says it changed), until the secondary answers one for
-/// the newest; then marks the slot done.
+/// Where a (zone, secondary) task sends from and to, and the key its
+/// NOTIFYs are signed with (the keys, and the name of the one to use).
+struct Peer {
+    local: SocketAddr,
+    to: SocketAddr,
+    signing: Option<(Arc<Keys>, Name)>,
+}
+
+/// MACs of recent sends kept, so a late answer to one of them verifies.
+const MACS_KEPT: usize = 8;
+
+/// Sends NOTIFYs for `zone` from `peer.local` to `peer.to`, always of the
+/// newest SOA in `slot` (`wake` says it changed), until the secondary
+/// answers one for the newest; then marks the slot done. With a key, each
+/// send is signed afresh (its time must be within the fudge when it
+/// arrives) and only an answer signed by the same key counts.
 async fn notify(
     zone: Name,
     slot: &std::sync::Mutex<Slot>,
     wake: &Notify,
-    local: SocketAddr,
-    to: SocketAddr,
+    peer: &Peer,
     counts: &Notifies,
 ) {
+    let (local, to) = (peer.local, peer.to);
+    let key = match &peer.signing {
+        Some((keys, name)) => match keys.get(name) {
+            Some(key) => Some(key),
+            None => {
+                warn!(%zone, secondary = %to, key = %name, "NOTIFY key is not configured; not sent");
+                return;
+            }
+        },
+        None => None,
+    };
+    let mut macs: Vec<Vec<u8>> = Vec::new();
+    let mut signed = Vec::new();
     let newest = || slot.lock().map(|s| s.soa.clone()).ok();
     let socket = match UdpSocket::bind(local).await {
         Ok(s) => s,
@@ -280,11 +318,23 @@ async fn notify(
                 return;
             };
             sending = Some((serial, id, bytes));
+            macs.clear();
         }
         let Some((_, id, bytes)) = sending.as_ref() else {
             return;
         };
         let id = *id;
+        let bytes = match key {
+            Some(key) => {
+                signed.clone_from(bytes);
+                if macs.len() == MACS_KEPT {
+                    macs.remove(0);
+                }
+                macs.push(key.sign_request(&mut signed, crate::dns::tsig::now()));
+                &signed
+            }
+            None => bytes,
+        };
         if let Err(e) = socket.send(bytes).await {
             last_error = Some(e.to_string());
         }
@@ -313,6 +363,32 @@ async fn notify(
                     let Ok(reply) = Message::from_vec(&buf[..n]) else {
                         continue;
                     };
+                    if let Some(key) = key
+                        && reply.metadata.id == id
+                    {
+                        let now = crate::dns::tsig::now();
+                        let verified = macs
+                            .iter()
+                            .rev()
+                            .map(|mac| key.verify_answer(&buf[..n], mac, now));
+                        let mut why = None;
+                        for result in verified {
+                            match result {
+                                Ok(()) => {
+                                    why = None;
+                                    break;
+                                }
+                                Err(e) => why = why.or(Some(e)),
+                            }
+                        }
+                        // An answer that does not verify is no answer (it
+                        // may be forged); the reason goes in the warning.
+                        if let Some(why) = why {
+                            debug!(%zone, secondary = %to, key = %key.name(), "NOTIFY answer not verified: {why}");
+                            last_error = Some(why);
+                            continue;
+                        }
+                    }
                     let m = &reply.metadata;
                     if m.id != id
                         || m.message_type != MessageType::Response

@@ -238,7 +238,7 @@ impl State {
         let before = self.snapshot.swap(Arc::new(snapshot));
         self.note_changes(loaded, &before);
         // After the store: secondaries ask for the new serial at once.
-        self.notifier.send(&loaded.config, changed);
+        self.notifier.send(loaded, changed);
     }
 
     /// Notes when addresses left the answers, and logs names entering or

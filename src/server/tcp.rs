@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ipnet::IpNet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -23,9 +22,9 @@ use tracing::{debug, warn};
 
 use super::State;
 use super::prefix::client_prefix;
-use crate::config::TcpLimits;
 use crate::config::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX};
-use crate::dns::{self, Transport};
+use crate::config::{TcpLimits, TransferAllow};
+use crate::dns::{self, Access, Transport};
 use crate::metrics::TcpClose;
 
 /// The open connections and the limits new ones are admitted under.
@@ -39,7 +38,7 @@ pub(super) struct Connections {
 struct Register {
     limits: TcpLimits,
     /// Clients allowed zone transfers.
-    transfer_allow: Arc<Vec<IpNet>>,
+    transfer_allow: Arc<Vec<TransferAllow>>,
     next_id: u64,
     open: HashMap<u64, Arc<Conn>>,
 }
@@ -65,12 +64,10 @@ struct Admitted {
 }
 
 impl Admitted {
-    /// Whether `peer` may transfer zones, by the list in force now (a reload
-    /// that removes a client applies to its open connections too).
-    fn transfer_allowed(&self, peer: SocketAddr) -> bool {
-        let ip = peer.ip().to_canonical();
-        let register = self.connections.lock();
-        register.transfer_allow.iter().any(|net| net.contains(&ip))
+    /// The `[transfer] allow` list in force now (a reload that removes a
+    /// client applies to its open connections too).
+    fn transfer_allow(&self) -> Arc<Vec<TransferAllow>> {
+        self.connections.lock().transfer_allow.clone()
     }
 }
 
@@ -82,7 +79,7 @@ impl Drop for Admitted {
 }
 
 impl Connections {
-    pub(super) fn new(limits: TcpLimits, transfer_allow: Vec<IpNet>) -> Connections {
+    pub(super) fn new(limits: TcpLimits, transfer_allow: Vec<TransferAllow>) -> Connections {
         Connections {
             register: Mutex::new(Register {
                 limits,
@@ -95,7 +92,7 @@ impl Connections {
     }
 
     /// Applies reloaded limits and transfer ACL to connections admitted from now on.
-    pub(super) fn set_limits(&self, limits: TcpLimits, transfer_allow: Vec<IpNet>) {
+    pub(super) fn set_limits(&self, limits: TcpLimits, transfer_allow: Vec<TransferAllow>) {
         let mut register = self.lock();
         register.limits = limits;
         register.transfer_allow = Arc::new(transfer_allow);
@@ -284,14 +281,44 @@ async fn serve_connection(
             // Loaded once the message is whole: one that trickled in is
             // answered from what is published now, not when it began.
             let snapshot = state.snapshot();
-            let transfer = dns::is_transfer(msg);
-            let allowed = transfer && admitted.transfer_allowed(peer);
-            if transfer && !allowed && first_this_second() {
-                // A secondary with the wrong source address leaves a trace
-                // (one line a second: anyone can ask over and over).
-                tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
-            }
-            if allowed && let Some(sent) = dns::transfer(&snapshot, msg) {
+            let access = match dns::is_transfer(msg) {
+                true => {
+                    let allow = admitted.transfer_allow();
+                    dns::transfer_access(&snapshot, msg, peer.ip().to_canonical(), &allow)
+                }
+                false => Access::Allowed(None),
+            };
+            // A secondary with the wrong source address or key leaves a
+            // trace (one line a second: anyone can ask over and over).
+            let (signed, denied) = match access {
+                Access::NotListed => {
+                    if first_this_second() {
+                        tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
+                    }
+                    (None, None)
+                }
+                Access::Denied { response, why } => {
+                    if first_this_second() {
+                        tracing::warn!(%peer, "zone transfer refused (NOTAUTH): {why}");
+                    }
+                    (None, Some(response))
+                }
+                Access::Allowed(signed) => (Some(signed), None),
+            };
+            if let Some(response) = denied {
+                let answered = dns::Answered {
+                    rcode: dns::Rcode::NotAuth,
+                    qtype: dns::question_type(msg),
+                };
+                state
+                    .metrics()
+                    .answered(Transport::Tcp, answered, &response);
+                framed.extend_from_slice(&(response.len() as u16).to_be_bytes());
+                framed.extend_from_slice(&response);
+            } else if let Some(signed) = signed
+                && dns::is_transfer(msg)
+                && let Some(sent) = dns::transfer(&snapshot, msg, signed.as_ref())
+            {
                 // Whatever was answered before goes first, then the transfer,
                 // each message under its own write deadline.
                 if let Err(close) =
@@ -318,6 +345,9 @@ async fn serve_connection(
             } else {
                 match dns::answer(&snapshot, msg, Transport::Tcp, &mut out) {
                     Some(answered) => {
+                        if answered.rcode == dns::Rcode::NotAuth && first_this_second() {
+                            refused_signed(peer, &out);
+                        }
                         state.metrics().answered(Transport::Tcp, answered, &out);
                         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
                         framed.extend_from_slice(&out);
@@ -374,9 +404,17 @@ pub(super) fn raise_fd_limit() {
     }
 }
 
+/// Logs a signed query refused with NOTAUTH: its TSIG error and key name
+/// (read from the answer; the key's secret is never at hand here).
+pub(super) fn refused_signed(peer: SocketAddr, response: &[u8]) {
+    if let Some((error, key)) = dns::tsig::describe(response) {
+        tracing::warn!(%peer, key, "signed query refused (NOTAUTH): {error}");
+    }
+}
+
 /// True for the first call in each second of the clock: bounds log lines
 /// that clients can cause at will.
-fn first_this_second() -> bool {
+pub(super) fn first_this_second() -> bool {
     static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -11,6 +11,7 @@ mod dns;
 mod hale;
 mod knot;
 mod nsd;
+pub mod tsig;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
