@@ -1,40 +1,88 @@
-//! Knot DNS as a secondary of hale (issue #17 items 2, without TSIG so far,
-//! and 6): a real `knotd` transfers hale's health-filtered zone and follows
-//! a backend's failure and return through NOTIFY and IXFR, as NSD does in
-//! `nsd_interop`; and a signing Knot serves that zone with DNSSEC answers
-//! that BIND's `delv` validates against the zone's key.
+//! Knot DNS as a secondary of hale (issue #17 items 2 and 6): a real
+//! `knotd` transfers hale's health-filtered zone with TSIG on both sides
+//! and follows a backend's failure and return through signed NOTIFY and
+//! IXFR, as NSD does in `nsd_interop`; without the key it is refused; and
+//! a signing Knot serves that zone with DNSSEC answers that BIND's `delv`
+//! validates against the zone's key.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::rr::RecordType;
 
+use crate::support::tsig::{KEY_NAME, SECRET};
 use crate::support::{
     Ask, Backend, EXAMPLE_ZONE_HEAD, Hale, Knot, Mode, SERVER, backends, decode, eventually,
     free_dns_port, knot_or_skip, udp_once, www_at,
 };
 
+/// How Knot is set up behind hale.
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    /// TSIG on both sides.
+    Keyed,
+    /// hale requires the key; Knot has none.
+    Keyless,
+    /// No TSIG; Knot signs the zone with DNSSEC.
+    Signing,
+}
+
 /// hale checking `www` on backends `b` (rise 1, fall 1), sending NOTIFY to
-/// a Knot secondary that transfers from it (and signs what it gets, when
-/// `signing`).
-async fn hale_and_knot(b: &[Backend], signing: bool) -> (Hale, Knot) {
+/// a Knot secondary that transfers from it, set up as `setup` says.
+async fn hale_and_knot(b: &[Backend], setup: Setup) -> (Hale, Knot) {
     let knot_port = free_dns_port();
     let mut zone = EXAMPLE_ZONE_HEAD.to_string();
     for backend in b {
         zone.push_str(&format!("www IN A {}\n", backend.ip()));
     }
+    let transfer = match setup {
+        Setup::Signing => format!("allow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]"),
+        Setup::Keyed | Setup::Keyless => format!(
+            "allow = [{{ from = \"127.0.0.1\", key = \"{KEY_NAME}\" }}]\n\
+             notify = [{{ to = \"127.0.0.1:{knot_port}\", key = \"{KEY_NAME}\" }}]\n\n\
+             [[key]]\nname = \"{KEY_NAME}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\""
+        ),
+    };
     let config = format!(
-        "{SERVER}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{knot_port}\"]\n\n\
+        "{SERVER}\n[transfer]\n{transfer}\n\n\
          [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
          interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n",
         b[0].port()
     );
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
-    let knot = match signing {
-        true => Knot::signing_secondary_of(hale.dns_addr(), Some(knot_port)).await,
-        false => Knot::secondary_of(hale.dns_addr(), Some(knot_port)).await,
+    let (primary, port) = (hale.dns_addr(), Some(knot_port));
+    let knot = match setup {
+        Setup::Signing => Knot::signing_secondary_of(primary, port).await,
+        Setup::Keyed => Knot::secondary_keyed(primary, port, Some((KEY_NAME, SECRET)), true).await,
+        Setup::Keyless => Knot::secondary_keyed(primary, port, None, false).await,
     };
     (hale, knot)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_without_the_key_is_refused() {
+    if !knot_or_skip("the Knot secondary test") {
+        return;
+    }
+    let b = backends(2).await;
+    let (hale, knot) = hale_and_knot(&b, Setup::Keyless).await;
+    let h = &hale;
+    eventually(
+        "hale refuses Knot's unsigned transfer (NOTAUTH)",
+        || async move { refused_transfers(h).await >= 1.0 },
+    )
+    .await;
+    let soa = Ask::new("example.com", RecordType::SOA).to_bytes();
+    let reply = udp_once(knot.addr, &soa, Duration::from_secs(2))
+        .await
+        .expect("Knot answers");
+    assert!(
+        decode(&reply).answers.is_empty(),
+        "Knot has no zone without the key; its log:\n{}",
+        knot.log_text()
+    );
+    drop(knot);
+    hale.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +91,7 @@ async fn knot_as_secondary_follows_health_through_notify() {
         return;
     }
     let b = backends(2).await;
-    let (hale, knot) = hale_and_knot(&b, false).await;
+    let (hale, knot) = hale_and_knot(&b, Setup::Keyed).await;
     let addr = knot.addr;
     let both = &{
         let mut both = vec![b[0].ip(), b[1].ip()];
@@ -68,8 +116,8 @@ async fn knot_as_secondary_follows_health_through_notify() {
     })
     .await;
     assert!(
-        knot.log_text().contains("IXFR"),
-        "Knot followed by IXFR; its log:\n{}",
+        knot.log_text().contains("IXFR") && !knot.log_text().contains("NOTAUTH"),
+        "Knot followed by IXFR (hale takes only signed ones here); its log:\n{}",
         knot.log_text()
     );
     drop(knot);
@@ -101,7 +149,7 @@ async fn a_signing_knot_secondary_follows_health_with_valid_signatures() {
         return;
     }
     let b = backends(2).await;
-    let (hale, knot) = hale_and_knot(&b, true).await;
+    let (hale, knot) = hale_and_knot(&b, Setup::Signing).await;
     let addr = knot.addr;
 
     // The zone's key, as a trust anchor for delv.
@@ -176,4 +224,14 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Transfers hale refused with NOTAUTH so far (every transfer type).
+pub async fn refused_transfers(hale: &Hale) -> f64 {
+    let (_, body) = hale.admin_get("/metrics").await;
+    body.lines()
+        .filter(|l| l.starts_with("hale_answers_total{") && l.contains("rcode=\"notauth\""))
+        .filter(|l| l.contains("qtype=\"AXFR\"") || l.contains("qtype=\"IXFR\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

@@ -797,19 +797,33 @@ async fn nsd_as_secondary_follows_a_tier_switch() {
 }
 
 /// hale checking `www` on backends `b` (rise 1, fall 1, plus `extra` keys
-/// in its check), with an NSD secondary it feeds by NOTIFY and transfers;
-/// the temp dir holds NSD's files.
+/// in its check), with an NSD secondary it feeds by NOTIFY and transfers,
+/// TSIG on both sides; the temp dir holds NSD's files.
 async fn hale_and_nsd_secondary(
     b: &[crate::support::Backend],
     extra: &str,
 ) -> (Hale, Nsd, tempfile::TempDir) {
+    hale_and_nsd(b, extra, true).await
+}
+
+/// [`hale_and_nsd_secondary`], NSD with the key or (`keyed` false) without
+/// it, while hale requires it: NSD then never gets the zone, and is
+/// waited for by a zone of its own (`ready.test`).
+async fn hale_and_nsd(
+    b: &[crate::support::Backend],
+    extra: &str,
+    keyed: bool,
+) -> (Hale, Nsd, tempfile::TempDir) {
+    use crate::support::tsig::{KEY_NAME, SECRET};
     let nsd_port = free_dns_port();
     let mut zone = crate::support::EXAMPLE_ZONE_HEAD.to_string();
     for backend in b {
         zone.push_str(&format!("www IN A {}\n", backend.ip()));
     }
     let config = format!(
-        "{}\n[transfer]\nallow = [\"127.0.0.1\"]\nnotify = [\"127.0.0.1:{nsd_port}\"]\n\n\
+        "{}\n[[key]]\nname = \"{KEY_NAME}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\n\
+         [transfer]\nallow = [{{ from = \"127.0.0.1\", key = \"{KEY_NAME}\" }}]\n\
+         notify = [{{ to = \"127.0.0.1:{nsd_port}\", key = \"{KEY_NAME}\" }}]\n\n\
          [[check]]\nnames = [\"www.example.com.\"]\nport = {}\npath = \"/healthz\"\n\
          interval = \"100ms\"\ntimeout = \"1s\"\nrise = 1\nfall = 1\n{extra}\n",
         crate::support::SERVER,
@@ -818,11 +832,49 @@ async fn hale_and_nsd_secondary(
     let hale = Hale::start(&config, &[("example.com.zone", &zone)]).await;
     let secondary_dir = tempfile::tempdir().expect("temp dir");
     let primary = hale.dns_addr();
-    let stanza = format!(
-        "    zonefile: \"example.com.secondary\"\n    request-xfr: {}@{} NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n",
+    let key = if keyed { KEY_NAME } else { "NOKEY" };
+    let zones = format!(
+        "key:\n    name: \"{KEY_NAME}\"\n    algorithm: hmac-sha256\n    secret: \"{SECRET}\"\n\
+         zone:\n    name: \"example.com\"\n    zonefile: \"example.com.secondary\"\n\
+         \x20   request-xfr: {}@{} {key}\n    allow-notify: 127.0.0.1 {key}\n\
+         zone:\n    name: \"ready.test\"\n    zonefile: \"ready.test.zone\"\n",
         primary.ip(),
         primary.port()
     );
-    let nsd = Nsd::start_with(secondary_dir.path(), &stanza, Some(nsd_port)).await;
+    std::fs::write(
+        secondary_dir.path().join("ready.test.zone"),
+        "ready.test. 60 IN SOA ns.ready.test. h.ready.test. 1 60 60 60 60\nready.test. 60 IN NS ns.ready.test.\n",
+    )
+    .expect("ready.test zone");
+    let ready = if keyed { "example.com" } else { "ready.test" };
+    let nsd = Nsd::start_zones(secondary_dir.path(), &zones, ready, Some(nsd_port)).await;
     (hale, nsd, secondary_dir)
+}
+
+/// Issue #17 item 2: hale requires the key, NSD has none: NSD's transfer
+/// is refused (NOTAUTH) and it never serves the zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsd_without_the_key_is_refused() {
+    if !nsd_or_skip("the NSD secondary test") {
+        return;
+    }
+    let b = crate::support::backends(2).await;
+    let (hale, nsd, _dir) = hale_and_nsd(&b, "", false).await;
+    let h = &hale;
+    crate::support::eventually(
+        "hale refuses NSD's unsigned transfer (NOTAUTH)",
+        || async move { crate::knot_secondary::refused_transfers(h).await >= 1.0 },
+    )
+    .await;
+    let soa = Ask::new("example.com", RecordType::SOA).to_bytes();
+    let reply = udp_once(nsd.addr, &soa, std::time::Duration::from_secs(2))
+        .await
+        .expect("NSD answers");
+    assert!(
+        decode(&reply).answers.is_empty(),
+        "NSD has no zone without the key; its log:\n{}",
+        nsd.log_text()
+    );
+    drop(nsd);
+    hale.shutdown().await;
 }

@@ -59,7 +59,20 @@ impl Knot {
     /// (which may NOTIFY it from 127.0.0.1), and waits until it answers
     /// the zone's SOA, transferred.
     pub async fn secondary_of(primary: SocketAddr, port: Option<u16>) -> Knot {
-        Knot::start(primary, port, "").await
+        Knot::start(primary, port, "", None, true).await
+    }
+
+    /// [`Knot::secondary_of`] with the TSIG key `(name, base64 secret)`
+    /// (hmac-sha256) for its transfers and hale's NOTIFYs; or, when
+    /// `key` is `None`, without one. Waits for the zone only when `ready`
+    /// (a secondary hale refuses never gets it).
+    pub async fn secondary_keyed(
+        primary: SocketAddr,
+        port: Option<u16>,
+        key: Option<(&str, &str)>,
+        ready: bool,
+    ) -> Knot {
+        Knot::start(primary, port, "", key, ready).await
     }
 
     /// [`Knot::secondary_of`], signing what it receives (DNSSEC with one
@@ -68,14 +81,28 @@ impl Knot {
     pub async fn signing_secondary_of(primary: SocketAddr, port: Option<u16>) -> Knot {
         let signing =
             "    dnssec-signing: on\n    dnssec-policy: csk\n    serial-policy: increment\n";
-        Knot::start(primary, port, signing).await
+        Knot::start(primary, port, signing, None, true).await
     }
 
-    /// Starts Knot with `zone_extra` lines in its zone section.
-    async fn start(primary: SocketAddr, port: Option<u16>, zone_extra: &str) -> Knot {
+    /// Starts Knot with `zone_extra` lines in its zone section, and the
+    /// TSIG key `key` on the remote and the NOTIFY ACL.
+    async fn start(
+        primary: SocketAddr,
+        port: Option<u16>,
+        zone_extra: &str,
+        key: Option<(&str, &str)>,
+        ready: bool,
+    ) -> Knot {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = port.unwrap_or_else(free_dns_port);
         let d = dir.path().display();
+        let (keys, use_key) = match key {
+            Some((name, secret)) => (
+                format!("key:\n  - id: {name}\n    algorithm: hmac-sha256\n    secret: {secret}\n"),
+                format!("\n    key: {name}"),
+            ),
+            None => (String::new(), String::new()),
+        };
         let conf = dir.path().join("knot.conf");
         let text = format!(
             r#"server:
@@ -89,12 +116,12 @@ log:
     any: info
 database:
     storage: "{d}"
-remote:
+{keys}remote:
   - id: hale
-    address: {ip}@{primary_port}
+    address: {ip}@{primary_port}{use_key}
 acl:
   - id: notify_from_hale
-    address: 127.0.0.1
+    address: 127.0.0.1{use_key}
     action: notify
 policy:
   - id: csk
@@ -131,7 +158,9 @@ zone:
             log,
             _dir: dir,
         };
-        knot.wait_ready().await;
+        if ready {
+            knot.wait_ready().await;
+        }
         knot
     }
 
