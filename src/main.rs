@@ -219,6 +219,9 @@ fn check(path: &Path) -> ExitCode {
                     "warning: [transfer] notify names {to}, which [transfer] allow does not: its transfers will be REFUSED"
                 );
             }
+            for warning in hale::config::exposed_key_files(&loaded.config.keys) {
+                eprintln!("warning: {}: {warning}", path.display());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

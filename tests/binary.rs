@@ -283,3 +283,119 @@ async fn without_config_it_looks_in_config_then_etc() {
         "{stderr}"
     );
 }
+
+/// Issue #17 item 5: `check` warns of a key file others can read; the key
+/// material never shows in hale's log, /status or /metrics, while refused
+/// signed requests are logged (key name and TSIG error only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_material_stays_out_of_logs_status_and_metrics() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use crate::support::tsig::{self, KEY_NAME, OTHER_SECRET, SECRET, signer};
+    use crate::support::{connect_from, read_framed, send_framed};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_dns_port();
+    let admin = crate::support::free_tcp_port();
+    let text = format!(
+        "{}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\n\
+         [[key]]\nname = \"{KEY_NAME}\"\nsecret_file = \"xfr.key\"\n\n\
+         [transfer]\nallow = [{{ from = \"127.0.0.1\", key = \"{KEY_NAME}\" }}]\n",
+        config(port)
+    );
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
+    let cfg = write_files(dir.path(), &text, &[("example.com.zone", &zone)]);
+    let key_file = dir.path().join("xfr.key");
+    std::fs::write(
+        &key_file,
+        format!("key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{SECRET}\";\n}};\n"),
+    )
+    .unwrap();
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (status, stdout, stderr) = run(hale(&["check"], &cfg)).await;
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("secret_file") && stderr.contains("can be read by others than its owner"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (status, _, stderr) = run(hale(&["check"], &cfg)).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    let log_path = dir.path().join("hale.log");
+    let mut cmd = hale(&["serve"], &cfg);
+    cmd.stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let mut child = cmd.spawn().expect("start hale serve");
+    let dns = SocketAddr::from(([127, 0, 0, 1], port));
+    eventually("hale serve answers", || async move {
+        www(dns, "www.example.com").await.is_some()
+    })
+    .await;
+
+    // Refused: an unsigned transfer, then one signed with the wrong secret
+    // (one log line a second: a second apart), and a badly signed query.
+    let axfr = Ask::new("example.com", RecordType::AXFR).to_bytes();
+    let forged = signer(KEY_NAME, OTHER_SECRET, "hmac-sha256");
+    for query in [axfr.clone(), tsig::sign(&axfr, &forged, tsig::now()).0] {
+        let mut stream = connect_from("127.0.0.1", dns).await;
+        send_framed(&mut stream, &query).await;
+        let reply = read_framed(&mut stream).await;
+        assert_eq!(reply[3] & 0x0F, 9, "NOTAUTH");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let signed_query = tsig::sign(
+        &Ask::new("www.example.com", RecordType::A).to_bytes(),
+        &forged,
+        tsig::now(),
+    )
+    .0;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(&signed_query, dns).await.unwrap();
+    let mut buf = [0u8; 1500];
+    let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert_eq!(buf[3] & 0x0F, 9, "NOTAUTH: {:02x?}", &buf[..n]);
+    let log = &log_path;
+    eventually("the refusals are logged", || async move {
+        let log = std::fs::read_to_string(log).unwrap_or_default();
+        log.contains("zone transfer refused (NOTAUTH): unsigned")
+            && log.contains("zone transfer refused (NOTAUTH): BADSIG")
+            && log.contains("signed query refused (NOTAUTH): BADSIG")
+    })
+    .await;
+
+    let client = reqwest::Client::new();
+    let mut seen = std::fs::read_to_string(&log_path).unwrap();
+    for path in ["/status", "/metrics", "/"] {
+        let body = client
+            .get(format!("http://127.0.0.1:{admin}{path}"))
+            .send()
+            .await
+            .expect("admin answers")
+            .text()
+            .await
+            .unwrap();
+        seen.push_str(&body);
+    }
+    let raw = data_encoding::BASE64.decode(SECRET.as_bytes()).unwrap();
+    for shown in [
+        SECRET.to_string(),
+        data_encoding::HEXLOWER.encode(&raw),
+        data_encoding::HEXUPPER.encode(&raw),
+        format!("{:?}", &raw[..8]),
+    ] {
+        assert!(
+            !seen.contains(&shown),
+            "{shown} appears in the log, /status or /metrics"
+        );
+    }
+    assert!(seen.contains(KEY_NAME), "the key's name is logged");
+    signal(&child, "-TERM");
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+}

@@ -28,7 +28,8 @@ pub use ca::{CaFile, CaFileError};
 pub use policy::{MinHealthy, Policy};
 pub use probes::{ProbeAddress, Require};
 pub use transfer::{
-    NotifyTarget, Secret, TransferAllow, TsigAlgorithm, TsigKey, readable_by_others,
+    NotifyTarget, Secret, TransferAllow, TsigAlgorithm, TsigKey, exposed_key_files,
+    readable_by_others,
 };
 
 use file::RawConfig;

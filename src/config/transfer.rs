@@ -286,6 +286,23 @@ fn read_key_file(path: &Path) -> Result<KeyFile, String> {
     Ok((secret, name, algorithm))
 }
 
+/// Warnings about key files others than their owner can read, one per
+/// file, for `check` and the start (never with the secret).
+pub fn exposed_key_files(keys: &[TsigKey]) -> Vec<String> {
+    keys.iter()
+        .filter_map(|k| Some((k, k.file.as_ref()?)))
+        .filter(|(_, file)| readable_by_others(file))
+        .map(|(k, file)| {
+            format!(
+                "[[key]] {}: secret_file {} can be read by others than its owner: \
+                 chmod 600 it, owned by the user hale runs as",
+                k.name,
+                file.display()
+            )
+        })
+        .collect()
+}
+
 /// Whether the key file at `path` can be read by others than its owner
 /// (group or world read bits), for `check`'s warning.
 pub fn readable_by_others(path: &Path) -> bool {

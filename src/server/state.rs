@@ -393,6 +393,9 @@ pub(super) fn notify_unless_allowed(config: &crate::config::Config) {
     for to in config.notify_not_allowed() {
         warn!(secondary = %to, "[transfer] notify names a secondary that [transfer] allow does not: its transfers will be REFUSED");
     }
+    for warning in crate::config::exposed_key_files(&config.keys) {
+        warn!("{warning}");
+    }
 }
 
 /// Every target to probe: the checks' and the mass-failure canary.

@@ -346,7 +346,7 @@ async fn serve_connection(
                 match dns::answer(&snapshot, msg, Transport::Tcp, &mut out) {
                     Some(answered) => {
                         if answered.rcode == dns::Rcode::NotAuth && first_this_second() {
-                            refused_signed(peer, &out);
+                            refused_signed(&peer, &out);
                         }
                         state.metrics().answered(Transport::Tcp, answered, &out);
                         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
@@ -406,7 +406,7 @@ pub(super) fn raise_fd_limit() {
 
 /// Logs a signed query refused with NOTAUTH: its TSIG error and key name
 /// (read from the answer; the key's secret is never at hand here).
-pub(super) fn refused_signed(peer: SocketAddr, response: &[u8]) {
+pub(super) fn refused_signed(peer: &dyn std::fmt::Display, response: &[u8]) {
     if let Some((error, key)) = dns::tsig::describe(response) {
         tracing::warn!(%peer, key, "signed query refused (NOTAUTH): {error}");
     }

@@ -196,6 +196,10 @@ fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
             let out = &mut tx[i];
             match dns::answer(&snapshot, &rx[i][..len], Transport::Udp, out) {
                 Some(what) => {
+                    if what.rcode == dns::Rcode::NotAuth && super::tcp::first_this_second() {
+                        let peer = peer_ip(&peers[i]).map_or("?".into(), |ip| ip.to_string());
+                        super::tcp::refused_signed(&peer, out);
+                    }
                     if let (Some(second), Some(client)) = (second, peer_ip(&peers[i])) {
                         match state.rrl.check(client, second) {
                             Verdict::Send => {}
