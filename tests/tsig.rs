@@ -108,6 +108,26 @@ async fn transfers_from_a_keyed_entry_must_be_signed_and_every_message_is() {
         assert_eq!(rcode_of(&refused[0]), NOTAUTH, "{algorithm}: unknown key");
         assert_eq!(tsig_error(&refused[0]), Some((code(TsigError::BadKey), 0)));
 
+        // A MAC of 4 octets (under half the hash): FORMERR, never the zone.
+        let mut query = axfr.clone();
+        query[11] += 1;
+        query.extend_from_slice(b"\x03xfr\x07example\x03com\x00\x00\xfa\x00\xff\x00\x00\x00\x00");
+        let alg = format!("\x0b{algorithm}\x00");
+        let mut rdata = alg.into_bytes();
+        rdata.extend_from_slice(&tsig::now().to_be_bytes()[2..]);
+        rdata.extend_from_slice(&[1, 44, 0, 4, 1, 2, 3, 4]);
+        rdata.extend_from_slice(&axfr[..2]);
+        rdata.extend_from_slice(&[0, 0, 0, 0]);
+        query.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        query.extend_from_slice(&rdata);
+        let refused = exchange(&hale, &query).await;
+        assert_eq!(
+            rcode_of(&refused[0]),
+            1,
+            "{algorithm}: a MAC cut short is FORMERR"
+        );
+        assert!(decode(&refused[0]).answers.is_empty());
+
         // Signed 1,000 s ago (fudge 300): BADTIME, signed so the client can trust it.
         let (query, mac) = tsig::sign(&axfr, &good, tsig::now() - 1000);
         let refused = exchange(&hale, &query).await;

@@ -20,7 +20,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use super::Rcode;
 use super::encode::{Rr, Sections, emit_rr, encode};
 use super::judged::Filter;
-use super::query::{Query, parse, skip_name};
+use super::query::{Query, parse, skip_name, write_header_only};
 use super::serial::{serial, with_serial};
 use super::snapshot::Snapshot;
 use super::tsig::{self, Signed, Verdict};
@@ -52,10 +52,13 @@ fn is_transfer_type(qtype: u16) -> bool {
 pub enum Access<'s> {
     /// No entry holds the client: the general path answers (REFUSED).
     NotListed,
-    /// Refused: NOTAUTH, with the TSIG error when the request is signed.
+    /// Refused: NOTAUTH, with the TSIG error when the request is signed
+    /// (FORMERR for a malformed TSIG record).
     Denied {
         /// The answer to send.
         response: Vec<u8>,
+        /// Its rcode.
+        rcode: Rcode,
         /// Why, for the log (never key material).
         why: String,
     },
@@ -95,7 +98,11 @@ pub(super) fn access<'s>(
         if let Some(refusal) = refusal {
             refusal.write(&mut response, now);
         }
-        Access::Denied { response, why }
+        Access::Denied {
+            response,
+            rcode: Rcode::NotAuth,
+            why,
+        }
     };
     let Some(start) = query.tsig else {
         if holding.iter().any(|a| a.key.is_none()) {
@@ -131,8 +138,16 @@ pub(super) fn access<'s>(
             let why = format!("{} (key {})", refusal.error_name(), refusal.key);
             denied(Some(refusal), why)
         }
-        // The general path answers FORMERR.
-        Verdict::Malformed => Access::Allowed(None),
+        // Never the zone, whichever entries hold the client.
+        Verdict::Malformed => {
+            let mut response = Vec::new();
+            write_header_only(&mut response, query.id, query.flags, Rcode::FormErr);
+            Access::Denied {
+                response,
+                rcode: Rcode::FormErr,
+                why: "malformed TSIG record".into(),
+            }
+        }
     }
 }
 

@@ -297,17 +297,25 @@ async fn serve_connection(
                     }
                     (None, None)
                 }
-                Access::Denied { response, why } => {
+                Access::Denied {
+                    response,
+                    rcode,
+                    why,
+                } => {
                     if first_this_second() {
-                        tracing::warn!(%peer, "zone transfer refused (NOTAUTH): {why}");
+                        let rcode = match rcode {
+                            dns::Rcode::FormErr => "FORMERR",
+                            _ => "NOTAUTH",
+                        };
+                        tracing::warn!(%peer, "zone transfer refused ({rcode}): {why}");
                     }
-                    (None, Some(response))
+                    (None, Some((response, rcode)))
                 }
                 Access::Allowed(signed) => (Some(signed), None),
             };
-            if let Some(response) = denied {
+            if let Some((response, rcode)) = denied {
                 let answered = dns::Answered {
-                    rcode: dns::Rcode::NotAuth,
+                    rcode,
                     qtype: dns::question_type(msg),
                 };
                 state
