@@ -165,7 +165,14 @@ fn metrics_tally(c: &mut Criterion) {
                 1 => (Rcode::NoError, 28),
                 _ => (Rcode::NoError, 1),
             };
-            (Answered { rcode, qtype }, false)
+            (
+                Answered {
+                    rcode,
+                    qtype,
+                    server_cookie: false,
+                },
+                false,
+            )
         })
         .collect();
     c.bench_function("metrics tally of a 32-response batch", |b| {

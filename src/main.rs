@@ -219,6 +219,15 @@ fn check(path: &Path) -> ExitCode {
                     "warning: [transfer] notify names {to}, which [transfer] allow does not: its transfers will be REFUSED"
                 );
             }
+            if let Some(secrets) = &loaded.config.cookie_secrets
+                && hale::config::readable_by_others(&secrets.path)
+            {
+                eprintln!(
+                    "warning: [server] cookie_secret_file {} is readable by other users: \
+                     whoever reads it can forge server cookies; chmod 600 it (owned by hale's user)",
+                    secrets.path.display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::cookie::Secrets as CookieSecrets;
 use super::table::Table;
 use crate::config::{Config, ConfigError};
 use crate::health::Checks;
@@ -25,6 +26,8 @@ pub struct Loaded {
     pub checks: Checks,
     /// Precomputed answers for the fast path.
     pub table: Arc<Table>,
+    /// The DNS Cookie secrets; `None` when cookies are off.
+    pub cookies: Option<Arc<CookieSecrets>>,
 }
 
 /// Why a config and its zones could not be loaded.
@@ -79,11 +82,13 @@ impl Loaded {
             table_ms = (started.elapsed() - parsed).as_millis() as u64,
             "zones loaded"
         );
+        let cookies = CookieSecrets::for_config(&config, previous.and_then(|p| p.cookies.as_ref()));
         Ok(Loaded {
             config,
             zones,
             checks,
             table,
+            cookies,
         })
     }
 }

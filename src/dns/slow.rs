@@ -10,12 +10,13 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
+use super::cookie::{self, Secrets};
 use super::encode::{Rr, Sections, encode};
 use super::judged::{Filter, pick};
 use super::query::{Malformed, Query, parse, skip_name, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
-use super::{Answered, Rcode, Transport};
+use super::{Answered, Client, Rcode, Transport};
 use crate::zones::{Node, RdataRef, Rrset, Zone, label_count};
 
 /// CNAME hops followed inside a zone before giving up (loops end here too).
@@ -39,38 +40,53 @@ pub(super) fn respond(
     snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
+    client: Client,
     rotation: usize,
     out: &mut Vec<u8>,
 ) -> Option<Answered> {
-    let (rcode, _) = answer(snapshot.source(), msg, transport, rotation, out)?;
+    let cookies = snapshot.cookies().map(|secrets| (secrets, client));
+    let (rcode, _, server_cookie) =
+        answer(snapshot.source(), msg, transport, rotation, cookies, out)?;
     // Off the fast path: reading the type again costs nothing that matters.
     let qtype = skip_name(msg, 12)
         .and_then(|(end, _)| msg.get(end..end + 2))
         .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]));
-    Some(Answered { rcode, qtype })
+    Some(Answered {
+        rcode,
+        qtype,
+        server_cookie,
+    })
 }
 
-/// [`respond`] from `src`, saying also what the answer depends on.
+/// [`respond`] from `src`, answering DNS Cookies with `cookies` (the
+/// secrets and who asked) when on; saying also what the answer depends on
+/// and whether the query carried a valid server cookie.
 pub(super) fn answer(
     src: Source<'_>,
     msg: &[u8],
     transport: Transport,
     rotation: usize,
+    cookies: Option<(&Secrets, Client)>,
     out: &mut Vec<u8>,
-) -> Option<(Rcode, Depends)> {
+) -> Option<(Rcode, Depends, bool)> {
     out.clear();
     let query = match parse(msg) {
         Ok(q) => q,
         Err(Malformed::Drop) => return None,
         Err(Malformed::Reply { id, flags, rcode }) => {
             write_header_only(out, id, flags, rcode);
-            return Some((rcode, Depends::Zones));
+            return Some((rcode, Depends::Zones, false));
         }
     };
     let synth = Synthesised::default();
-    let mut s = Sections::default();
+    let mut s = Sections {
+        cookie: cookies
+            .zip(query.edns.and_then(|e| e.cookie))
+            .map(|((secrets, client), got)| cookie::reply(secrets, &got, client)),
+        ..Sections::default()
+    };
     let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
-    Some((rcode, s.depends))
+    Some((rcode, s.depends, s.cookie.is_some_and(|c| c.valid)))
 }
 
 /// Answers `query` into `out`, collecting the sections in `s` (which

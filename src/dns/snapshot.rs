@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::Loaded;
+use super::cookie::Secrets as CookieSecrets;
 use super::judged::{Judged, NameCounts};
 use super::serial::{History, Serials, Served};
 use super::table::{Live, Table};
@@ -38,6 +39,8 @@ pub struct Snapshot {
     table: Arc<Table>,
     /// Precomputed answers of the checked names under these verdicts.
     live: Live,
+    /// The DNS Cookie secrets; `None` when cookies are off.
+    cookies: Option<Arc<CookieSecrets>>,
 }
 
 /// Zones whose served serial a new snapshot changes, with their SOA as
@@ -105,6 +108,7 @@ impl Snapshot {
             history: stamped.history,
             table: loaded.table.clone(),
             live,
+            cookies: loaded.cookies.clone(),
         };
         (snapshot, stamped.changed)
     }
@@ -152,6 +156,11 @@ impl Snapshot {
     /// The precomputed answers.
     pub(super) fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// The DNS Cookie secrets, when cookies are on.
+    pub(super) fn cookies(&self) -> Option<&CookieSecrets> {
+        self.cookies.as_deref()
     }
 
     /// The checked names' precomputed answers.

@@ -25,7 +25,7 @@ use super::State;
 use super::prefix::client_prefix;
 use crate::config::TcpLimits;
 use crate::config::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX};
-use crate::dns::{self, Transport};
+use crate::dns::{self, Client, Transport};
 use crate::metrics::TcpClose;
 
 /// The open connections and the limits new ones are admitted under.
@@ -316,7 +316,13 @@ async fn serve_connection(
                     records = sent.records, messages = sent.messages.len(), "zone transfer sent"
                 );
             } else {
-                match dns::answer(&snapshot, msg, Transport::Tcp, &mut out) {
+                match dns::answer(
+                    &snapshot,
+                    msg,
+                    Transport::Tcp,
+                    Client::at_now(peer.ip()),
+                    &mut out,
+                ) {
                     Some(answered) => {
                         state.metrics().answered(Transport::Tcp, answered, &out);
                         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
