@@ -9,7 +9,8 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hale::dns::{
-    Answered, Loaded, Rcode, Serials, Snapshot, Transport, respond, respond_slow, warm,
+    Answered, Client, Loaded, Rcode, Serials, Snapshot, Transport, answer, respond, respond_slow,
+    warm,
 };
 use hale::health::Verdicts;
 use hickory_proto::op::{Edns, Message, Query};
@@ -53,6 +54,52 @@ fn query(name: &str, rtype: RecordType) -> Vec<u8> {
     m.to_vec().expect("encode")
 }
 
+/// `query` with a COOKIE option of `cookie` in its (empty) OPT.
+fn with_cookie(mut q: Vec<u8>, cookie: &[u8]) -> Vec<u8> {
+    let rdlen_at = q.len() - 2;
+    q.truncate(rdlen_at);
+    q.extend_from_slice(&((cookie.len() + 4) as u16).to_be_bytes());
+    q.extend_from_slice(&[0, 10]);
+    q.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    q.extend_from_slice(cookie);
+    q
+}
+
+/// DNS Cookies on the checked A answer: a client cookie alone (a server
+/// cookie made: one SipHash), and a valid server cookie sent back (checked:
+/// one SipHash, echoed).
+fn cookies(c: &mut Criterion, view: &Snapshot) {
+    let client = Client {
+        ip: "192.0.2.77".parse().expect("ip"),
+        now: 1_700_000_000,
+    };
+    let plain = query("www.bench.test.", RecordType::A);
+    let first = with_cookie(plain.clone(), &[1, 2, 3, 4, 5, 6, 7, 8]);
+    let mut out = Vec::with_capacity(1232);
+    answer(view, &first, Transport::Udp, client, &mut out).expect("answered");
+    // The response's last 24 bytes: the COOKIE option's value.
+    let returned = out[out.len() - 24..].to_vec();
+    let second = with_cookie(plain, &returned);
+    let answered = answer(view, &second, Transport::Udp, client, &mut out).expect("answered");
+    assert!(answered.server_cookie, "the server cookie is valid");
+    for (what, q) in [
+        ("checked A, with client cookie", first),
+        ("checked A, with server cookie", second),
+    ] {
+        c.bench_function(what, |b| {
+            b.iter(|| {
+                answer(
+                    black_box(view),
+                    black_box(&q),
+                    Transport::Udp,
+                    client,
+                    &mut out,
+                )
+            })
+        });
+    }
+}
+
 fn answer_path(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let view = setup(dir.path(), 10_000);
@@ -90,6 +137,7 @@ fn answer_path(c: &mut Criterion) {
             b.iter(|| respond(black_box(&view), black_box(q), Transport::Udp, &mut out))
         });
     }
+    cookies(c, &view);
     for (what, q) in cases
         .iter()
         .filter(|(w, _)| ["checked A", "static A"].contains(w))
@@ -165,7 +213,14 @@ fn metrics_tally(c: &mut Criterion) {
                 1 => (Rcode::NoError, 28),
                 _ => (Rcode::NoError, 1),
             };
-            (Answered { rcode, qtype }, false)
+            (
+                Answered {
+                    rcode,
+                    qtype,
+                    server_cookie: false,
+                },
+                false,
+            )
         })
         .collect();
     c.bench_function("metrics tally of a 32-response batch", |b| {

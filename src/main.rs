@@ -222,6 +222,15 @@ fn check(path: &Path) -> ExitCode {
             for warning in hale::config::exposed_key_files(&loaded.config.keys) {
                 eprintln!("warning: {}: {warning}", path.display());
             }
+            if let Some(secrets) = &loaded.config.cookie_secrets
+                && hale::config::readable_by_others(&secrets.path)
+            {
+                eprintln!(
+                    "warning: [server] cookie_secret_file {} is readable by other users: \
+                     whoever reads it can forge server cookies; chmod 600 it (owned by hale's user)",
+                    secrets.path.display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

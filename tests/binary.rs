@@ -399,3 +399,70 @@ async fn key_material_stays_out_of_logs_status_and_metrics() {
     signal(&child, "-TERM");
     let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
 }
+
+/// Issue #17 item 5: `hale check` warns of a cookie secret file that users
+/// other than hale's may read, and is quiet once it is 0600; the secret
+/// shows neither there nor in the log of a serving hale (debug level)
+/// that answers cookies and reloads.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_secret_readable_by_others_is_warned_of_and_never_shown() {
+    use std::os::unix::fs::PermissionsExt;
+    const SECRET: &str = "445536bcd2513298075a5d379663c962";
+    let dir = tempfile::tempdir().unwrap();
+    let zone = format!("{EXAMPLE_ZONE_HEAD}www IN A 192.0.2.1\n");
+    let port = free_dns_port();
+    let cfg = format!("{}cookie_secret_file = \"cookie.secret\"\n", config(port));
+    let cfg = write_files(dir.path(), &cfg, &[("example.com.zone", &zone)]);
+    let secret = dir.path().join("cookie.secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let shown = |text: &str| text.to_lowercase().contains(SECRET);
+
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (status, stdout, stderr) = run(hale(&["check"], &cfg)).await;
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("cookie_secret_file") && stderr.contains("readable by other users"),
+        "{stderr}"
+    );
+    assert!(!shown(&stdout) && !shown(&stderr), "{stdout}{stderr}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (status, stdout, stderr) = run(hale(&["check"], &cfg)).await;
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(!stderr.contains("readable by other users"), "{stderr}");
+
+    let log_path = dir.path().join("hale.log");
+    let mut cmd = hale(&["serve"], &cfg);
+    cmd.env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let mut child = cmd.spawn().expect("start hale serve");
+    let dns = SocketAddr::from(([127, 0, 0, 1], port));
+    eventually("hale serve answers www", || async move {
+        www(dns, "www.example.com").await.is_some()
+    })
+    .await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(dns).await.unwrap();
+    let mut q = Ask::new("www.example.com", RecordType::A)
+        .edns(1232)
+        .to_bytes();
+    q[11] = 1;
+    let opt_at = q.len() - 2;
+    q.truncate(opt_at);
+    q.extend_from_slice(&[0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let answer = crate::support::udp_exchange_on(&socket, &q).await;
+    assert!(answer.len() > 28, "answered");
+    signal(&child, "-HUP");
+    std::fs::write(&secret, "not a secret\n").unwrap();
+    signal(&child, "-HUP");
+    eventually("the bad secret file is logged", || {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        async move { log.contains("cookie.secret:1") }
+    })
+    .await;
+    signal(&child, "-TERM");
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(!shown(&log), "the log shows the secret:\n{log}");
+}

@@ -26,6 +26,8 @@ mod knot_secondary;
 mod tcp;
 // Response rate limiting per client prefix.
 mod rrl;
+// DNS Cookies: server cookies, rotation, RRL exemption, dig and kdig.
+mod cookies;
 // The mass-failure guard and its canary.
 mod mass_failure;
 // Hostile backends, one probe in flight, flapping.

@@ -203,6 +203,9 @@ enum Opt {
     /// Version 0, no flag but DO as given, no option but an Extended DNS
     /// Error: unknown options and flags of the query are not echoed.
     Plain { dnssec_ok: bool },
+    /// As `Plain` without DO, with one option: a COOKIE of this client
+    /// cookie and a 16-byte server cookie (RFC 9018).
+    Cookie([u8; 8]),
     /// Either way (FORMERR for a broken OPT).
     Any,
 }
@@ -637,8 +640,10 @@ fn table() -> Vec<Row> {
             WWW_A,
         )
         .opt(Opt::Plain { dnssec_ok: false }),
+        // DNS Cookies (RFC 7873): a client cookie gets a server cookie back;
+        // a server cookie that is not ours (not 16 bytes, or forged) a new one.
         row(
-            "COOKIE option (RFC 7873; not implemented, so ignored)",
+            "COOKIE option, client cookie alone",
             msg(
                 0,
                 [1, 0, 0, 1],
@@ -646,7 +651,19 @@ fn table() -> Vec<Row> {
             ),
             WWW_A,
         )
-        .opt(Opt::Plain { dnssec_ok: false }),
+        .opt(Opt::Cookie([1, 2, 3, 4, 5, 6, 7, 8])),
+        row(
+            "COOKIE with a forged 16-byte server cookie",
+            msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0, &option(10, &[3; 24]))]),
+            WWW_A,
+        )
+        .opt(Opt::Cookie([3; 8])),
+        row(
+            "COOKIE with a 32-byte server cookie (not RFC 9018's)",
+            msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0, &option(10, &[4; 40]))]),
+            WWW_A,
+        )
+        .opt(Opt::Cookie([4; 8])),
         row(
             "unknown EDNS flags set (not DO)",
             msg(0, [1, 0, 0, 1], &[&www, &opt(0, 0x7fff, &[])]),
@@ -1077,6 +1094,25 @@ fn check(row: &Row, expect: Expect, raw: &[u8]) -> Result<(), String> {
                 .iter()
                 .any(|(code, _)| u16::from(*code) != 15);
             want(!echoed, "EDNS options other than EDE in the response")?;
+        }
+        Opt::Cookie(client) => {
+            let opt = msg.edns.as_ref().ok_or("no OPT in the response")?;
+            want(opt.version() == 0, "OPT version not 0")?;
+            let options = opt.options().as_ref();
+            want(options.len() == 1, "not one option")?;
+            let cookie = options
+                .iter()
+                .find(|(code, _)| u16::from(*code) == 10)
+                .ok_or("no COOKIE in the response")?;
+            let mut value = Vec::new();
+            hickory_proto::serialize::binary::BinEncodable::emit(
+                &cookie.1,
+                &mut hickory_proto::serialize::binary::BinEncoder::new(&mut value),
+            )
+            .map_err(|_| "COOKIE unwritable")?;
+            want(value.len() == 24, "COOKIE not of 24 bytes")?;
+            want(value[..8] == client, "client cookie not echoed")?;
+            want(value[8..12] == [1, 0, 0, 0], "server cookie not RFC 9018's")?;
         }
     }
     Ok(())

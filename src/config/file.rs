@@ -39,6 +39,8 @@ pub(super) struct RawServer {
     pub(super) tcp_max_connections: Option<Spanned<usize>>,
     pub(super) tcp_idle_timeout: Option<Dur>,
     pub(super) tcp_message_timeout: Option<Dur>,
+    pub(super) cookies: Option<bool>,
+    pub(super) cookie_secret_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -21,15 +21,16 @@ mod ca;
 mod file;
 mod policy;
 mod probes;
+mod secret;
 mod transfer;
 mod validate;
 
 pub use ca::{CaFile, CaFileError};
 pub use policy::{MinHealthy, Policy};
 pub use probes::{ProbeAddress, Require};
+pub use secret::{COOKIE_SECRET_LEN, CookieSecrets, SecretError, readable_by_others};
 pub use transfer::{
     NotifyTarget, Secret, TransferAllow, TsigAlgorithm, TsigKey, exposed_key_files,
-    readable_by_others,
 };
 
 use file::RawConfig;
@@ -178,6 +179,11 @@ pub struct Config {
     pub notify: Vec<NotifyTarget>,
     /// Where verdicts and overrides are kept across restarts, if anywhere.
     pub state: Option<StateSettings>,
+    /// DNS Cookies (RFC 7873, RFC 9018) answered: on unless `[server] cookies = false`.
+    pub cookies: bool,
+    /// The server secrets of `[server] cookie_secret_file`; `None`: a
+    /// random one, made at start and kept across reloads.
+    pub cookie_secrets: Option<CookieSecrets>,
 }
 
 /// `[state]`: verdicts and overrides kept across restarts.
@@ -427,6 +433,7 @@ impl Config {
         let transfer_allow = transfer::transfer_allow(&src, &transfer.allow, &keys)?;
         let notify = transfer::notify(&src, &transfer.notify, &keys)?;
         let state = validate::state(&src, raw.state.as_ref())?;
+        let (cookies, cookie_secrets) = secret::cookies(&src, &raw.server)?;
         Ok(Config {
             path: path.to_path_buf(),
             listen,
@@ -442,6 +449,8 @@ impl Config {
             transfer_allow,
             notify,
             state,
+            cookies,
+            cookie_secrets,
         })
     }
 

@@ -291,7 +291,7 @@ fn read_key_file(path: &Path) -> Result<KeyFile, String> {
 pub fn exposed_key_files(keys: &[TsigKey]) -> Vec<String> {
     keys.iter()
         .filter_map(|k| Some((k, k.file.as_ref()?)))
-        .filter(|(_, file)| readable_by_others(file))
+        .filter(|(_, file)| super::secret::readable_by_others(file))
         .map(|(k, file)| {
             format!(
                 "[[key]] {}: secret_file {} can be read by others than its owner: \
@@ -301,13 +301,6 @@ pub fn exposed_key_files(keys: &[TsigKey]) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// Whether the key file at `path` can be read by others than its owner
-/// (group or world read bits), for `check`'s warning.
-pub fn readable_by_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }
 
 /// A `key = "…"` of an allow or notify entry: a `[[key]]`'s name.

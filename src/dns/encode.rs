@@ -6,6 +6,7 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 use super::Rcode;
+use super::cookie::{self, Reply};
 use super::query::Query;
 use super::slow::Depends;
 use super::wire::{AA, ADVERTISED_UDP_PAYLOAD, QR, RD, TC};
@@ -44,6 +45,9 @@ pub(super) struct Sections<'a> {
     /// Extended DNS Error (RFC 8914) to explain a refusal or a SERVFAIL:
     /// info code and extra text (empty for none).
     pub(super) ede: Option<(u16, &'a str)>,
+    /// The COOKIE option to send back, when the query carried one and
+    /// cookies are on.
+    pub(super) cookie: Option<Reply>,
     /// The additional section is a referral's glue: set TC rather than drop it.
     pub(super) glue_required: bool,
     /// What the sections were made from (the answer table keeps only
@@ -61,11 +65,16 @@ pub(super) fn encode(
     limit: usize,
 ) -> Option<Rcode> {
     let mut rcode = rcode;
+    // The OPT, its EDE and COOKIE, and a TSIG record to come.
     let reserve = q.reserve
         + match (&q.edns, s.ede) {
             (None, _) => 0,
             (Some(_), None) => OPT_LEN,
             (Some(_), Some((_, text))) => OPT_LEN + EDE_LEN + text.len(),
+        }
+        + match (&q.edns, s.cookie) {
+            (Some(_), Some(_)) => cookie::OPTION_LEN,
+            _ => 0,
         };
     let mut counts = [1u16, 0, 0, 0];
     let mut tc = false;
@@ -129,21 +138,25 @@ pub(super) fn encode(
             // The extended rcode's upper 8 bits live in the OPT TTL.
             let ext = ((rcode as u16) >> 4) as u32;
             let ttl = (ext << 24) | if edns.dnssec_ok { 0x8000 } else { 0 };
-            let mut ede = Vec::new();
+            let mut options = Vec::new();
             if let Some((code, text)) = s.ede {
                 // OPTION-CODE 15, OPTION-LENGTH, INFO-CODE, EXTRA-TEXT.
                 let len = 2 + text.len().min(usize::from(u16::MAX) - 8) as u16;
-                ede.extend_from_slice(&[0, 15]);
-                ede.extend_from_slice(&len.to_be_bytes());
-                ede.extend_from_slice(&code.to_be_bytes());
-                ede.extend_from_slice(&text.as_bytes()[..usize::from(len) - 2]);
+                options.extend_from_slice(&[0, 15]);
+                options.extend_from_slice(&len.to_be_bytes());
+                options.extend_from_slice(&code.to_be_bytes());
+                options.extend_from_slice(&text.as_bytes()[..usize::from(len) - 2]);
+            }
+            // After EDE, as the fast path writes them.
+            if let Some(cookie) = &s.cookie {
+                cookie.write(&mut options);
             }
             let ok = enc.emit(0).is_ok()
                 && enc.emit_u16(u16::from(RecordType::OPT)).is_ok()
                 && enc.emit_u16(ADVERTISED_UDP_PAYLOAD).is_ok()
                 && enc.emit_u32(ttl).is_ok()
-                && enc.emit_u16(ede.len() as u16).is_ok()
-                && enc.emit_vec(&ede).is_ok();
+                && enc.emit_u16(options.len() as u16).is_ok()
+                && enc.emit_vec(&options).is_ok();
             if !ok {
                 return None;
             }

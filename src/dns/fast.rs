@@ -5,10 +5,11 @@
 //! leaves to the general path by returning `None`: it never answers
 //! differently, only faster.
 
+use super::cookie;
 use super::snapshot::Snapshot;
 use super::table::{Answer, rcode_of};
 use super::wire::{AA, ADVERTISED_UDP_PAYLOAD, EDE_NOT_AUTHORITATIVE, QR, RD};
-use super::{Answered, Rcode, Transport};
+use super::{Answered, Client, Rcode, Transport};
 
 /// Query types the table never answers: meta types and ANY.
 fn general_only(qtype: u16) -> bool {
@@ -75,6 +76,7 @@ pub(super) fn respond(
     snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
+    client: Client,
     rotation: usize,
     out: &mut Vec<u8>,
 ) -> Option<Answered> {
@@ -100,6 +102,7 @@ pub(super) fn respond(
     let qend = at + 4;
 
     // At most one OPT: root owner, version 0, nothing after it.
+    let mut cookie = None;
     let edns = if header[11] == 1 {
         let opt = msg.get(qend..qend + 11)?;
         let rdlen = u16::from_be_bytes([opt[9], opt[10]]) as usize;
@@ -110,8 +113,14 @@ pub(super) fn respond(
             return None;
         }
         // Options: the general path answers any that are malformed FORMERR.
-        if rdlen > 0 && !super::edns::options_sound(msg.get(qend + 11..)?) {
-            return None;
+        if rdlen > 0 {
+            let options = msg.get(qend + 11..)?;
+            if !super::edns::options_sound(options) {
+                return None;
+            }
+            if let (Some(secrets), Some(got)) = (snapshot.cookies(), cookie::find(options)) {
+                cookie = Some(cookie::reply(secrets, &got, client));
+            }
         }
         Some((u16::from_be_bytes([opt[3], opt[4]]), opt[7] & 0x80 != 0))
     } else {
@@ -155,11 +164,21 @@ pub(super) fn respond(
         out.extend_from_slice(&[0, 0, 41]);
         out.extend_from_slice(&ADVERTISED_UDP_PAYLOAD.to_be_bytes());
         out.extend_from_slice(&[0, 0, if dnssec_ok { 0x80 } else { 0 }, 0]);
-        if bits & 0xF == Rcode::Refused as u16 {
+        // Options in the general path's order: EDE, then COOKIE.
+        let refused = bits & 0xF == Rcode::Refused as u16;
+        let rdlen = if refused { 6 } else { 0 }
+            + if cookie.is_some() {
+                cookie::OPTION_LEN
+            } else {
+                0
+            };
+        out.extend_from_slice(&(rdlen as u16).to_be_bytes());
+        if refused {
             // Extended DNS Error 20, "Not Authoritative", as the general path sends.
-            out.extend_from_slice(&[0, 6, 0, 15, 0, 2, 0, EDE_NOT_AUTHORITATIVE as u8]);
-        } else {
-            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&[0, 15, 0, 2, 0, EDE_NOT_AUTHORITATIVE as u8]);
+        }
+        if let Some(cookie) = &cookie {
+            cookie.write(out);
         }
         ar += 1;
     }
@@ -177,5 +196,6 @@ pub(super) fn respond(
     Some(Answered {
         rcode: rcode_of(bits),
         qtype,
+        server_cookie: cookie.is_some_and(|c| c.valid),
     })
 }

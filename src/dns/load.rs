@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::cookie::Secrets as CookieSecrets;
 use super::table::Table;
 use crate::config::{Config, ConfigError};
 use crate::health::Checks;
@@ -27,6 +28,8 @@ pub struct Loaded {
     pub table: Arc<Table>,
     /// The TSIG keys, ready to sign and verify.
     pub keys: Arc<super::tsig::Keys>,
+    /// The DNS Cookie secrets; `None` when cookies are off.
+    pub cookies: Option<Arc<CookieSecrets>>,
 }
 
 /// Why a config and its zones could not be loaded.
@@ -82,12 +85,14 @@ impl Loaded {
             "zones loaded"
         );
         let keys = Arc::new(super::tsig::Keys::new(&config.keys));
+        let cookies = CookieSecrets::for_config(&config, previous.and_then(|p| p.cookies.as_ref()));
         Ok(Loaded {
             config,
             zones,
             checks,
             table,
             keys,
+            cookies,
         })
     }
 }

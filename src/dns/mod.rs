@@ -22,6 +22,7 @@ pub mod serial;
 mod snapshot;
 mod table;
 // Answering a query: reading it, the two paths, writing the response.
+mod cookie;
 mod edns;
 mod encode;
 mod fast;
@@ -34,6 +35,7 @@ pub mod tsig;
 // Why a checked answer is what it is.
 pub mod explain;
 
+pub use cookie::Secrets as CookieSecrets;
 pub use judged::NameCounts;
 pub use load::{LoadError, Loaded};
 pub use serial::Serials;
@@ -43,6 +45,8 @@ pub use transfer::{Access, Transfer};
 pub use wire::truncate;
 
 use std::cell::Cell;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How the response leaves: UDP answers are limited in size, TCP ones are not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,38 +94,78 @@ impl Transport {
     }
 }
 
-/// Answers one DNS message. Writes the response into `out` (cleared first)
-/// and returns its rcode, or `None` when the message deserves no response.
+/// Who asked, and when: what a server cookie (RFC 9018) is made from and
+/// judged by. The clock is the caller's, so an answer is a function of its
+/// inputs (the UDP workers read it once per batch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// The client's address.
+    pub ip: IpAddr,
+    /// Unix time in seconds (serial number arithmetic past 2106).
+    pub now: u32,
+}
+
+impl Client {
+    /// What answers without a known client use: address 0.0.0.0, time 0.
+    pub const UNKNOWN: Client = Client {
+        ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        now: 0,
+    };
+
+    /// `ip`, now by the system clock.
+    pub fn at_now(ip: IpAddr) -> Client {
+        Client {
+            ip,
+            now: unix_now(),
+        }
+    }
+}
+
+/// Unix time in seconds, as a server cookie's timestamp holds it.
+pub fn unix_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+/// Answers one DNS message from [`Client::UNKNOWN`]. Writes the response
+/// into `out` (cleared first) and returns its rcode, or `None` when the
+/// message deserves no response.
 pub fn respond(
     snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
-    answer(snapshot, msg, transport, out).map(|a| a.rcode)
+    answer(snapshot, msg, transport, Client::UNKNOWN, out).map(|a| a.rcode)
 }
 
-/// What one response answered, for the metrics' tallies.
+/// What one response answered, for the metrics' tallies and rate limiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Answered {
     /// The response code sent.
     pub rcode: Rcode,
     /// The question's type (0 for a message whose question was unreadable).
     pub qtype: u16,
+    /// The query carried a valid server cookie: its source address is not
+    /// spoofed, so rate limiting lets it through (as Knot does).
+    pub server_cookie: bool,
 }
 
-/// [`respond`], saying also the question's type.
+/// Answers one DNS message from `client`, saying also the question's type
+/// and whether it carried a valid server cookie.
 pub fn answer(
     snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
+    client: Client,
     out: &mut Vec<u8>,
 ) -> Option<Answered> {
     let rotation = next_rotation();
-    if let Some(answered) = fast::respond(snapshot, msg, transport, rotation, out) {
+    if let Some(answered) = fast::respond(snapshot, msg, transport, client, rotation, out) {
         return Some(answered);
     }
-    slow::respond(snapshot, msg, transport, rotation, out)
+    slow::respond(snapshot, msg, transport, client, rotation, out)
 }
 
 /// Starts fetching what the answers to `msgs` need into the CPU's cache:
@@ -174,7 +218,18 @@ pub fn respond_slow(
     transport: Transport,
     out: &mut Vec<u8>,
 ) -> Option<Rcode> {
-    slow::respond(snapshot, msg, transport, next_rotation(), out).map(|a| a.rcode)
+    answer_slow(snapshot, msg, transport, Client::UNKNOWN, out).map(|a| a.rcode)
+}
+
+/// [`answer`] by the general path alone, for tests that compare both paths.
+pub fn answer_slow(
+    snapshot: &Snapshot,
+    msg: &[u8],
+    transport: Transport,
+    client: Client,
+    out: &mut Vec<u8>,
+) -> Option<Answered> {
+    slow::respond(snapshot, msg, transport, client, next_rotation(), out)
 }
 
 thread_local! {

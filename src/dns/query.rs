@@ -20,6 +20,8 @@ pub(super) struct Edns {
     pub(super) version: u8,
     /// DNSSEC OK, copied back per RFC 3225.
     pub(super) dnssec_ok: bool,
+    /// Its COOKIE option, when its options are sound and hold one.
+    pub(super) cookie: Option<super::cookie::Received>,
 }
 
 /// A parsed query.
@@ -132,8 +134,10 @@ fn read_body(msg: &[u8], nscount: u16, arcount: u16) -> Option<Body> {
             if edns.is_some() || !root {
                 return None;
             }
+            let options_sound = super::edns::options_sound(data);
             edns = Some(Edns {
-                options_sound: super::edns::options_sound(data),
+                options_sound,
+                cookie: options_sound.then(|| super::cookie::find(data)).flatten(),
                 udp_size: class,
                 version: (ttl >> 16) as u8,
                 dnssec_ok: ttl & 0x8000 != 0,

@@ -10,13 +10,14 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
+use super::cookie::{self, Secrets};
 use super::encode::{Rr, Sections, encode};
 use super::judged::{Filter, pick};
 use super::query::{Malformed, Query, parse, skip_name, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::tsig::{self, Keys, Verdict};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
-use super::{Answered, Rcode, Transport};
+use super::{Answered, Client, Rcode, Transport};
 use crate::zones::{Node, RdataRef, Rrset, Zone, label_count};
 
 /// CNAME hops followed inside a zone before giving up (loops end here too).
@@ -40,33 +41,43 @@ pub(super) fn respond(
     snapshot: &Snapshot,
     msg: &[u8],
     transport: Transport,
+    client: Client,
     rotation: usize,
     out: &mut Vec<u8>,
 ) -> Option<Answered> {
-    let (rcode, _) = answer_as(
+    let cookies = snapshot.cookies().map(|secrets| (secrets, client));
+    let (rcode, _, server_cookie) = answer_as(
         snapshot.source(),
         Some(snapshot.keys()),
         msg,
         transport,
         rotation,
+        cookies,
         out,
     )?;
     // Off the fast path: reading the type again costs nothing that matters.
     let qtype = skip_name(msg, 12)
         .and_then(|(end, _)| msg.get(end..end + 2))
         .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]));
-    Some(Answered { rcode, qtype })
+    Some(Answered {
+        rcode,
+        qtype,
+        server_cookie,
+    })
 }
 
-/// [`respond`] from `src`, saying also what the answer depends on.
+/// [`respond`] from `src`, answering DNS Cookies with `cookies` (the
+/// secrets and who asked) when on; saying also what the answer depends on
+/// and whether the query carried a valid server cookie.
 pub(super) fn answer(
     src: Source<'_>,
     msg: &[u8],
     transport: Transport,
     rotation: usize,
+    cookies: Option<(&Secrets, Client)>,
     out: &mut Vec<u8>,
-) -> Option<(Rcode, Depends)> {
-    answer_as(src, None, msg, transport, rotation, out)
+) -> Option<(Rcode, Depends, bool)> {
+    answer_as(src, None, msg, transport, rotation, cookies, out)
 }
 
 /// [`answer`], checking a signed query against `keys` and signing its
@@ -78,22 +89,29 @@ fn answer_as(
     msg: &[u8],
     transport: Transport,
     rotation: usize,
+    cookies: Option<(&Secrets, Client)>,
     out: &mut Vec<u8>,
-) -> Option<(Rcode, Depends)> {
+) -> Option<(Rcode, Depends, bool)> {
     out.clear();
     let mut query = match parse(msg) {
         Ok(q) => q,
         Err(Malformed::Drop) => return None,
         Err(Malformed::Reply { id, flags, rcode }) => {
             write_header_only(out, id, flags, rcode);
-            return Some((rcode, Depends::Zones));
+            return Some((rcode, Depends::Zones, false));
         }
     };
     let synth = Synthesised::default();
-    let mut s = Sections::default();
+    let mut s = Sections {
+        cookie: cookies
+            .zip(query.edns.and_then(|e| e.cookie))
+            .map(|((secrets, client), got)| cookie::reply(secrets, &got, client)),
+        ..Sections::default()
+    };
+    let valid_cookie = s.cookie.is_some_and(|c| c.valid);
     let (Some(keys), Some(start)) = (keys, query.tsig) else {
         let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
-        return Some((rcode, s.depends));
+        return Some((rcode, s.depends, valid_cookie));
     };
     let now = tsig::now();
     match tsig::verify(keys, msg, start, now) {
@@ -101,7 +119,7 @@ fn answer_as(
             query.reserve = signed.size();
             let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
             signed.sign(out, now);
-            Some((rcode, s.depends))
+            Some((rcode, s.depends, valid_cookie))
         }
         Verdict::Refused(refusal) => {
             let limit = transport.limit(query.edns.map(|e| e.udp_size));
@@ -116,11 +134,11 @@ fn answer_as(
                 out[10..12].copy_from_slice(&ar.to_be_bytes());
                 out[2] |= 0x02;
             }
-            Some((Rcode::NotAuth, Depends::Zones))
+            Some((Rcode::NotAuth, Depends::Zones, valid_cookie))
         }
         Verdict::Malformed => {
             write_header_only(out, query.id, query.flags, Rcode::FormErr);
-            Some((Rcode::FormErr, Depends::Zones))
+            Some((Rcode::FormErr, Depends::Zones, false))
         }
     }
 }

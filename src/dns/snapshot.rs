@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use hickory_proto::rr::{Name, Record, RecordType};
 
 use super::Loaded;
+use super::cookie::Secrets as CookieSecrets;
 use super::judged::{Judged, NameCounts};
 use super::serial::{History, Serials, Served};
 use super::table::{Live, Table};
@@ -40,6 +41,8 @@ pub struct Snapshot {
     live: Live,
     /// The TSIG keys signed requests are checked against.
     keys: Arc<super::tsig::Keys>,
+    /// The DNS Cookie secrets; `None` when cookies are off.
+    cookies: Option<Arc<CookieSecrets>>,
 }
 
 /// Zones whose served serial a new snapshot changes, with their SOA as
@@ -108,6 +111,7 @@ impl Snapshot {
             table: loaded.table.clone(),
             live,
             keys: loaded.keys.clone(),
+            cookies: loaded.cookies.clone(),
         };
         (snapshot, stamped.changed)
     }
@@ -155,6 +159,11 @@ impl Snapshot {
     /// The precomputed answers.
     pub(super) fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// The DNS Cookie secrets, when cookies are on.
+    pub(super) fn cookies(&self) -> Option<&CookieSecrets> {
+        self.cookies.as_deref()
     }
 
     /// The checked names' precomputed answers.

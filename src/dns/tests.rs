@@ -252,7 +252,9 @@ fn fast_path_answers_as_the_general_path() {
                         m.edns = Some(e);
                     }
                     let q = m.to_vec().expect("encode");
-                    if super::fast::respond(&view, &q, transport, 0, &mut a).is_some() {
+                    if super::fast::respond(&view, &q, transport, super::Client::UNKNOWN, 0, &mut a)
+                        .is_some()
+                    {
                         fast_hits += 1;
                     }
                     same_answer(
@@ -349,7 +351,16 @@ fn a_table_built_in_runs_answers_every_part_of_the_zone() {
                 RecordType::MX,
             ] {
                 let q = query(&name, rtype);
-                if super::fast::respond(&view, &q, Transport::Udp, 0, &mut out).is_some() {
+                if super::fast::respond(
+                    &view,
+                    &q,
+                    Transport::Udp,
+                    super::Client::UNKNOWN,
+                    0,
+                    &mut out,
+                )
+                .is_some()
+                {
                     fast += 1;
                 }
                 same_answer(&view, &q, Transport::Udp, &format!("{name} {rtype}"));
@@ -390,4 +401,126 @@ fn warming_takes_any_bytes_in_several_chunks() {
     let after: Vec<Option<Message>> = msgs.iter().map(|m| ask(&view, m, Transport::Udp)).collect();
     assert_eq!(before, after);
     assert!(after.iter().flatten().count() >= 141);
+}
+
+/// `query` with an OPT (payload `size`) carrying `options`.
+fn with_options(mut q: Vec<u8>, size: u16, options: &[u8]) -> Vec<u8> {
+    q[11] = 1;
+    q.extend_from_slice(&[0, 0, 41]);
+    q.extend_from_slice(&size.to_be_bytes());
+    q.extend_from_slice(&[0, 0, 0, 0]);
+    q.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    q.extend_from_slice(options);
+    q
+}
+
+/// The COOKIE option's value at the end of a response's OPT, if any.
+fn cookie_of(response: &[u8]) -> Option<Vec<u8>> {
+    let m = Message::from_vec(response).expect("parses");
+    let edns = m.edns.as_ref()?;
+    let raw = hickory_proto::rr::rdata::opt::EdnsCode::Cookie;
+    edns.option(raw).map(|o| {
+        let mut v = Vec::new();
+        let mut enc = hickory_proto::serialize::binary::BinEncoder::new(&mut v);
+        hickory_proto::serialize::binary::BinEncodable::emit(o, &mut enc).expect("emits");
+        v
+    })
+}
+
+/// With cookies on, both paths send the same COOKIE option, byte for
+/// byte (one function writes it), for a client cookie alone, a valid server cookie (echoed), an
+/// invalid one (replaced), next to an EDE, and in a truncated answer;
+/// only a valid server cookie is reported as one. Off, none is sent.
+#[test]
+fn both_paths_answer_cookies_alike() {
+    let (_d, v) = view();
+    let client = Client {
+        ip: "192.0.2.77".parse().expect("ip"),
+        now: 1_700_000_000,
+    };
+    let both = |q: &[u8]| {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let fast = super::fast::respond(&v, q, Transport::Udp, client, 0, &mut a);
+        let slow = answer_slow(&v, q, Transport::Udp, client, &mut b).expect("answered");
+        if let Some(fast) = fast {
+            assert_eq!(fast, slow);
+            // Names may be compressed differently; the OPT, last, is the same.
+            let tail = |r: &[u8]| r[r.len() - cookie::OPTION_LEN..].to_vec();
+            assert_eq!(tail(&a), tail(&b), "the same COOKIE bytes");
+            let (f, s) = (
+                Message::from_vec(&a).expect("fast"),
+                Message::from_vec(&b).expect("slow"),
+            );
+            assert_eq!(f.metadata, s.metadata);
+            assert_eq!(f.edns, s.edns);
+        }
+        (b, slow.server_cookie)
+    };
+    let cookie = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+    let www = with_options(query("www.example.com.", RecordType::A), 1232, &cookie);
+    assert!(super::fast::respond(&v, &www, Transport::Udp, client, 0, &mut Vec::new()).is_some());
+    let (first, valid) = both(&www);
+    assert!(!valid);
+    let value = cookie_of(&first).expect("a cookie back");
+    assert_eq!(value.len(), 24);
+    assert_eq!(value[..8], cookie[4..]);
+
+    // Sent back: valid, and echoed unchanged.
+    let mut echo = vec![0, 10, 0, 24];
+    echo.extend_from_slice(&value);
+    let again = with_options(query("www.example.com.", RecordType::A), 1232, &echo);
+    let (second, valid) = both(&again);
+    assert!(valid);
+    assert_eq!(cookie_of(&second), Some(value.clone()));
+
+    // From another address it is invalid: a new one, as for a client cookie alone.
+    let other = Client {
+        ip: "192.0.2.78".parse().expect("ip"),
+        ..client
+    };
+    let mut out = Vec::new();
+    let answered = answer(&v, &again, Transport::Udp, other, &mut out).expect("answered");
+    assert!(!answered.server_cookie);
+    assert_eq!(answered.rcode, Rcode::NoError);
+    let renewed = cookie_of(&out).expect("a cookie back");
+    assert_eq!(renewed[..8], value[..8]);
+    assert_ne!(renewed, value);
+
+    // With EDE (REFUSED), with other options, truncated, and on the general path only.
+    let mut mixed = vec![0xfd, 0xe9, 0, 1, 9];
+    mixed.extend_from_slice(&echo);
+    for q in [
+        with_options(query("example.org.", RecordType::A), 1232, &echo),
+        with_options(query("www.example.com.", RecordType::A), 1232, &mixed),
+        with_options(query("big.example.com.", RecordType::TXT), 512, &echo),
+        with_options(query("example.com.", RecordType::ANY), 1232, &echo),
+    ] {
+        let (out, valid) = both(&q);
+        assert!(valid);
+        assert!(out.len() <= 1232);
+        assert_eq!(cookie_of(&out), Some(value.clone()));
+    }
+    let (big, _) = both(&with_options(
+        query("big.example.com.", RecordType::TXT),
+        512,
+        &echo,
+    ));
+    assert!(
+        big.len() <= 512 && big[2] & 0x02 != 0,
+        "truncated, cookie counted"
+    );
+
+    // Off: no cookie, nothing valid.
+    let (dir, mut loaded) = load(
+        "example.com.zone",
+        "$TTL 300\n@ SOA ns1 h 1 3600 900 1209600 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n",
+        "",
+    );
+    loaded.cookies = None;
+    let off = served(&loaded);
+    let mut out = Vec::new();
+    let answered = answer(&off, &again, Transport::Udp, client, &mut out).expect("answered");
+    assert!(!answered.server_cookie);
+    assert_eq!(cookie_of(&out), None);
+    drop(dir);
 }

@@ -24,7 +24,7 @@ use super::State;
 use super::prefix::client_prefix;
 use crate::config::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX};
 use crate::config::{TcpLimits, TransferAllow};
-use crate::dns::{self, Access, Transport};
+use crate::dns::{self, Access, Client, Transport};
 use crate::metrics::TcpClose;
 
 /// The open connections and the limits new ones are admitted under.
@@ -317,6 +317,7 @@ async fn serve_connection(
                 let answered = dns::Answered {
                     rcode,
                     qtype: dns::question_type(msg),
+                    server_cookie: false,
                 };
                 state
                     .metrics()
@@ -351,7 +352,13 @@ async fn serve_connection(
                     records = sent.records, messages = sent.messages.len(), "zone transfer sent"
                 );
             } else {
-                match dns::answer(&snapshot, msg, Transport::Tcp, &mut out) {
+                match dns::answer(
+                    &snapshot,
+                    msg,
+                    Transport::Tcp,
+                    Client::at_now(peer.ip()),
+                    &mut out,
+                ) {
                     Some(answered) => {
                         if answered.rcode == dns::Rcode::NotAuth && first_this_second() {
                             refused_signed(&peer, &out);

@@ -22,7 +22,7 @@ use tracing::{debug, warn};
 use super::State;
 use super::pktinfo::{self, Control, Local};
 use super::rrl::Verdict;
-use crate::dns::{self, Answered, Transport};
+use crate::dns::{self, Answered, Client, Transport};
 
 /// Datagrams moved per syscall.
 const BATCH: usize = 32;
@@ -175,8 +175,10 @@ fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
         let n = n as usize;
 
         let snapshot = state.snapshot();
-        // Rate limiting counts per second; one clock read per batch.
+        // Rate limiting counts per second; one clock read per batch, and
+        // one of the wall clock for server cookies.
         let second = state.rrl.second();
+        let now = dns::unix_now();
         tx_iov.clear();
         tx_hdr.clear();
         answered.clear();
@@ -194,13 +196,21 @@ fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
                 continue;
             }
             let out = &mut tx[i];
-            match dns::answer(&snapshot, &rx[i][..len], Transport::Udp, out) {
+            let peer = peer_ip(&peers[i]);
+            let client = Client {
+                ip: peer.unwrap_or(Client::UNKNOWN.ip),
+                now,
+            };
+            match dns::answer(&snapshot, &rx[i][..len], Transport::Udp, client, out) {
                 Some(what) => {
                     if what.rcode == dns::Rcode::NotAuth && super::tcp::first_this_second() {
-                        let peer = peer_ip(&peers[i]).map_or("?".into(), |ip| ip.to_string());
+                        let peer = peer.map_or("?".into(), |ip| ip.to_string());
                         super::tcp::refused_signed(&peer, out);
                     }
-                    if let (Some(second), Some(client)) = (second, peer_ip(&peers[i])) {
+                    // A valid server cookie proves the address is not
+                    // spoofed: no slip, no drop (as Knot does).
+                    if let (Some(second), Some(client), false) = (second, peer, what.server_cookie)
+                    {
                         match state.rrl.check(client, second) {
                             Verdict::Send => {}
                             Verdict::Slip => {

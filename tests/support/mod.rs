@@ -11,6 +11,7 @@ mod dns;
 mod hale;
 mod knot;
 mod nsd;
+mod tools;
 pub mod tsig;
 
 use std::future::Future;
@@ -27,6 +28,7 @@ pub use hale::{
 };
 pub use knot::{Knot, knot_or_skip};
 pub use nsd::{Nsd, nsd_binary, nsd_or_skip, udp_once, www_at};
+pub use tools::tool_or_skip;
 
 /// How long any condition may take to become true on a loaded 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(15);

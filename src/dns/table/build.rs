@@ -408,11 +408,11 @@ fn store(
     bytes: &mut Vec<u8>,
 ) -> Body {
     let query = synthetic_query(name, qtype);
-    let answered = slow::answer(source, &query, Transport::Tcp, 0, out);
+    let answered = slow::answer(source, &query, Transport::Tcp, 0, None, out);
     let qend = query.len();
     let slow = slow_body(qtype);
     // SERVFAIL here means the answer outgrew even TCP: UDP would say TC.
-    let Some((Rcode::NoError | Rcode::NxDomain, Depends::Zones)) = answered else {
+    let Some((Rcode::NoError | Rcode::NxDomain, Depends::Zones, _)) = answered else {
         return slow;
     };
     if out.len() < qend {
