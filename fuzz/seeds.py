@@ -22,6 +22,9 @@ NSD corpus (tests/zones/nsd-corpus, issue #13) that fits, and the inputs in
 artifacts-found/ that failed once.
 """
 
+import base64
+import hashlib
+import hmac
 import pathlib
 import struct
 
@@ -72,6 +75,26 @@ def q(qname="www.example.com.", qtype=A, qclass=IN, edns=True, flags=0x0100, qid
     """One well-formed query, with an OPT unless edns is False."""
     extra = opt(**kw) if edns else b""
     return header(qid, flags, ar=1 if edns else 0) + question(qname, qtype, qclass) + extra
+
+
+# The fuzz target's TSIG key (fuzz_targets/query.rs CONFIG).
+TSIG_KEY = name("xfr.example.com.")
+TSIG_SECRET = base64.b64decode("8W2xNuIYP9T5bRMBxLa0Jg9vUdNpL7k1Zr9bPbCTvXw=")
+
+
+def signed(msg, mac=None, key=TSIG_KEY, when=1700000000):
+    """`msg` with a TSIG record (hmac-sha256, fudge 300) appended: its MAC
+    `mac`, or the right one for `key`'s secret at `when` (long past, so
+    hale answers BADTIME, signed)."""
+    alg = name("hmac-sha256.")
+    timers = when.to_bytes(6, "big") + struct.pack(">H", 300)
+    if mac is None:
+        tbs = msg + key + struct.pack(">HI", 255, 0) + alg + timers + struct.pack(">HH", 0, 0)
+        mac = hmac.new(TSIG_SECRET, tbs, hashlib.sha256).digest()
+    rdata = alg + timers + struct.pack(">H", len(mac)) + mac + msg[:2] + struct.pack(">HH", 0, 0)
+    out = bytearray(msg + key + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata)
+    out[10:12] = struct.pack(">H", struct.unpack(">H", bytes(out[10:12]))[0] + 1)
+    return bytes(out)
 
 
 def query_seeds():
@@ -153,9 +176,25 @@ def query_seeds():
     s["tsig-before-opt"] = (
         header(ar=2) + question("www.example.com.", A, IN) + rr(b"\0", 250, tsig, 255) + opt()
     )
+    # TSIG with the fuzz target's key: a wrong MAC (BADSIG), a right one
+    # signed long ago (BADTIME, whose answer is signed), an unknown key.
+    s["tsig-badsig"] = signed(q(edns=False), b"\x09" * 32)
+    s["tsig-badtime"] = signed(q(edns=False))
+    s["tsig-badtime-edns-cookie"] = signed(q(options=option(10, b"\x01" * 8)))
+    s["tsig-axfr-badtime"] = signed(q("example.com.", AXFR, edns=False))
+    s["tsig-badkey"] = signed(q(edns=False), key=name("other.example.com."))
+    s["tsig-short-mac"] = signed(q(edns=False), b"\x09" * 4)
+    # Cookies: client alone, a server cookie hale did not make.
+    s["edns-cookie-client"] = q(options=option(10, b"\x01\x02\x03\x04\x05\x06\x07\x08"))
+    s["edns-cookie-rfc9018"] = q(
+        options=option(10, b"\x01" * 8 + b"\x01\x00\x00\x00" + struct.pack(">I", 1700000000) + b"\x07" * 8)
+    )
     s["edns-cookie-and-unknown-option"] = q(
         options=option(10, b"\x01\x02\x03\x04\x05\x06\x07\x08") + option(65001, b"x" * 5)
     )
+    # What the fuzzer found once (artifacts-found/query-*), replayed on every run.
+    for found in sorted((HERE / "artifacts-found").glob("query-*")):
+        s["found-" + found.name[len("query-"):]] = found.read_bytes()
     s["edns-option-overrun"] = q(options=struct.pack(">HH", 10, 200) + b"\0" * 4)
     s["two-opts"] = header(ar=2) + question() + opt() + opt()
     s["opt-non-root-owner"] = header(ar=1) + question() + opt(owner=name("example.com."))

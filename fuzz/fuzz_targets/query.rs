@@ -101,6 +101,11 @@ const CHILD_ZONE: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 1209600 60\n
 const CONFIG: &str = r#"[server]
 zones = "zones"
 
+[[key]]
+name = "xfr.example.com."
+algorithm = "hmac-sha256"
+secret = "8W2xNuIYP9T5bRMBxLa0Jg9vUdNpL7k1Zr9bPbCTvXw="
+
 [[check]]
 names = ["www.example.com."]
 port = 18080

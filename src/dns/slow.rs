@@ -109,7 +109,10 @@ fn answer_as(
         ..Sections::default()
     };
     let valid_cookie = s.cookie.is_some_and(|c| c.valid);
-    let (Some(keys), Some(start)) = (keys, query.tsig) else {
+    // A malformed option makes the message FORMERR before its signature
+    // is looked at (the fuzz target's invariant; Knot does the same).
+    let sound = query.edns.is_none_or(|e| e.options_sound);
+    let (Some(keys), Some(start), true) = (keys, query.tsig, sound) else {
         let rcode = write(src, &query, transport, rotation, &synth, &mut s, out)?;
         return Some((rcode, s.depends, valid_cookie));
     };
