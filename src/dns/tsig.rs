@@ -176,6 +176,35 @@ fn read(msg: &[u8], start: usize) -> Option<Record<'_>> {
     })
 }
 
+impl Record<'_> {
+    /// Whether its MAC's length is one RFC 8945 §5.2.2.1 takes for
+    /// `signer`: not longer than the hash, not shorter than half of it (and
+    /// 10 octets). One in between is compared as far as it goes.
+    fn mac_len_fits(&self, signer: &Signer) -> bool {
+        let len = self.mac.len();
+        len <= signer.mac_len && len >= (signer.mac_len / 2).max(10)
+    }
+
+    /// Whether its MAC is `signer`'s over `msg` and its own variables,
+    /// after `prior` (the request's MAC, for a response). Call only when
+    /// [`Record::mac_len_fits`].
+    fn verifies(&self, signer: &Signer, msg: &[u8], prior: Option<&[u8]>) -> bool {
+        let mut ctx = mac_of(signer, prior, msg, self.start, self.original_id);
+        ctx.update(&self.name);
+        ctx.update(&[0, 255, 0, 0, 0, 0]);
+        ctx.update(&self.algorithm);
+        ctx.update(&self.time.to_be_bytes()[2..]);
+        ctx.update(&self.fudge.to_be_bytes());
+        ctx.update(&self.error.to_be_bytes());
+        ctx.update(&(self.other.len() as u16).to_be_bytes());
+        ctx.update(self.other);
+        let tag = ctx.sign();
+        tag.as_ref()
+            .get(..self.mac.len())
+            .is_some_and(|t| same(t, self.mac))
+    }
+}
+
 /// Where the TSIG record of `msg` starts, when its last record is one:
 /// for responses (requests are read by the query reader).
 fn find(msg: &[u8]) -> Option<usize> {
@@ -344,21 +373,10 @@ pub(super) fn verify<'k>(keys: &'k Keys, msg: &[u8], start: usize, now: u64) -> 
     };
     // §5.2.2.1: a MAC longer than the hash, or shorter than half of it
     // (and 10 octets), is malformed; one between is compared as far as it goes.
-    let len = record.mac.len();
-    if len > signer.mac_len || len < (signer.mac_len / 2).max(10) {
+    if !record.mac_len_fits(signer) {
         return Verdict::Malformed;
     }
-    let mut ctx = mac_of(signer, None, msg, record.start, record.original_id);
-    ctx.update(&record.name);
-    ctx.update(&[0, 255, 0, 0, 0, 0]);
-    ctx.update(&record.algorithm);
-    ctx.update(&record.time.to_be_bytes()[2..]);
-    ctx.update(&record.fudge.to_be_bytes());
-    ctx.update(&record.error.to_be_bytes());
-    ctx.update(&(record.other.len() as u16).to_be_bytes());
-    ctx.update(record.other);
-    let tag = ctx.sign();
-    if !same(&tag.as_ref()[..len], record.mac) {
+    if !record.verifies(signer, msg, None) {
         return refuse(BADSIG, None);
     }
     if now.abs_diff(record.time) > u64::from(record.fudge) {
@@ -545,21 +563,7 @@ impl Key<'_> {
         if record.name != signer.name || record.algorithm != signer.algorithm {
             return Err("the answer is signed with another key".into());
         }
-        let mut ctx = mac_of(signer, Some(request_mac), answer, start, record.original_id);
-        ctx.update(&record.name);
-        ctx.update(&[0, 255, 0, 0, 0, 0]);
-        ctx.update(&record.algorithm);
-        ctx.update(&record.time.to_be_bytes()[2..]);
-        ctx.update(&record.fudge.to_be_bytes());
-        ctx.update(&record.error.to_be_bytes());
-        ctx.update(&(record.other.len() as u16).to_be_bytes());
-        ctx.update(record.other);
-        let tag = ctx.sign();
-        let len = record.mac.len();
-        if len > signer.mac_len
-            || len < (signer.mac_len / 2).max(10)
-            || !same(&tag.as_ref()[..len], record.mac)
-        {
+        if !record.mac_len_fits(signer) || !record.verifies(signer, answer, Some(request_mac)) {
             return Err("the answer's signature does not verify".into());
         }
         if now.abs_diff(record.time) > u64::from(record.fudge) {
