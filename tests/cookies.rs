@@ -364,6 +364,20 @@ async fn dig_and_kdig_interoperate() {
         if tool == "dig" {
             assert!(first.contains("(good)"), "{first}");
             assert!(second.contains("(good)"), "{second}");
+            // RFC 7873 §5.4: no question, a cookie alone (how BIND's
+            // resolver learns a server cookie).
+            let args = vec![
+                format!("@{}", dns.ip()),
+                "-p".into(),
+                dns.port().to_string(),
+                "+header-only".into(),
+                "+cookie".into(),
+            ];
+            let header_only = tokio::task::spawn_blocking(move || run("dig", &args))
+                .await
+                .expect("dig ran");
+            assert!(header_only.contains("status: NOERROR"), "{header_only}");
+            assert!(header_only.contains("(good)"), "{header_only}");
         }
     }
     hale.shutdown().await;

@@ -130,6 +130,47 @@ impl Reply {
     }
 }
 
+/// RFC 7873 §5.4: a query with no question and a client cookie (how a
+/// resolver learns a server cookie; `dig +header-only +cookie`) gets
+/// NOERROR, no sections but the OPT with the cookies, as BIND answers it.
+/// Writes it into `out` and returns whether its server cookie was valid;
+/// `None` for any other message (the query reader judges it).
+pub(super) fn question_less(
+    msg: &[u8],
+    secrets: &Secrets,
+    client: Client,
+    out: &mut Vec<u8>,
+) -> Option<bool> {
+    let header = msg.get(..12)?;
+    // QR clear, opcode QUERY; no question, answer or authority; one OPT of
+    // version 0, owned by the root, and nothing after it.
+    if header[2] & 0xF8 != 0 || header[4..11] != [0; 7] || header[11] != 1 {
+        return None;
+    }
+    let opt = msg.get(12..23)?;
+    if opt[..3] != [0, 0, 41] || opt[6] != 0 {
+        return None;
+    }
+    let options = msg.get(23..)?;
+    if options.len() != u16::from_be_bytes([opt[9], opt[10]]) as usize
+        || !super::edns::options_sound(options)
+    {
+        return None;
+    }
+    let reply = reply(secrets, &find(options)?, client);
+    let flags = super::wire::QR | (u16::from_be_bytes([header[2], header[3]]) & super::wire::RD);
+    out.clear();
+    out.extend_from_slice(&header[..2]);
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+    out.extend_from_slice(&[0, 0, 41]);
+    out.extend_from_slice(&super::wire::ADVERTISED_UDP_PAYLOAD.to_be_bytes());
+    out.extend_from_slice(&[0, 0, opt[7] & 0x80, 0]);
+    out.extend_from_slice(&(OPTION_LEN as u16).to_be_bytes());
+    reply.write(out);
+    Some(reply.valid)
+}
+
 /// The reply to the cookie `got` from `client`.
 pub(super) fn reply(secrets: &Secrets, got: &Received, client: Client) -> Reply {
     let mut option = [0u8; OPTION_LEN];

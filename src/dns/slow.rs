@@ -92,6 +92,11 @@ fn answer_as(
     cookies: Option<(&Secrets, Client)>,
     out: &mut Vec<u8>,
 ) -> Option<(Rcode, Depends, bool)> {
+    if let Some((secrets, client)) = cookies
+        && let Some(valid) = cookie::question_less(msg, secrets, client, out)
+    {
+        return Some((Rcode::NoError, Depends::Zones, valid));
+    }
     out.clear();
     let mut query = match parse(msg) {
         Ok(q) => q,
