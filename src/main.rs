@@ -219,7 +219,7 @@ fn check(path: &Path) -> ExitCode {
                     "warning: [transfer] notify names {to}, which [transfer] allow does not: its transfers will be REFUSED"
                 );
             }
-            for warning in hale::config::exposed_key_files(&loaded.config.keys) {
+            for warning in hale::config::key_warnings(&loaded.config.keys) {
                 eprintln!("warning: {}: {warning}", path.display());
             }
             if let Some(secrets) = &loaded.config.cookie_secrets

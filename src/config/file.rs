@@ -84,7 +84,9 @@ pub(super) struct RawTransfer {
 pub(super) struct RawKey {
     pub(super) name: Spanned<String>,
     pub(super) algorithm: Option<Spanned<String>>,
-    pub(super) secret: Option<Spanned<String>>,
+    /// A `Value`, so that a secret written without quotes is refused
+    /// without toml's message quoting it.
+    pub(super) secret: Option<Spanned<toml::Value>>,
     pub(super) secret_file: Option<Spanned<String>>,
 }
 

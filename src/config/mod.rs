@@ -29,9 +29,7 @@ pub use ca::{CaFile, CaFileError};
 pub use policy::{MinHealthy, Policy};
 pub use probes::{ProbeAddress, Require};
 pub use secret::{COOKIE_SECRET_LEN, CookieSecrets, SecretError, readable_by_others};
-pub use transfer::{
-    NotifyTarget, Secret, TransferAllow, TsigAlgorithm, TsigKey, exposed_key_files,
-};
+pub use transfer::{NotifyTarget, Secret, TransferAllow, TsigAlgorithm, TsigKey, key_warnings};
 
 use file::RawConfig;
 

@@ -530,6 +530,10 @@ fn keys_are_read_inline_and_from_the_files_tsig_keygen_and_keymgr_write() {
         assert_eq!(c.keys[0].algorithm, TsigAlgorithm::HmacSha512, "{file}");
         assert_eq!(c.keys[0].secret, inline.keys[0].secret, "{file}");
     }
+    let dig_y =
+        with_key_file(&format!("hmac-sha512:xfr.example.com.:{SECRET}\n"), entry).expect("valid");
+    assert_eq!(dig_y.keys[0].algorithm, TsigAlgorithm::HmacSha512);
+    assert_eq!(dig_y.keys[0].secret, inline.keys[0].secret);
     let alone = with_key_file(
         &format!("{SECRET}\n"),
         &format!("{entry}algorithm = \"hmac-sha256\"\n"),
@@ -546,6 +550,11 @@ fn key_errors_name_the_line_and_never_the_secret() {
     ));
     assert!(e.contains(":7: [[key]] xfr.: secret is not base64"), "{e}");
     assert!(!e.contains(bad), "{e}");
+    let e = err(&format!(
+        "{SERVER}[[key]]\nname = \"xfr.\"\nalgorithm = \"hmac-sha256\"\nsecret = 8675309\n"
+    ));
+    assert!(e.contains(":7: [[key]] xfr.: secret is not base64"), "{e}");
+    assert!(!e.contains("8675309"), "{e}");
     let e = err(&format!(
         "{SERVER}[[key]]\nname = \"xfr.\"\nalgorithm = \"hmac-md5\"\nsecret = \"{SECRET}\"\n"
     ));
@@ -610,6 +619,13 @@ fn transfer_entries_may_name_a_key() {
     ));
     assert!(
         e.contains(":5: [transfer] allow: key \"nope.\" is not defined: add a [[key]]"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{SERVER}{key}[transfer]\nallow = [{{ from = \"192.0.2.1\", key = \"xfr.exmaple.com.\" }}]\n"
+    ));
+    assert!(
+        e.contains(":9: [transfer] allow: key \"xfr.exmaple.com.\" is not defined: the [[key]] names are \"xfr.example.com.\""),
         "{e}"
     );
     let e = err(&format!(

@@ -138,7 +138,7 @@ pub(super) fn keys(src: &Source, raw: &[Spanned<RawKey>]) -> Result<Vec<TsigKey>
         };
         let (secret, file_algorithm, file) = match (&key.secret, &key.secret_file) {
             (Some(text), None) => {
-                let secret = decode(text.get_ref()).ok_or_else(|| {
+                let secret = text.get_ref().as_str().and_then(decode).ok_or_else(|| {
                     src.err(
                         text.span().start,
                         format!("[[key]] {name}: secret is not base64 (write what tsig-keygen prints after `secret`)"),
@@ -172,9 +172,9 @@ pub(super) fn keys(src: &Source, raw: &[Spanned<RawKey>]) -> Result<Vec<TsigKey>
                 }
                 (secret, file_algorithm, Some(file))
             }
-            (Some(_), Some(_)) => {
+            (Some(secret), Some(_)) => {
                 return Err(src.err(
-                    at,
+                    secret.span().start,
                     format!("[[key]] {name}: write either secret or secret_file, not both"),
                 ));
             }
@@ -197,7 +197,7 @@ pub(super) fn keys(src: &Source, raw: &[Spanned<RawKey>]) -> Result<Vec<TsigKey>
         let algorithm = match (algorithm, file_algorithm) {
             (Some(a), Some(b)) if a != b => {
                 return Err(src.err(
-                    at,
+                    key.algorithm.as_ref().map_or(at, |a| a.span().start),
                     format!(
                         "[[key]] {name}: algorithm {} differs from the key file's {}: write algorithm = \"{}\"",
                         a.name(),
@@ -268,8 +268,24 @@ fn read_key_file(path: &Path) -> Result<KeyFile, String> {
             .map(|w| w[1])
     };
     let Some(secret) = after("secret") else {
+        // `algorithm:name:secret`, as `dig -y` and `kdig -y` take it.
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'));
+        if let Some([algorithm, name, secret]) = line
+            .map(|l| l.splitn(3, ':').collect::<Vec<_>>())
+            .as_deref()
+            && let Some(secret) = decode(secret)
+        {
+            let algorithm = TsigAlgorithm::from_name(algorithm).ok_or(
+                "its algorithm is not supported: use hmac-sha256, hmac-sha384 or hmac-sha512",
+            )?;
+            return Ok((secret, Some(name.to_string()), Some(algorithm)));
+        }
         let secret = decode(&text).ok_or(
-            "no secret in it: write the base64 secret alone, or the key block tsig-keygen prints",
+            "no secret in it: write the base64 secret alone, `hmac-sha256:NAME:SECRET`, \
+             or what `keymgr -t NAME` or `tsig-keygen NAME` prints",
         )?;
         return Ok((secret, None, None));
     };
@@ -286,10 +302,30 @@ fn read_key_file(path: &Path) -> Result<KeyFile, String> {
     Ok((secret, name, algorithm))
 }
 
-/// Warnings about key files others than their owner can read, one per
-/// file, for `check` and the start (never with the secret).
-pub fn exposed_key_files(keys: &[TsigKey]) -> Vec<String> {
-    keys.iter()
+/// Warnings about keys: files others than their owner can read, and
+/// secrets shorter than their hash (RFC 8945 §6 asks for at least as
+/// long), for `check` and the start (never with the secret).
+pub fn key_warnings(keys: &[TsigKey]) -> Vec<String> {
+    let short = keys.iter().filter_map(|k| {
+        let want = match k.algorithm {
+            TsigAlgorithm::HmacSha256 => 32,
+            TsigAlgorithm::HmacSha384 => 48,
+            TsigAlgorithm::HmacSha512 => 64,
+        };
+        (k.secret.bytes().len() < want).then(|| {
+            format!(
+                "[[key]] {}: its secret has {} bytes, fewer than {}'s {want}: \
+                 make a new one with `keymgr -t {} {}`",
+                k.name,
+                k.secret.bytes().len(),
+                k.algorithm.name(),
+                k.name,
+                k.algorithm.name()
+            )
+        })
+    });
+    let exposed = keys
+        .iter()
         .filter_map(|k| Some((k, k.file.as_ref()?)))
         .filter(|(_, file)| super::secret::readable_by_others(file))
         .map(|(k, file)| {
@@ -299,8 +335,8 @@ pub fn exposed_key_files(keys: &[TsigKey]) -> Vec<String> {
                 k.name,
                 file.display()
             )
-        })
-        .collect()
+        });
+    exposed.chain(short).collect()
 }
 
 /// A `key = "…"` of an allow or notify entry: a `[[key]]`'s name.
@@ -322,12 +358,22 @@ fn entry_key(
     })?;
     match key_name(text).filter(|n| keys.iter().any(|k| &k.name == n)) {
         Some(name) => Ok(Some(name)),
-        None => Err(src.err(
+        None if keys.is_empty() => Err(src.err(
             at,
             format!(
                 "[transfer] {section}: key {text:?} is not defined: add a [[key]] with name = {text:?}, algorithm and secret_file"
             ),
         )),
+        None => {
+            let defined: Vec<String> = keys.iter().map(|k| format!("{:?}", k.name.to_ascii())).collect();
+            Err(src.err(
+                at,
+                format!(
+                    "[transfer] {section}: key {text:?} is not defined: the [[key]] names are {}",
+                    defined.join(", ")
+                ),
+            ))
+        }
     }
 }
 

@@ -393,7 +393,7 @@ pub(super) fn notify_unless_allowed(config: &crate::config::Config) {
     for to in config.notify_not_allowed() {
         warn!(secondary = %to, "[transfer] notify names a secondary that [transfer] allow does not: its transfers will be REFUSED");
     }
-    for warning in crate::config::exposed_key_files(&config.keys) {
+    for warning in crate::config::key_warnings(&config.keys) {
         warn!("{warning}");
     }
 }
