@@ -137,6 +137,11 @@ async fn transfers_from_a_keyed_entry_must_be_signed_and_every_message_is() {
         assert!(mac_len >= 32, "BADTIME is signed");
         good.verify_message_byte(&refused[0], Some(&mac), true)
             .expect("the BADTIME answer verifies");
+        // Each counted, whatever the log's one line a second lets through.
+        for error in ["unsigned", "BADSIG", "BADKEY", "BADTIME", "malformed"] {
+            let series = format!("hale_tsig_refusals_total{{error=\"{error}\"}}");
+            assert_eq!(hale.counter(&series).await, 1.0, "{algorithm}: {series}");
+        }
         hale.shutdown().await;
     }
 }

@@ -59,7 +59,12 @@ pub enum Access<'s> {
         response: Vec<u8>,
         /// Its rcode.
         rcode: Rcode,
-        /// Why, for the log (never key material).
+        /// What was wrong: `unsigned`, `BADKEY`, `BADSIG`, `BADTIME` or
+        /// `malformed`, for the log and the metrics.
+        error: &'static str,
+        /// The key's name the request was signed with, if any.
+        key: Option<String>,
+        /// More, for the log (never key material); may be empty.
         why: String,
     },
     /// Allowed; the messages are signed when the request was.
@@ -85,7 +90,7 @@ pub(super) fn access<'s>(
         return Access::Allowed(None);
     };
     let now = tsig::now();
-    let denied = |refusal: Option<tsig::Refusal<'_>>, why: String| {
+    let denied = |refusal: Option<tsig::Refusal<'_>>, error, key, why: String| {
         let mut response = Vec::new();
         let _ = encode(
             &mut response,
@@ -101,6 +106,8 @@ pub(super) fn access<'s>(
         Access::Denied {
             response,
             rcode: Rcode::NotAuth,
+            error,
+            key,
             why,
         }
     };
@@ -112,13 +119,8 @@ pub(super) fn access<'s>(
             .iter()
             .filter_map(|a| a.key.as_ref().map(|k| k.to_ascii()))
             .collect();
-        return denied(
-            None,
-            format!(
-                "unsigned; [transfer] allow requires key {}",
-                keys.join(" or ")
-            ),
-        );
+        let why = format!("; [transfer] allow requires key {}", keys.join(" or "));
+        return denied(None, "unsigned", None, why);
     };
     match tsig::verify(snapshot.keys(), msg, start, now) {
         Verdict::Signed(signed) => {
@@ -128,15 +130,12 @@ pub(super) fn access<'s>(
             {
                 return Access::Allowed(Some(signed));
             }
-            let why = format!(
-                "signed with key {}, which no [transfer] allow entry for this address names",
-                signed.key()
-            );
-            denied(Some(signed.wrong_key()), why)
+            let why = "; no [transfer] allow entry for this address names that key".to_string();
+            denied(Some(signed.wrong_key()), "BADKEY", Some(signed.key()), why)
         }
         Verdict::Refused(refusal) => {
-            let why = format!("{} (key {})", refusal.error_name(), refusal.key);
-            denied(Some(refusal), why)
+            let (error, key) = (refusal.error_name(), refusal.key.clone());
+            denied(Some(refusal), error, Some(key), String::new())
         }
         // Never the zone, whichever entries hold the client.
         Verdict::Malformed => {
@@ -145,7 +144,9 @@ pub(super) fn access<'s>(
             Access::Denied {
                 response,
                 rcode: Rcode::FormErr,
-                why: "malformed TSIG record".into(),
+                error: "malformed",
+                key: None,
+                why: " TSIG record".into(),
             }
         }
     }

@@ -445,7 +445,7 @@ impl Signed<'_> {
     }
 
     /// The key's name, for the log.
-    pub(super) fn key(&self) -> String {
+    pub fn key(&self) -> String {
         self.signer.label.to_ascii()
     }
 
@@ -529,7 +529,7 @@ pub fn error_name(error: u16) -> &'static str {
         BADKEY => "BADKEY",
         BADTIME => "BADTIME",
         0 => "NOERROR",
-        _ => "other",
+        _ => "malformed",
     }
 }
 

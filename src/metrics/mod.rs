@@ -15,6 +15,7 @@
 //! | `hale_last_reload_success_timestamp_seconds` | gauge | when config and zones last loaded (start or reload) |
 //! | `hale_rrl_limited_total` | counter | `action` (slipped, dropped): UDP responses RRL truncated or dropped |
 //! | `hale_transfers_total` | counter | zone transfers sent |
+//! | `hale_tsig_refusals_total{error}` | counter | requests refused for their signature (`unsigned`, `BADKEY`, `BADSIG`, `BADTIME`, `malformed`) |
 //! | `hale_tcp_connections` | gauge | TCP connections open |
 //! | `hale_tcp_closed_total` | counter | `reason`: connections hale closed (idle_timeout, message_timeout, evicted, refused) |
 //! | `hale_zones` | gauge | zones loaded |
@@ -208,6 +209,13 @@ pub struct Metrics {
     transfers: Counter,
     /// `hale_notifies_total`.
     notifies: Notifies,
+    /// `hale_tsig_refusals_total`.
+    tsig_refusals: Family<ErrorLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    error: &'static str,
 }
 
 /// `hale_notifies_total`: NOTIFYs to secondaries by outcome. A handle the
@@ -317,6 +325,13 @@ impl Metrics {
             let _ = notifies.0.get_or_create(&ResultLabels { result });
         }
 
+        let tsig_refusals = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "tsig_refusals",
+            "Signed or transfer requests refused for their signature, by TSIG error (unsigned: a key was required)",
+            tsig_refusals.clone(),
+        );
+
         let transports = ["udp", "tcp"];
         let queries = transports.map(|transport| {
             RCODES.map(|rcode| {
@@ -347,6 +362,7 @@ impl Metrics {
             rrl,
             transfers,
             notifies,
+            tsig_refusals,
         }
     }
 
@@ -433,6 +449,14 @@ impl Metrics {
     pub fn rrl_limited(&self, slipped: u64, dropped: u64) {
         self.rrl[0].inc_by(slipped);
         self.rrl[1].inc_by(dropped);
+    }
+
+    /// Counts a request refused for its signature: `unsigned`, `BADKEY`,
+    /// `BADSIG`, `BADTIME` or `malformed`.
+    pub fn tsig_refused(&self, error: &'static str) {
+        self.tsig_refusals
+            .get_or_create(&ErrorLabels { error })
+            .inc();
     }
 
     /// Counts a zone transfer sent.

@@ -31,6 +31,8 @@ mod prefix;
 mod rrl;
 mod tcp;
 mod udp;
+// Refused signed requests: their log lines and counts.
+mod refusals;
 // Telling secondaries.
 mod notify;
 // The state file.

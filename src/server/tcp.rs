@@ -300,15 +300,18 @@ async fn serve_connection(
                 Access::Denied {
                     response,
                     rcode,
+                    error,
+                    key,
                     why,
                 } => {
-                    if first_this_second() {
-                        let rcode = match rcode {
-                            dns::Rcode::FormErr => "FORMERR",
-                            _ => "NOTAUTH",
-                        };
-                        tracing::warn!(%peer, "zone transfer refused ({rcode}): {why}");
-                    }
+                    super::refusals::transfer(
+                        state.metrics(),
+                        &peer,
+                        rcode,
+                        error,
+                        key.as_deref(),
+                        &why,
+                    );
                     (None, Some((response, rcode)))
                 }
                 Access::Allowed(signed) => (Some(signed), None),
@@ -347,9 +350,11 @@ async fn serve_connection(
                 }
                 framed.clear();
                 state.metrics().transfer();
+                let key = signed.as_ref().map_or_else(|| "-".to_string(), |s| s.key());
                 tracing::info!(
                     %peer, zone = %sent.zone, serial = sent.serial, kind = sent.kind,
-                    records = sent.records, messages = sent.messages.len(), "zone transfer sent"
+                    records = sent.records, messages = sent.messages.len(), key,
+                    "zone transfer sent"
                 );
             } else {
                 match dns::answer(
@@ -360,8 +365,8 @@ async fn serve_connection(
                     &mut out,
                 ) {
                     Some(answered) => {
-                        if answered.rcode == dns::Rcode::NotAuth && first_this_second() {
-                            refused_signed(&peer, &out);
+                        if answered.rcode == dns::Rcode::NotAuth {
+                            super::refusals::signed_query(state.metrics(), &peer, &out);
                         }
                         state.metrics().answered(Transport::Tcp, answered, &out);
                         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
@@ -419,17 +424,9 @@ pub(super) fn raise_fd_limit() {
     }
 }
 
-/// Logs a signed query refused with NOTAUTH: its TSIG error and key name
-/// (read from the answer; the key's secret is never at hand here).
-pub(super) fn refused_signed(peer: &dyn std::fmt::Display, response: &[u8]) {
-    if let Some((error, key)) = dns::tsig::describe(response) {
-        tracing::warn!(%peer, key, "signed query refused (NOTAUTH): {error}");
-    }
-}
-
 /// True for the first call in each second of the clock: bounds log lines
 /// that clients can cause at will.
-pub(super) fn first_this_second() -> bool {
+fn first_this_second() -> bool {
     static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

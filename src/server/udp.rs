@@ -203,9 +203,9 @@ fn serve(socket: &UdpSocket, state: &State, stop: &AtomicBool) {
             };
             match dns::answer(&snapshot, &rx[i][..len], Transport::Udp, client, out) {
                 Some(what) => {
-                    if what.rcode == dns::Rcode::NotAuth && super::tcp::first_this_second() {
+                    if what.rcode == dns::Rcode::NotAuth {
                         let peer = peer.map_or("?".into(), |ip| ip.to_string());
-                        super::tcp::refused_signed(&peer, out);
+                        super::refusals::signed_query(state.metrics(), &peer, out);
                     }
                     // A valid server cookie proves the address is not
                     // spoofed: no slip, no drop (as Knot does).
