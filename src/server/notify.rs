@@ -285,6 +285,7 @@ async fn notify(
         None => None,
     };
     let mut macs: Vec<Vec<u8>> = Vec::new();
+    let mut mismatch_reported = false;
     let mut signed = Vec::new();
     let newest = || slot.lock().map(|s| s.soa.clone()).ok();
     let socket = match UdpSocket::bind(local).await {
@@ -383,8 +384,17 @@ async fn notify(
                         }
                         // An answer that does not verify is no answer (it
                         // may be forged); the reason goes in the warning.
+                        // Said at once, the first time: a key that does not
+                        // match is a configuration error, not a lost packet.
                         if let Some(why) = why {
-                            debug!(%zone, secondary = %to, key = %key.name(), "NOTIFY answer not verified: {why}");
+                            if !mismatch_reported {
+                                mismatch_reported = true;
+                                warn!(
+                                    %zone, secondary = %to, key = %key.name(),
+                                    rcode = %reply.metadata.response_code,
+                                    "NOTIFY answer not verified ({why}): check the key on both sides; sending again"
+                                );
+                            }
                             last_error = Some(why);
                             continue;
                         }
