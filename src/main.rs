@@ -223,11 +223,13 @@ fn check(path: &Path) -> ExitCode {
                 eprintln!("warning: {}: {warning}", path.display());
             }
             if let Some(secrets) = &loaded.config.cookie_secrets
+                && loaded.config.cookies
                 && hale::config::readable_by_others(&secrets.path)
             {
                 eprintln!(
-                    "warning: [server] cookie_secret_file {} is readable by other users: \
+                    "warning: {}: [server] cookie_secret_file {} is readable by other users: \
                      whoever reads it can forge server cookies; chmod 600 it (owned by hale's user)",
+                    path.display(),
                     secrets.path.display()
                 );
             }
