@@ -132,16 +132,7 @@ fn answer_as(
         Verdict::Refused(refusal) => {
             let limit = transport.limit(query.edns.map(|e| e.udp_size));
             encode(out, &query, Rcode::NotAuth, false, &s, limit)?;
-            let unsigned = out.len();
-            refusal.write(out, now);
-            // A key or algorithm name too long for the client's UDP size:
-            // the TSIG record goes, TC says why (the answer holds no data).
-            if out.len() > limit {
-                out.truncate(unsigned);
-                let ar = u16::from_be_bytes([out[10], out[11]]).wrapping_sub(1);
-                out[10..12].copy_from_slice(&ar.to_be_bytes());
-                out[2] |= 0x02;
-            }
+            refusal.write_within(out, now, limit);
             Some((Rcode::NotAuth, Depends::Zones, valid_cookie))
         }
         Verdict::Malformed => {

@@ -509,6 +509,20 @@ impl Refusal<'_> {
         }
     }
 
+    /// [`Refusal::write`], unless the record would take the answer past
+    /// `limit` (a key or algorithm name too long for the client's UDP
+    /// size): then it goes without, TC set (the answer holds no data).
+    pub(super) fn write_within(&self, out: &mut Vec<u8>, now: u64, limit: usize) {
+        let unsigned = out.len();
+        self.write(out, now);
+        if out.len() > limit && unsigned >= 12 {
+            out.truncate(unsigned);
+            let ar = u16::from_be_bytes([out[10], out[11]]).wrapping_sub(1);
+            out[10..12].copy_from_slice(&ar.to_be_bytes());
+            out[2] |= 0x02;
+        }
+    }
+
     /// The error's name, for the log.
     pub(super) fn error_name(&self) -> &'static str {
         error_name(self.error)
