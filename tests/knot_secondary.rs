@@ -66,21 +66,7 @@ async fn knot_without_the_key_is_refused() {
     }
     let b = backends(2).await;
     let (hale, knot) = hale_and_knot(&b, Setup::Keyless).await;
-    let h = &hale;
-    eventually(
-        "hale refuses Knot's unsigned transfer (NOTAUTH)",
-        || async move { refused_transfers(h).await >= 1.0 },
-    )
-    .await;
-    let soa = Ask::new("example.com", RecordType::SOA).to_bytes();
-    let reply = udp_once(knot.addr, &soa, Duration::from_secs(2))
-        .await
-        .expect("Knot answers");
-    assert!(
-        decode(&reply).answers.is_empty(),
-        "Knot has no zone without the key; its log:\n{}",
-        knot.log_text()
-    );
+    refused_and_zoneless(&hale, "Knot", knot.addr, &knot.log_text()).await;
     drop(knot);
     hale.shutdown().await;
 }
@@ -224,6 +210,24 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `hale` has refused a transfer with NOTAUTH, then checks that
+/// the secondary `who` at `addr` serves no example.com (`log`: its log).
+pub async fn refused_and_zoneless(hale: &Hale, who: &str, addr: SocketAddr, log: &str) {
+    eventually(
+        &format!("hale refuses {who}'s unsigned transfer (NOTAUTH)"),
+        || async move { refused_transfers(hale).await >= 1.0 },
+    )
+    .await;
+    let soa = Ask::new("example.com", RecordType::SOA).to_bytes();
+    let reply = udp_once(addr, &soa, Duration::from_secs(2))
+        .await
+        .unwrap_or_else(|| panic!("{who} answers"));
+    assert!(
+        decode(&reply).answers.is_empty(),
+        "{who} has no zone without the key; its log:\n{log}"
+    );
 }
 
 /// Transfers hale refused with NOTAUTH so far (every transfer type).

@@ -860,21 +860,7 @@ async fn nsd_without_the_key_is_refused() {
     }
     let b = crate::support::backends(2).await;
     let (hale, nsd, _dir) = hale_and_nsd(&b, "", false).await;
-    let h = &hale;
-    crate::support::eventually(
-        "hale refuses NSD's unsigned transfer (NOTAUTH)",
-        || async move { crate::knot_secondary::refused_transfers(h).await >= 1.0 },
-    )
-    .await;
-    let soa = Ask::new("example.com", RecordType::SOA).to_bytes();
-    let reply = udp_once(nsd.addr, &soa, std::time::Duration::from_secs(2))
-        .await
-        .expect("NSD answers");
-    assert!(
-        decode(&reply).answers.is_empty(),
-        "NSD has no zone without the key; its log:\n{}",
-        nsd.log_text()
-    );
+    crate::knot_secondary::refused_and_zoneless(&hale, "NSD", nsd.addr, &nsd.log_text()).await;
     drop(nsd);
     hale.shutdown().await;
 }
