@@ -30,19 +30,12 @@ pub fn knot_binary() -> PathBuf {
 /// Whether Knot can run; else says why `what` is skipped (or fails, when
 /// `HALE_REQUIRE_KNOT` is set, as `.ci/run` sets it).
 pub fn knot_or_skip(what: &str) -> bool {
-    let runs = Command::new(knot_binary())
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if runs {
-        return true;
-    }
-    let why = "Knot not found: install it (`apt-get install knot`) or point $KNOTD at knotd";
-    assert!(std::env::var_os("HALE_REQUIRE_KNOT").is_none(), "{why}");
-    eprintln!("skipping {what}: {why}");
-    false
+    super::tools::runs(knot_binary(), "--version")
+        || super::tools::skip(
+            "Knot not found: install it (`apt-get install knot`) or point $KNOTD at knotd",
+            "HALE_REQUIRE_KNOT",
+            what,
+        )
 }
 
 /// A running Knot in its own folder, a secondary of `example.com`; stopped on drop.

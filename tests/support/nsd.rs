@@ -32,24 +32,18 @@ pub fn nsd_binary() -> PathBuf {
 
 /// Whether the NSD binary can be run at all.
 pub fn nsd_available() -> bool {
-    Command::new(nsd_binary())
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+    super::tools::runs(nsd_binary(), "-v")
 }
 
 /// Whether NSD can run; else says why `what` is skipped (or fails, when
 /// `HALE_REQUIRE_NSD` is set, as `.ci/run` sets it).
 pub fn nsd_or_skip(what: &str) -> bool {
-    if nsd_available() {
-        return true;
-    }
-    let why = "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary";
-    assert!(std::env::var_os("HALE_REQUIRE_NSD").is_none(), "{why}");
-    eprintln!("skipping {what}: {why}");
-    false
+    nsd_available()
+        || super::tools::skip(
+            "NSD not found: install it (`apt-get install nsd`) or point $NSD at the binary",
+            "HALE_REQUIRE_NSD",
+            what,
+        )
 }
 
 /// A running NSD in its own folder; stopped (with its children) on drop.
