@@ -13,7 +13,7 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use super::cookie::{self, Secrets};
 use super::encode::{Rr, Sections, encode};
 use super::judged::{Filter, pick};
-use super::query::{Malformed, Query, parse, skip_name, write_header_only};
+use super::query::{Malformed, Query, parse, write_header_only};
 use super::snapshot::{Snapshot, Source};
 use super::tsig::{self, Keys, Verdict};
 use super::wire::{EDE_NOT_AUTHORITATIVE, EDE_NOT_SUPPORTED, EDE_OTHER};
@@ -56,9 +56,7 @@ pub(super) fn respond(
         out,
     )?;
     // Off the fast path: reading the type again costs nothing that matters.
-    let qtype = skip_name(msg, 12)
-        .and_then(|(end, _)| msg.get(end..end + 2))
-        .map_or(0, |t| u16::from_be_bytes([t[0], t[1]]));
+    let qtype = super::question_type(msg);
     Some(Answered {
         rcode,
         qtype,

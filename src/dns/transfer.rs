@@ -20,7 +20,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use super::Rcode;
 use super::encode::{Rr, Sections, emit_rr, encode};
 use super::judged::Filter;
-use super::query::{Query, parse, skip_name, write_header_only};
+use super::query::{Query, parse, write_header_only};
 use super::serial::{serial, with_serial};
 use super::snapshot::Snapshot;
 use super::tsig::{self, Signed, Verdict};
@@ -38,9 +38,7 @@ const TSIG_ROOM: usize = 512;
 /// True when `msg` asks for AXFR or IXFR: the question's type, read in
 /// place (every TCP query asks this). [`transfer`] parses the whole query.
 pub(super) fn is_transfer(msg: &[u8]) -> bool {
-    skip_name(msg, 12)
-        .and_then(|(end, _)| msg.get(end..end + 2))
-        .is_some_and(|t| is_transfer_type(u16::from_be_bytes([t[0], t[1]])))
+    is_transfer_type(super::question_type(msg))
 }
 
 fn is_transfer_type(qtype: u16) -> bool {
