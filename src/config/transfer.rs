@@ -399,6 +399,51 @@ fn table_fields<'v>(
     Ok(Some((table.get(address), table.get("key"))))
 }
 
+/// How one list of `[transfer]` writes its entries.
+struct Entry {
+    /// The list's name.
+    section: &'static str,
+    /// The address field of its table form.
+    address: &'static str,
+    /// What to write, for the error about an entry that is neither form.
+    example: &'static str,
+}
+
+impl Entry {
+    const ALLOW: Entry = Entry {
+        section: "allow",
+        address: "from",
+        example: "an address or prefix in quotes, or { from = \"192.0.2.0/24\", key = \"xfr.example.com.\" }",
+    };
+    const NOTIFY: Entry = Entry {
+        section: "notify",
+        address: "to",
+        example: "an address in quotes, or { to = \"192.0.2.53\", key = \"xfr.example.com.\" }",
+    };
+}
+
+/// An allow or notify entry, alone or as a table: where it is, its address
+/// text and the key it names.
+fn entry_parts<'v>(
+    src: &Source,
+    entry: &'v Spanned<Value>,
+    keys: &[TsigKey],
+    kind: Entry,
+) -> Result<(usize, &'v str, Option<Name>), ConfigError> {
+    let at = entry.span().start;
+    let (address, key) = match table_fields(src, at, kind.section, entry.get_ref(), kind.address)? {
+        Some((address, key)) => (address, entry_key(src, at, kind.section, key, keys)?),
+        None => (Some(entry.get_ref()), None),
+    };
+    match address.and_then(Value::as_str).map(str::trim) {
+        Some(text) => Ok((at, text, key)),
+        None => Err(src.err(
+            at,
+            format!("[transfer] {}: an entry is {}", kind.section, kind.example),
+        )),
+    }
+}
+
 /// `[transfer] allow`: addresses and prefixes (host bits dropped), each
 /// alone or as `{ from = "…", key = "…" }`.
 pub(super) fn transfer_allow(
@@ -408,17 +453,7 @@ pub(super) fn transfer_allow(
 ) -> Result<Vec<TransferAllow>, ConfigError> {
     let mut out = Vec::new();
     for entry in allow {
-        let at = entry.span().start;
-        let (from, key) = match table_fields(src, at, "allow", entry.get_ref(), "from")? {
-            Some((from, key)) => (from, entry_key(src, at, "allow", key, keys)?),
-            None => (Some(entry.get_ref()), None),
-        };
-        let Some(text) = from.and_then(Value::as_str).map(str::trim) else {
-            return Err(src.err(
-                at,
-                "[transfer] allow: an entry is an address or prefix in quotes, or { from = \"192.0.2.0/24\", key = \"xfr.example.com.\" }".to_string(),
-            ));
-        };
+        let (at, text, key) = entry_parts(src, entry, keys, Entry::ALLOW)?;
         let net = match text.parse::<IpNet>() {
             Ok(net) => net.trunc(),
             Err(_) => text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
@@ -444,17 +479,7 @@ pub(super) fn notify(
 ) -> Result<Vec<NotifyTarget>, ConfigError> {
     let mut notify: Vec<NotifyTarget> = Vec::new();
     for entry in list {
-        let at = entry.span().start;
-        let (to, key) = match table_fields(src, at, "notify", entry.get_ref(), "to")? {
-            Some((to, key)) => (to, entry_key(src, at, "notify", key, keys)?),
-            None => (Some(entry.get_ref()), None),
-        };
-        let Some(text) = to.and_then(Value::as_str).map(str::trim) else {
-            return Err(src.err(
-                at,
-                "[transfer] notify: an entry is an address in quotes, or { to = \"192.0.2.53\", key = \"xfr.example.com.\" }".to_string(),
-            ));
-        };
+        let (at, text, key) = entry_parts(src, entry, keys, Entry::NOTIFY)?;
         // `::1:5301` is also the address ::1:5301 (port 53): which was meant
         // cannot be known, so both spellings are offered.
         if !text.starts_with('[')
