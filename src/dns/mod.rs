@@ -46,7 +46,6 @@ pub use wire::truncate;
 
 use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How the response leaves: UDP answers are limited in size, TCP ones are not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,9 +122,8 @@ impl Client {
 
 /// Unix time in seconds, as a server cookie's timestamp holds it.
 pub fn unix_now() -> u32 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as u32)
+    // RFC 9018 compares timestamps in serial arithmetic: wrapping is fine.
+    tsig::now() as u32
 }
 
 /// Answers one DNS message from [`Client::UNKNOWN`]. Writes the response

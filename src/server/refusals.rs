@@ -1,6 +1,6 @@
-//! Owns what hale says about requests it refuses for their signature:
-//! the log line (at most one a second per kind of error, so one noisy
-//! client cannot hide a misconfigured secondary's BADSIG) and
+//! Owns what hale says about transfers and signed queries it refuses: the
+//! log line (at most one a second per kind, so one noisy client cannot
+//! hide a misconfigured secondary's BADSIG) and, for signatures,
 //! `hale_tsig_refusals_total{error}`, which counts every one. Never key
 //! material: the key's name and the TSIG error only.
 
@@ -10,19 +10,31 @@ use crate::dns;
 use crate::metrics::Metrics;
 
 /// The kinds of refusal, each with its own log budget.
-const KINDS: [&str; 5] = ["unsigned", "BADKEY", "BADSIG", "BADTIME", "malformed"];
+const KINDS: [&str; 6] = [
+    "unsigned",
+    "BADKEY",
+    "BADSIG",
+    "BADTIME",
+    "malformed",
+    "not listed",
+];
 
 /// The second each kind last logged in.
 static LOGGED: [AtomicU64; KINDS.len()] = [const { AtomicU64::new(0) }; KINDS.len()];
 
 /// True for the first refusal of `error`'s kind in this second of the clock.
 fn first_this_second(error: &str) -> bool {
-    let i = KINDS
-        .iter()
-        .position(|k| *k == error)
-        .unwrap_or(KINDS.len() - 1);
+    let i = KINDS.iter().position(|k| *k == error).unwrap_or(4);
     let now = dns::tsig::now();
     LOGGED[i].swap(now, Ordering::Relaxed) != now
+}
+
+/// A zone transfer refused because no `[transfer] allow` entry holds the
+/// client (REFUSED): a secondary with the wrong source address.
+pub(super) fn not_listed(peer: &dyn std::fmt::Display) {
+    if first_this_second("not listed") {
+        tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
+    }
 }
 
 /// A zone transfer refused (NOTAUTH, or FORMERR for a malformed TSIG).

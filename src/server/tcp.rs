@@ -289,12 +289,10 @@ async fn serve_connection(
                 false => Access::Allowed(None),
             };
             // A secondary with the wrong source address or key leaves a
-            // trace (one line a second: anyone can ask over and over).
+            // trace (bounded: anyone can ask over and over).
             let (signed, denied) = match access {
                 Access::NotListed => {
-                    if first_this_second() {
-                        tracing::info!(%peer, "zone transfer refused: not in [transfer] allow");
-                    }
+                    super::refusals::not_listed(&peer);
                     (None, None)
                 }
                 Access::Denied {
@@ -422,14 +420,4 @@ pub(super) fn raise_fd_limit() {
             }
         }
     }
-}
-
-/// True for the first call in each second of the clock: bounds log lines
-/// that clients can cause at will.
-fn first_this_second() -> bool {
-    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    LAST.swap(now, Ordering::Relaxed) != now
 }
