@@ -281,54 +281,20 @@ async fn serve_connection(
             // Loaded once the message is whole: one that trickled in is
             // answered from what is published now, not when it began.
             let snapshot = state.snapshot();
-            let access = match dns::is_transfer(msg) {
-                true => {
-                    let allow = admitted.transfer_allow();
-                    dns::transfer_access(&snapshot, msg, peer.ip().to_canonical(), &allow)
-                }
-                false => Access::Allowed(None),
+            let reply = match dns::is_transfer(msg) {
+                true => transfer_reply(state, &admitted.transfer_allow(), &snapshot, msg, peer),
+                false => Reply::Answer,
             };
-            // A secondary with the wrong source address or key leaves a
-            // trace (bounded: anyone can ask over and over).
-            let (signed, denied) = match access {
-                Access::NotListed => {
-                    super::refusals::not_listed(&peer);
-                    (None, None)
-                }
-                Access::Denied {
-                    response,
-                    rcode,
-                    error,
-                    key,
-                    why,
-                } => {
-                    super::refusals::transfer(
-                        state.metrics(),
-                        &peer,
-                        rcode,
-                        error,
-                        key.as_deref(),
-                        &why,
-                    );
-                    (None, Some((response, rcode)))
-                }
-                Access::Allowed(signed) => (Some(signed), None),
-            };
-            if let Some((response, rcode)) = denied {
+            if let Reply::Denied(response, rcode) = &reply {
                 let answered = dns::Answered {
-                    rcode,
+                    rcode: *rcode,
                     qtype: dns::question_type(msg),
                     server_cookie: false,
                 };
-                state
-                    .metrics()
-                    .answered(Transport::Tcp, answered, &response);
+                state.metrics().answered(Transport::Tcp, answered, response);
                 framed.extend_from_slice(&(response.len() as u16).to_be_bytes());
-                framed.extend_from_slice(&response);
-            } else if let Some(signed) = signed
-                && dns::is_transfer(msg)
-                && let Some(sent) = dns::transfer(&snapshot, msg, signed.as_ref())
-            {
+                framed.extend_from_slice(response);
+            } else if let Reply::Transfer(sent, key) = &reply {
                 // Whatever was answered before goes first, then the transfer,
                 // each message under its own write deadline.
                 if let Err(close) =
@@ -348,7 +314,7 @@ async fn serve_connection(
                 }
                 framed.clear();
                 state.metrics().transfer();
-                let key = signed.as_ref().map_or_else(|| "-".to_string(), |s| s.key());
+                let key = key.as_deref().unwrap_or("-");
                 tracing::info!(
                     %peer, zone = %sent.zone, serial = sent.serial, kind = sent.kind,
                     records = sent.records, messages = sent.messages.len(), key,
@@ -397,6 +363,50 @@ async fn serve_connection(
         conn.idle_since
             .store(admitted.connections.now_ms(), Ordering::Relaxed);
         conn.busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// What a transfer query gets.
+enum Reply {
+    /// Refused for its signature: this answer, with this rcode.
+    Denied(Vec<u8>, dns::Rcode),
+    /// The transfer, and the key that signed it, if any.
+    Transfer(dns::Transfer, Option<String>),
+    /// Whatever the answer path says (REFUSED for a client in no
+    /// `[transfer] allow` entry, FORMERR, a zone not served…).
+    Answer,
+}
+
+/// What the transfer query `msg` from `peer` gets under `allow`. A
+/// secondary with the wrong source address or key leaves a trace (bounded:
+/// anyone can ask over and over).
+fn transfer_reply(
+    state: &State,
+    allow: &[TransferAllow],
+    snapshot: &dns::Snapshot,
+    msg: &[u8],
+    peer: SocketAddr,
+) -> Reply {
+    match dns::transfer_access(snapshot, msg, peer.ip().to_canonical(), allow) {
+        Access::NotListed => {
+            super::refusals::not_listed(&peer);
+            Reply::Answer
+        }
+        Access::Denied {
+            response,
+            rcode,
+            error,
+            key,
+            why,
+        } => {
+            let metrics = state.metrics();
+            super::refusals::transfer(metrics, &peer, rcode, error, key.as_deref(), &why);
+            Reply::Denied(response, rcode)
+        }
+        Access::Allowed(signed) => match dns::transfer(snapshot, msg, signed.as_ref()) {
+            Some(sent) => Reply::Transfer(sent, signed.map(|s| s.key())),
+            None => Reply::Answer,
+        },
     }
 }
 
